@@ -1,0 +1,249 @@
+//! [`Config`]: the builder that `build.rs` scripts and the CLI drive.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::emit::{self, RandomImpls};
+use crate::{check, Error};
+
+/// Configures and runs code generation, in the manner of `prost_build::Config`.
+///
+/// # Examples
+///
+/// In `build.rs`:
+///
+/// ```no_run
+/// xdrgen::Config::new()
+///     .file("proto/demo.x")
+///     .constant("DEMO_MAX", 64)
+///     .type_attribute("demo_point", "#[derive(Hash)]")
+///     .compile()
+///     .unwrap();
+/// ```
+///
+/// and in the crate:
+///
+/// ```ignore
+/// include!(concat!(env!("OUT_DIR"), "/demo.rs"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    files: Vec<PathBuf>,
+    check: check::Options,
+    emit: emit::Options,
+    out_dir: Option<PathBuf>,
+    output_name: Option<String>,
+    cargo_messages: bool,
+}
+
+impl Config {
+    /// A configuration with no files, the runtime at `::xdrgen_runtime`, and `cargo:` messages on.
+    pub fn new() -> Self {
+        Config {
+            cargo_messages: true,
+            ..Config::default()
+        }
+    }
+
+    /// Adds an input `.x` file. Files added to one `Config` share one namespace, as libvirt's
+    /// `qemu_protocol.x` uses types of `remote_protocol.x`.
+    pub fn file(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.files.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Adds several input files.
+    pub fn files<P: AsRef<Path>>(&mut self, paths: impl IntoIterator<Item = P>) -> &mut Self {
+        for p in paths {
+            self.file(p);
+        }
+        self
+    }
+
+    /// Defines a constant the `.x` files use but do not define (libvirt's `VIR_UUID_BUFLEN`
+    /// comes from a C header).
+    ///
+    /// ```
+    /// let mut config = xdrgen::Config::new();
+    /// config.constant("VIR_UUID_BUFLEN", 16).constant("VIR_TYPED_PARAM_INT", 1);
+    /// ```
+    pub fn constant(&mut self, name: impl Into<String>, value: i128) -> &mut Self {
+        self.check.constants.insert(name.into(), value);
+        self
+    }
+
+    /// Defines several constants at once.
+    pub fn constants(&mut self, constants: &BTreeMap<String, i128>) -> &mut Self {
+        self.check
+            .constants
+            .extend(constants.iter().map(|(k, v)| (k.clone(), *v)));
+        self
+    }
+
+    /// Maps a type that the `.x` files use but do not define (one defined in C by `%` lines) to a
+    /// Rust path implementing the runtime's `Encode` and `Decode`, like prost-build's
+    /// `extern_path`.
+    pub fn extern_type(
+        &mut self,
+        xdr_name: impl Into<String>,
+        rust_path: impl Into<String>,
+    ) -> &mut Self {
+        self.check
+            .extern_types
+            .insert(xdr_name.into(), rust_path.into());
+        self
+    }
+
+    /// Adds an attribute to a generated type, by `.x` name, or to every type with `"."`.
+    ///
+    /// ```
+    /// let mut config = xdrgen::Config::new();
+    /// config.type_attribute(".", "#[derive(Hash)]");
+    /// ```
+    pub fn type_attribute(
+        &mut self,
+        xdr_name: impl Into<String>,
+        attribute: impl Into<String>,
+    ) -> &mut Self {
+        self.emit
+            .type_attributes
+            .push((xdr_name.into(), attribute.into()));
+        self
+    }
+
+    /// Sets the path generated code uses for the runtime crate (default `::xdrgen_runtime`), for
+    /// crates that re-export it.
+    pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
+        self.emit.runtime_path = path.into();
+        self
+    }
+
+    /// Whether to emit `Encode`/`Decode` impls (default true); without them only types and
+    /// constants are emitted.
+    pub fn codecs(&mut self, enabled: bool) -> &mut Self {
+        self.emit.codecs = enabled;
+        self
+    }
+
+    /// Emits `xdrgen_runtime::random::Random` impls for every type, under
+    /// `#[cfg(feature = "<feature>")]` when a feature is given. Tests use them to make values.
+    pub fn random_impls(&mut self, feature: Option<&str>) -> &mut Self {
+        self.emit.random = match feature {
+            Some(f) => RandomImpls::Feature(f.to_string()),
+            None => RandomImpls::Yes,
+        };
+        self
+    }
+
+    /// The directory to write into (default: the `OUT_DIR` environment variable set by cargo).
+    pub fn out_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// The output file's name (default: the first input's stem with `.rs`).
+    pub fn output_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.output_name = Some(name.into());
+        self
+    }
+
+    /// Whether to print `cargo:rerun-if-changed` lines (default true; the CLI turns them off).
+    pub fn cargo_messages(&mut self, enabled: bool) -> &mut Self {
+        self.cargo_messages = enabled;
+        self
+    }
+
+    /// Runs the front end and the emitter, returning the complete output file's text (with its
+    /// `@generated` header) without writing anything.
+    pub fn generate(&self) -> Result<String, Error> {
+        if self.files.is_empty() {
+            return Err(Error::Config("no input .x files were given".into()));
+        }
+        if self.cargo_messages {
+            for f in &self.files {
+                println!("cargo:rerun-if-changed={}", f.display());
+            }
+        }
+        let (model, _warnings, sources) = crate::load(&self.files, &self.check)
+            .map_err(|(diagnostics, sources)| Error::invalid(diagnostics.into_vec(), &sources))?;
+        if self.cargo_messages {
+            // #include'd files are inputs too.
+            for (_, file) in sources.files().skip(self.files.len()) {
+                println!("cargo:rerun-if-changed={}", file.path.display());
+            }
+        }
+        let body = emit::generate(&model, &self.emit);
+        Ok(format!("{}{body}", header(&sources)))
+    }
+
+    /// Generates and writes the output file, only when its content changed (so cargo does not
+    /// rebuild dependents needlessly). Returns the path written.
+    pub fn compile(&self) -> Result<PathBuf, Error> {
+        let out_dir = match &self.out_dir {
+            Some(d) => d.clone(),
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or_else(|| {
+                    Error::Config(
+                        "OUT_DIR is not set: call Config::out_dir or run from build.rs".into(),
+                    )
+                })?,
+        };
+        let name = match &self.output_name {
+            Some(n) => n.clone(),
+            None => {
+                let stem = self
+                    .files
+                    .first()
+                    .and_then(|f| f.file_stem())
+                    .map(|s| s.to_string_lossy().into_owned());
+                format!("{}.rs", stem.unwrap_or_else(|| "xdr".into()))
+            }
+        };
+        let text = self.generate()?;
+        let path = out_dir.join(name);
+        write_if_changed(&path, &text)?;
+        Ok(path)
+    }
+}
+
+/// The `@generated` header naming every input file (with a hash of its content).
+fn header(sources: &crate::source::SourceMap) -> String {
+    let mut h = String::from("// @generated by xdrgen from:\n");
+    for (_, file) in sources.files() {
+        let name = file.path.file_name().map_or_else(
+            || file.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        h.push_str(&format!(
+            "//   {name} (fnv1a64 {:016x})\n",
+            fnv1a64(file.text.as_bytes())
+        ));
+    }
+    h.push_str("// Do not edit: regenerate instead.\n\n");
+    h
+}
+
+/// A small stable content hash for the header (not for security).
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Writes `text` to `path` unless the file already holds exactly that.
+pub(crate) fn write_if_changed(path: &Path, text: &str) -> Result<(), Error> {
+    if std::fs::read(path).ok().as_deref() == Some(text.as_bytes()) {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}

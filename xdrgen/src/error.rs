@@ -1,0 +1,42 @@
+//! The library's error type.
+
+use std::path::PathBuf;
+
+use crate::diagnostic::Diagnostic;
+use crate::source::SourceMap;
+
+/// Why generation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The `.x` input has errors; `rendered` holds every diagnostic, ready to print.
+    #[error("{rendered}")]
+    Invalid {
+        /// The diagnostics (errors and warnings).
+        diagnostics: Vec<Diagnostic>,
+        /// The diagnostics rendered with their source lines.
+        rendered: String,
+    },
+    /// An input or output file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The configuration is incomplete or contradictory (e.g. no output directory).
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Error {
+    /// An [`Error::Invalid`] from diagnostics, rendered against their sources.
+    pub fn invalid(diagnostics: Vec<Diagnostic>, sources: &SourceMap) -> Self {
+        let rendered = crate::diagnostic::render_all(&diagnostics, sources);
+        Error::Invalid {
+            diagnostics,
+            rendered,
+        }
+    }
+}

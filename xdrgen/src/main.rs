@@ -1,0 +1,3 @@
+//! The `xdrgen` command line.
+
+fn main() {}

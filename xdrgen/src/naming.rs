@@ -1,0 +1,1 @@
+//! Every conversion of a `.x` name into a Rust name happens here.
