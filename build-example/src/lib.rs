@@ -41,7 +41,7 @@ mod tests {
         let header = VirNetMessageHeader {
             prog: 0x2000_8086,
             vers: 1,
-            proc_: 1,
+            proc: 1,
             r#type: VirNetMessageType::Call,
             serial: 9,
             status: VirNetMessageStatus::Ok,
