@@ -1,0 +1,56 @@
+//! Where the tests find their `.x` inputs.
+
+use std::path::PathBuf;
+
+/// Our own fixtures, `tests/fixtures/*.x`.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Fixture files that rpcgen rejects (valid RFC text it does not support): the C side skips them.
+pub const RPCGEN_REJECTS: &[&str] = &["rfc_only.x"];
+
+/// Every fixture file name, sorted.
+pub fn fixture_files() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(fixtures_dir())
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".x"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The fixtures rpcgen accepts, as paths.
+pub fn c_fixture_paths() -> Vec<PathBuf> {
+    fixture_files()
+        .into_iter()
+        .filter(|n| !RPCGEN_REJECTS.contains(&n.as_str()))
+        .map(|n| fixtures_dir().join(n))
+        .collect()
+}
+
+/// libvirt's `.x` files: `$XDRGEN_LIBVIRT_DIR`, else `../shared/protocols/libvirt` beside the
+/// workspace (the same rule as the `protocols` crate's build script).
+pub fn libvirt_dir() -> PathBuf {
+    match std::env::var_os("XDRGEN_LIBVIRT_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/protocols/libvirt"),
+    }
+}
+
+/// libvirt's protocol files in the order the `protocols` crate compiles them.
+pub const LIBVIRT_FILES: &[&str] = &[
+    "virnetprotocol.x",
+    "virkeepaliveprotocol.x",
+    "remote_protocol.x",
+    "qemu_protocol.x",
+    "lxc_protocol.x",
+    "admin_protocol.x",
+    "lock_protocol.x",
+    "log_protocol.x",
+    "lxc_monitor_protocol.x",
+];
