@@ -1,8 +1,16 @@
 //! Differential and property tests of xdrgen's generated codecs.
 //!
-//! - [`c_build`] and [`c_peer`]: the C side, rpcgen's routines over libtirpc in an echo driver.
+//! - [`fixtures`]: Rust generated from our own `.x` files (`tests/fixtures/`).
+//! - [`registry`]: every type of the fixtures and of libvirt's protocol, with its checks.
+//! - [`differential`]: values compared byte for byte against the C peer
+//!   ([`c_build`], [`c_peer`]: rpcgen's routines over libtirpc in an echo driver).
+//! - [`properties`]: round trip, computed length, damaged and hostile input
+//!   (with [`alloc_probe`] watching allocations).
 //! - [`paths`]: where the fixtures and libvirt's `.x` files are.
 
+pub mod alloc_probe;
 pub mod c_build;
 pub mod c_peer;
+pub mod differential;
 pub mod paths;
+pub mod properties;
