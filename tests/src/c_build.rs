@@ -119,7 +119,11 @@ pub fn build_peer(work_dir: &Path, spec: &PeerSpec) -> Result<PathBuf, BuildErro
         .map_err(|e| fail(&work_dir.display().to_string(), e))?;
 
     let driver = driver_source(spec);
+    // Everything that goes into the executable: driver, stub headers, inputs.
     let mut stamp = driver.clone();
+    for (path, text) in STUB_HEADERS {
+        let _ = write!(stamp, "\n{path} {}", fnv1a(text.as_bytes()));
+    }
     let mut inputs = Vec::new();
     for x in &spec.x_files {
         let text = std::fs::read(x).map_err(|e| fail(&x.display().to_string(), e))?;

@@ -22,6 +22,23 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Applies the environment's overrides: `XDRGEN_TEST_SCALE` multiplies `values` (for a
+    /// longer run), `XDRGEN_TEST_SEED` sets `seed_base` (to look at other values, or to
+    /// reproduce a failure printed with its seed), `XDRGEN_TEST_MAX_LEN` sets `max_len`.
+    pub fn from_env(mut self) -> Plan {
+        let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+        if let Some(scale) = var("XDRGEN_TEST_SCALE") {
+            self.values = self.values.saturating_mul(scale);
+        }
+        if let Some(seed) = var("XDRGEN_TEST_SEED") {
+            self.seed_base = seed;
+        }
+        if let Some(n) = var("XDRGEN_TEST_MAX_LEN") {
+            self.max_len = n as usize;
+        }
+        self
+    }
+
     /// The generator for one seed.
     pub fn gen(&self, seed: u64) -> Gen {
         Gen::new(self.seed_base.wrapping_add(seed))
