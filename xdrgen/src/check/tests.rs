@@ -1,0 +1,1 @@
+//! Unit tests of the checker's rules, on small hand-built or parsed sources.
