@@ -165,6 +165,12 @@ impl Cx<'_> {
         self.diagnostics.push(d);
     }
 
+    /// Reports a warning with a note.
+    fn warning(&mut self, span: Span, message: impl Into<String>, note: String) {
+        self.diagnostics
+            .push(Diagnostic::warning(span, message).with_note(note));
+    }
+
     /// Reports that something is defined twice, with a note pointing at the first definition.
     fn duplicate(&mut self, span: Span, message: impl Into<String>, first: Span) {
         let note = format!("first defined at {}", self.sources.location(first));

@@ -22,6 +22,16 @@ pub(super) fn libtirpc_builtin(name: &str) -> Option<Type> {
         "int8_t" => Type::Char,
         "int64_t" | "quad_t" => Type::Hyper,
         "uint64_t" | "u_int64_t" | "u_quad_t" => Type::UnsignedHyper,
+        // rpc/xdr.h: `xdr_netobj` is `xdr_bytes` bounded by `MAX_NETOBJ_SZ` (1024).
+        "netobj" => Type::VarOpaque(Some(Size {
+            value: 1024,
+            name: None,
+        })),
+        // rpc/auth.h: `xdr_des_block` is `xdr_opaque` of 8 bytes.
+        "des_block" => Type::FixedOpaque(Size {
+            value: 8,
+            name: None,
+        }),
         _ => return None,
     })
 }
@@ -284,8 +294,10 @@ fn enum_value_in_range(cx: &mut Cx, m: &ast::EnumMember, v: i128) -> i32 {
     })
 }
 
-/// Rule: two members of one enum may not share a value. C allows it, but a Rust enum cannot have
-/// two variants with one discriminant, and decoding would be ambiguous.
+/// Rule: two members of one enum sharing a value get a warning. C allows it and real files do it
+/// (`nis_object.x` repeats every member with a `NIS_` prefix), so it is no error; but a Rust enum
+/// cannot have two variants with one discriminant, so emitters make the later member an alias
+/// (an associated constant) of the first, and decoding yields the first.
 fn check_duplicate_enum_value(
     cx: &mut Cx,
     body: &ast::EnumBody,
@@ -297,13 +309,14 @@ fn check_duplicate_enum_value(
     match seen.get(&value) {
         Some(&first) => {
             let f = &body.members[first];
-            cx.duplicate(
+            let note = format!("`{}` is defined at {}", f.name.name, cx.location(f.name.span));
+            cx.warning(
                 m.name.span,
                 format!(
-                    "enum member `{}` has the value {value} of `{}`",
+                    "enum member `{}` has the value {value} of `{}`, and becomes its alias",
                     m.name.name, f.name.name
                 ),
-                f.name.span,
+                note,
             );
         }
         None => {

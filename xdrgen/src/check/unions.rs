@@ -73,7 +73,8 @@ impl Resolver<'_, '_> {
                 let rust_name = match label {
                     Value::Named(i) => {
                         let pos = named.iter().position(|n| *n == i.name).unwrap_or(0);
-                        self.member_variant(cx, consts, disc, value)
+                        self.own_variant(disc, &i.name)
+                            .or_else(|| self.member_variant(cx, consts, disc, value))
                             .unwrap_or_else(|| named_rust[pos].clone())
                     }
                     Value::Literal { .. } => self
@@ -207,6 +208,17 @@ impl Resolver<'_, '_> {
         (0..self.syms.members(e).len())
             .filter_map(|i| consts.member(cx, self.syms, e, i))
             .collect()
+    }
+
+    /// For an enum discriminant and a label naming one of its members, that member's variant name.
+    fn own_variant(&self, disc: Option<Disc>, label: &str) -> Option<String> {
+        let Some(Disc::Enum(e)) = disc else {
+            return None;
+        };
+        let members = self.syms.members(e);
+        let position = members.iter().position(|m| m.name.name == label)?;
+        let names: Vec<&str> = members.iter().map(|m| m.name.name.as_str()).collect();
+        naming::variant_names(&names).into_iter().nth(position)
     }
 
     /// For an enum discriminant, the Rust variant name of the member with this value.
