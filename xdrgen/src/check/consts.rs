@@ -42,7 +42,8 @@ impl Consts {
 
     /// The value of a `const` definition.
     pub fn of_const(&mut self, cx: &mut Cx, syms: &Symbols, c: &ConstItem) -> Option<i128> {
-        self.named(cx, syms, c.name)
+        // By its own value, not by name: a duplicate's name may stand for something else.
+        self.named_value(cx, syms, c.name, c.value)
     }
 
     /// The value of member `index` of the enum `types[ty]`.
