@@ -140,10 +140,15 @@ mod tests {
         let mut sorted = KEYWORDS.to_vec();
         sorted.sort_unstable();
         assert_eq!(sorted, KEYWORDS);
-        for k in ["async", "await", "dyn", "try", "gen", "type", "yield", "macro", "Self"] {
+        for k in [
+            "async", "await", "dyn", "try", "gen", "type", "yield", "macro", "Self",
+        ] {
             assert!(is_keyword(k), "{k}");
         }
-        assert!(!is_keyword("union"), "union is a weak keyword, valid as an identifier");
+        assert!(
+            !is_keyword("union"),
+            "union is a weak keyword, valid as an identifier"
+        );
     }
 
     #[test]
@@ -186,7 +191,10 @@ mod tests {
     #[test]
     fn module_names() {
         assert_eq!(module_name("remote_protocol.x"), "remote_protocol");
-        assert_eq!(module_name("dir/virkeepaliveprotocol.x"), "virkeepaliveprotocol");
+        assert_eq!(
+            module_name("dir/virkeepaliveprotocol.x"),
+            "virkeepaliveprotocol"
+        );
         assert_eq!(module_name("lxc-monitor.x"), "lxc_monitor");
         assert_eq!(module_name("mod.x"), "r#mod");
         assert_eq!(module_name("9p.x"), "m9p");
@@ -194,7 +202,10 @@ mod tests {
 
     #[test]
     fn method_names() {
-        assert_eq!(method_name("REMOTE_PROC_DOMAIN_GET_INFO"), "domain_get_info");
+        assert_eq!(
+            method_name("REMOTE_PROC_DOMAIN_GET_INFO"),
+            "domain_get_info"
+        );
         assert_eq!(method_name("VIR_LXC_MONITOR_PROC_EXIT_EVENT"), "exit_event");
         assert_eq!(method_name("NFSPROC_NULL"), "nfsproc_null");
         assert_eq!(method_name("X_PROC_TYPE"), "r#type");

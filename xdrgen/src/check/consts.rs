@@ -86,7 +86,10 @@ impl Consts {
         if self.depth >= MAX_DEPTH {
             cx.error(
                 value.span(),
-                format!("constant `{}` names constants more than {MAX_DEPTH} deep", name.name),
+                format!(
+                    "constant `{}` names constants more than {MAX_DEPTH} deep",
+                    name.name
+                ),
             );
             return None;
         }

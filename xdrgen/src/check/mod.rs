@@ -107,15 +107,17 @@ pub fn check(
         modules[module].programs.push(p);
     }
     if let Some(first) = modules.first_mut() {
-        first.consts.extend(consts.used_user.iter().map(|name| Const {
-            xdr_name: name.clone(),
-            rust_name: naming::const_name(name),
-            value: options.constants[name],
-            docs: Docs {
-                comment: vec![USER_CONSTANT_DOC.to_string()],
-                definition: String::new(),
-            },
-        }));
+        first
+            .consts
+            .extend(consts.used_user.iter().map(|name| Const {
+                xdr_name: name.clone(),
+                rust_name: naming::const_name(name),
+                value: options.constants[name],
+                docs: Docs {
+                    comment: vec![USER_CONSTANT_DOC.to_string()],
+                    definition: String::new(),
+                },
+            }));
     }
     for m in &modules {
         names::check_module_scope(&mut cx, &syms, m);

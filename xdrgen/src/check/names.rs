@@ -45,13 +45,25 @@ pub(super) fn check_module_scope(cx: &mut Cx, syms: &Symbols, module: &Module) {
     let types: Vec<(&str, &str, Span)> = module
         .types
         .iter()
-        .filter_map(|t| Some((t.xdr_name.as_str(), t.rust_name.as_str(), span_of(&t.xdr_name)?)))
+        .filter_map(|t| {
+            Some((
+                t.xdr_name.as_str(),
+                t.rust_name.as_str(),
+                span_of(&t.xdr_name)?,
+            ))
+        })
         .collect();
     report(cx, "types", &types);
     let consts: Vec<(&str, &str, Span)> = module
         .consts
         .iter()
-        .filter_map(|c| Some((c.xdr_name.as_str(), c.rust_name.as_str(), span_of(&c.xdr_name)?)))
+        .filter_map(|c| {
+            Some((
+                c.xdr_name.as_str(),
+                c.rust_name.as_str(),
+                span_of(&c.xdr_name)?,
+            ))
+        })
         .collect();
     report(cx, "constants", &consts);
 }

@@ -3,9 +3,7 @@
 use std::collections::HashMap;
 
 use crate::ast::{self, Ident, Value};
-use crate::model::{
-    Annotations, Generate, Procedure, Program, ProgramStyle, ProgramVersion, Type,
-};
+use crate::model::{Annotations, Generate, Procedure, Program, ProgramStyle, ProgramVersion, Type};
 use crate::naming;
 use crate::source::Span;
 
@@ -67,7 +65,11 @@ fn unique(
     number_span: Span,
 ) {
     if let Some(first) = names.insert(name.name.clone(), name.span) {
-        cx.duplicate(name.span, format!("duplicate {what} `{}`", name.name), first);
+        cx.duplicate(
+            name.span,
+            format!("duplicate {what} `{}`", name.name),
+            first,
+        );
     }
     if let Some(first) = numbers.get(&number) {
         cx.duplicate(
@@ -88,14 +90,30 @@ fn onc_program(cx: &mut Cx, consts: &mut Consts, r: &Resolver, p: &ProgramItem) 
     let mut versions = Vec::new();
     for v in &prog.versions {
         let vnum = check_number(cx, consts, r, &v.number, "version");
-        unique(cx, "version", &mut vnames, &mut vnumbers, &v.name, vnum, v.number.span());
+        unique(
+            cx,
+            "version",
+            &mut vnames,
+            &mut vnumbers,
+            &v.name,
+            vnum,
+            v.number.span(),
+        );
         let (mut pnames, mut pnumbers) = (HashMap::new(), HashMap::new());
         let proc_names: Vec<&str> = v.procedures.iter().map(|p| p.name.name.as_str()).collect();
         let variants = naming::variant_names(&proc_names);
         let mut procedures = Vec::new();
         for (proc, variant_name) in v.procedures.iter().zip(variants) {
             let pnum = check_number(cx, consts, r, &proc.number, "procedure");
-            unique(cx, "procedure", &mut pnames, &mut pnumbers, &proc.name, pnum, proc.number.span());
+            unique(
+                cx,
+                "procedure",
+                &mut pnames,
+                &mut pnumbers,
+                &proc.name,
+                pnum,
+                proc.number.span(),
+            );
             let anon = format!("{}_{}", prog.name.name, proc.name.name);
             procedures.push(Procedure {
                 xdr_name: proc.name.name.clone(),

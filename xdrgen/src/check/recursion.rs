@@ -10,7 +10,9 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::model::{Type, TypeDef, TypeKind};
 
-use super::symbols::Symbols;
+use crate::ast::Declaration;
+
+use super::symbols::{Body, Symbols};
 use super::Cx;
 
 /// One use of a named type by another.
@@ -86,14 +88,36 @@ fn check_infinite_size(cx: &mut Cx, syms: &Symbols, defs: &[TypeDef], edges: &[V
             }
         }
         let item = &syms.types[start];
+        let span = path
+            .first()
+            .and_then(|&(from, e)| field_span(syms, from, &edges[from][e].field))
+            .unwrap_or(item.name.span);
         cx.error(
-            item.name.span,
+            span,
             format!(
                 "{} `{}` contains itself without `*` (infinite size): {text}",
                 item.body.keyword(),
                 item.name.name
             ),
         );
+    }
+}
+
+/// Where the field `field` of `types[ty]` is declared (`None` for typedefs).
+fn field_span(syms: &Symbols, ty: usize, field: &str) -> Option<crate::source::Span> {
+    let decl_span = |d: &Declaration| match d {
+        Declaration::Named { name, span, .. } if name.name == field => Some(*span),
+        _ => None,
+    };
+    match syms.types[ty].body {
+        Body::Struct(s) => s.fields.iter().find_map(|f| decl_span(&f.decl)),
+        Body::Union(u) => u
+            .arms
+            .iter()
+            .map(|a| &a.field)
+            .chain(u.default.as_deref())
+            .find_map(|f| decl_span(&f.decl)),
+        Body::Alias(_) | Body::Enum(_) => None,
     }
 }
 
@@ -170,7 +194,13 @@ fn edges_of(def: &TypeDef, index: &HashMap<&str, usize>) -> Vec<Edge> {
 }
 
 /// Adds the edges of one field's type.
-fn collect(ty: &Type, strong: bool, field: &str, index: &HashMap<&str, usize>, out: &mut Vec<Edge>) {
+fn collect(
+    ty: &Type,
+    strong: bool,
+    field: &str,
+    index: &HashMap<&str, usize>,
+    out: &mut Vec<Edge>,
+) {
     match ty {
         Type::Named(r) => {
             if let Some(&to) = index.get(r.xdr_name.as_str()) {

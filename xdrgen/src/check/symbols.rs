@@ -203,7 +203,9 @@ fn push_type<'a>(cx: &mut Cx, syms: &mut Symbols<'a>, item: TypeItem<'a>) {
         Body::Struct(body) => body.fields.iter().for_each(|f| hoist(cx, syms, &f.decl)),
         Body::Union(body) => {
             hoist(cx, syms, &body.discriminant);
-            body.arms.iter().for_each(|a| hoist(cx, syms, &a.field.decl));
+            body.arms
+                .iter()
+                .for_each(|a| hoist(cx, syms, &a.field.decl));
             if let Some(d) = &body.default {
                 hoist(cx, syms, &d.decl);
             }
@@ -213,7 +215,15 @@ fn push_type<'a>(cx: &mut Cx, syms: &mut Symbols<'a>, item: TypeItem<'a>) {
     declare(cx, syms, &item.name, Symbol::Type(index));
     if let Body::Enum(body) = item.body {
         for (i, m) in body.members.iter().enumerate() {
-            declare(cx, syms, &m.name, Symbol::Member { ty: index, index: i });
+            declare(
+                cx,
+                syms,
+                &m.name,
+                Symbol::Member {
+                    ty: index,
+                    index: i,
+                },
+            );
         }
     }
     syms.types.push(item);

@@ -90,7 +90,9 @@ fn libtirpc_types_resolve_unless_the_file_defines_them() {
 #[test]
 fn extern_types_and_user_constants() {
     let mut options = Options::default();
-    options.extern_types.insert("cstuff".into(), "crate::CStuff".into());
+    options
+        .extern_types
+        .insert("cstuff".into(), "crate::CStuff".into());
     options.constants.insert("N".into(), 16);
     options.constants.insert("UNUSED".into(), 1);
     let (m, diags) = run_files(&[("t.x", "struct s { cstuff a; opaque b[N]; };")], &options);
@@ -265,7 +267,10 @@ fn lists_are_recursive_and_boxed_only_when_needed() {
     );
     let node = m.type_def("node").unwrap();
     assert!(node.recursive);
-    assert!(matches!(field_types(&m, "node")[1], Type::Optional { boxed: true, .. }));
+    assert!(matches!(
+        field_types(&m, "node")[1],
+        Type::Optional { boxed: true, .. }
+    ));
     assert!(!m.type_def("holder").unwrap().recursive);
     let holder = field_types(&m, "holder");
     assert!(matches!(holder[0], Type::Optional { boxed: false, .. }));
@@ -301,7 +306,10 @@ fn onc_programs_are_checked() {
     );
     let m = model("program PING_PROG { version PING_VERS { int PINGPROC_TWO(int, hyper) = 2; } = 3; } = 0x20000001;");
     let p = &m.modules[0].programs[0];
-    assert_eq!((p.rust_name.as_str(), p.number, p.style), ("Ping", 0x2000_0001, ProgramStyle::OncRpc));
+    assert_eq!(
+        (p.rust_name.as_str(), p.number, p.style),
+        ("Ping", 0x2000_0001, ProgramStyle::OncRpc)
+    );
     let proc = &p.versions[0].procedures[0];
     assert_eq!(proc.args, [Type::Int, Type::Hyper]);
     assert_eq!(proc.result, Some(Type::Int));
@@ -334,12 +342,18 @@ fn libvirt_procedure_enums_become_programs() {
     let m = model(LIBVIRT_STYLE);
     let p = &m.modules[0].programs[0];
     assert_eq!(p.style, ProgramStyle::Libvirt);
-    assert_eq!((p.xdr_name.as_str(), p.rust_name.as_str(), p.number), ("DEMO_PROGRAM", "Demo", 0x1234));
+    assert_eq!(
+        (p.xdr_name.as_str(), p.rust_name.as_str(), p.number),
+        ("DEMO_PROGRAM", "Demo", 0x1234)
+    );
     assert_eq!(p.versions[0].number, 2);
     let [ping, tick] = &p.versions[0].procedures[..] else {
         panic!("two procedures")
     };
-    assert_eq!((ping.method_name.as_str(), ping.variant_name.as_str()), ("ping", "Ping"));
+    assert_eq!(
+        (ping.method_name.as_str(), ping.variant_name.as_str()),
+        ("ping", "Ping")
+    );
     assert!(matches!(&ping.args[..], [Type::Named(r)] if r.xdr_name == "demo_ping_args"));
     assert!(matches!(&ping.result, Some(Type::Named(r)) if r.xdr_name == "demo_ping_ret"));
     assert_eq!(ping.message, None);
@@ -347,7 +361,10 @@ fn libvirt_procedure_enums_become_programs() {
     assert_eq!(ping.annotations.acl, ["domain:read"]);
     assert!(ping.annotations.high_priority);
     assert_eq!(ping.annotations.readstream, Some(1));
-    assert_eq!(ping.annotations.other, [("custom".to_string(), "yes".to_string())]);
+    assert_eq!(
+        ping.annotations.other,
+        [("custom".to_string(), "yes".to_string())]
+    );
     assert!(tick.args.is_empty() && tick.result.is_none());
     assert!(matches!(&tick.message, Some(Type::Named(r)) if r.xdr_name == "demoTickMsg"));
     assert_eq!(tick.annotations.generate, Some(Generate::None));
@@ -371,7 +388,11 @@ fn bad_annotation_values_are_errors() {
 fn anonymous_types_are_hoisted_before_their_user() {
     let (m, diags) = run("struct outer { struct { int a; } inner; enum { X, Y } kind; };");
     let m = m.unwrap_or_else(|| panic!("{diags:#?}"));
-    let names: Vec<&str> = m.modules[0].types.iter().map(|t| t.xdr_name.as_str()).collect();
+    let names: Vec<&str> = m.modules[0]
+        .types
+        .iter()
+        .map(|t| t.xdr_name.as_str())
+        .collect();
     assert_eq!(names, ["outer_inner", "outer_kind", "outer"]);
     assert_eq!(m.type_def("outer_inner").unwrap().rust_name, "OuterInner");
 }

@@ -309,7 +309,11 @@ fn check_duplicate_enum_value(
     match seen.get(&value) {
         Some(&first) => {
             let f = &body.members[first];
-            let note = format!("`{}` is defined at {}", f.name.name, cx.location(f.name.span));
+            let note = format!(
+                "`{}` is defined at {}",
+                f.name.name,
+                cx.location(f.name.span)
+            );
             cx.warning(
                 m.name.span,
                 format!(

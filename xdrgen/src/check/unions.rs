@@ -115,7 +115,10 @@ impl Resolver<'_, '_> {
         span: Span,
     ) -> Option<Disc> {
         let DeclType::Plain(spec) = ty else {
-            cx.error(span, "a union's discriminant must be a single int, unsigned int, bool or enum");
+            cx.error(
+                span,
+                "a union's discriminant must be a single int, unsigned int, bool or enum",
+            );
             return None;
         };
         let anon = hoisted_name(outer, field);
@@ -154,7 +157,7 @@ impl Resolver<'_, '_> {
                             self.spec(cx, spec, &anon);
                             None
                         }
-                    }
+                    };
                 }
             }
         }
@@ -163,7 +166,13 @@ impl Resolver<'_, '_> {
 
     /// Rule: a case label is a value of the discriminant's type; for an enum, one of its members
     /// (by name, or by value when written as a number or another constant).
-    fn label(&self, cx: &mut Cx, consts: &mut Consts, disc: Option<Disc>, label: &Value) -> Option<i128> {
+    fn label(
+        &self,
+        cx: &mut Cx,
+        consts: &mut Consts,
+        disc: Option<Disc>,
+        label: &Value,
+    ) -> Option<i128> {
         let value = consts.value(cx, self.syms, label)?;
         let text = value_text(label);
         let (lo, hi, ty) = match disc? {
@@ -234,7 +243,8 @@ impl Resolver<'_, '_> {
         };
         let members = self.syms.members(e);
         let names: Vec<&str> = members.iter().map(|m| m.name.name.as_str()).collect();
-        let position = (0..members.len()).find(|&i| consts.member(cx, self.syms, e, i) == Some(value))?;
+        let position =
+            (0..members.len()).find(|&i| consts.member(cx, self.syms, e, i) == Some(value))?;
         naming::variant_names(&names).into_iter().nth(position)
     }
 }

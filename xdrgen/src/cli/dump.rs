@@ -37,7 +37,11 @@ pub fn listing(model: &Model) -> String {
     for m in &model.modules {
         let _ = writeln!(out, "module {} ({})", m.name, m.path.display());
         for c in &m.consts {
-            let _ = writeln!(out, "  const {} = {} ({})", c.xdr_name, c.value, c.rust_name);
+            let _ = writeln!(
+                out,
+                "  const {} = {} ({})",
+                c.xdr_name, c.value, c.rust_name
+            );
         }
         for t in &m.types {
             type_def(&mut out, t);
@@ -66,7 +70,13 @@ fn type_def(out: &mut String, t: &TypeDef) {
         TypeKind::Struct(s) => {
             let _ = writeln!(out, "{}", head("struct"));
             for f in &s.fields {
-                let _ = writeln!(out, "    {}: {} ({})", f.xdr_name, type_text(&f.ty), f.rust_name);
+                let _ = writeln!(
+                    out,
+                    "    {}: {} ({})",
+                    f.xdr_name,
+                    type_text(&f.ty),
+                    f.rust_name
+                );
             }
         }
         TypeKind::Union(u) => {
@@ -186,7 +196,11 @@ pub fn type_text(t: &Type) -> String {
         Type::FixedArray(inner, n) => format!("{}[{}]", type_text(inner), size(n)),
         Type::VarArray(inner, n) => format!("{}<{}>", type_text(inner), bound(n)),
         Type::Optional { inner, boxed } => {
-            format!("*{}{}", type_text(inner), if *boxed { " boxed" } else { "" })
+            format!(
+                "*{}{}",
+                type_text(inner),
+                if *boxed { " boxed" } else { "" }
+            )
         }
     }
 }

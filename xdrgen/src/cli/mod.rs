@@ -13,7 +13,11 @@ use xdrgen::source::SourceMap;
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
-#[command(name = "xdrgen", version, about = "Rust code from ONC-RPC / XDR .x files")]
+#[command(
+    name = "xdrgen",
+    version,
+    about = "Rust code from ONC-RPC / XDR .x files"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -171,7 +175,12 @@ fn resolve(input: Input) -> Result<(Vec<PathBuf>, xdrgen::check::Options), Strin
 fn default_libvirt_files() -> Result<Vec<PathBuf>, String> {
     let dir = std::env::var_os(LIBVIRT_DIR_VAR)
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new("..").join("shared").join("protocols").join("libvirt"));
+        .unwrap_or_else(|| {
+            Path::new("..")
+                .join("shared")
+                .join("protocols")
+                .join("libvirt")
+        });
     let entries = std::fs::read_dir(&dir).map_err(|e| {
         format!(
             "error: no .x files given, and libvirt's protocol directory {} cannot be read ({e}); \
