@@ -50,16 +50,28 @@ impl Consts {
     pub fn member(&mut self, cx: &mut Cx, syms: &Symbols, ty: usize, index: usize) -> Option<i128> {
         let members = syms.members(ty);
         // Rule: a member without a value is the previous member + 1 (rpcgen), the first 0. Walk
-        // back iteratively to the nearest member that has a value, so long enums use no stack.
-        let start = (0..=index)
-            .rev()
-            .find(|&i| members[i].value.is_some() || i == 0)
-            .unwrap_or(0);
-        let base = match &members[start].value {
-            Some(v) => self.named_value(cx, syms, &members[start].name, v)?,
-            None => 0,
+        // back iteratively to the nearest member with a value or an already known one, so long
+        // enums use neither stack nor quadratic time.
+        let mut start = index;
+        let base = loop {
+            let m = &members[start];
+            if let Some(Eval::Done(v)) = self.memo.get(&m.name.name) {
+                break (*v)?;
+            }
+            if let Some(v) = &m.value {
+                break self.named_value(cx, syms, &m.name, v)?;
+            }
+            if start == 0 {
+                break 0;
+            }
+            start -= 1;
         };
-        Some(base + (index - start) as i128)
+        let value = base + (index - start) as i128;
+        if members[index].value.is_none() {
+            self.memo
+                .insert(members[index].name.name.clone(), Eval::Done(Some(value)));
+        }
+        Some(value)
     }
 
     /// Evaluates a member or const definition `name = value`, memoised, with cycle detection.

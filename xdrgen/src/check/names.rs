@@ -1,7 +1,7 @@
 //! Pass 6: `.x` names that would become the same Rust name in one scope.
 
 use crate::ast::{Declaration, Value};
-use crate::model::{Module, TypeDef, TypeKind};
+use crate::model::{Module, Procedure, TypeDef, TypeKind};
 use crate::naming;
 use crate::parse::ParsedFile;
 use crate::source::Span;
@@ -10,7 +10,7 @@ use super::symbols::{Body, Symbols, TypeItem};
 use super::Cx;
 
 /// Rule: two `.x` names of one Rust scope may not map to the same Rust name.
-fn report(cx: &mut Cx, what: &str, items: &[(&str, &str, Span)]) {
+pub(super) fn report(cx: &mut Cx, what: &str, items: &[(&str, &str, Span)]) {
     let pairs: Vec<(&str, &str)> = items.iter().map(|(x, r, _)| (*x, *r)).collect();
     for (first, second) in naming::collisions(&pairs) {
         let (a, rust, first_span) = items[first];
@@ -111,4 +111,20 @@ pub(super) fn check_type_scope(cx: &mut Cx, item: &TypeItem, def: &TypeDef) {
         }
         _ => {}
     }
+}
+
+/// Method and variant names of one program version's procedures (`spans` in the same order).
+pub(super) fn check_procedures(cx: &mut Cx, procedures: &[Procedure], spans: &[Span]) {
+    let methods: Vec<(&str, &str, Span)> = procedures
+        .iter()
+        .zip(spans)
+        .map(|(p, s)| (p.xdr_name.as_str(), p.method_name.as_str(), *s))
+        .collect();
+    report(cx, "procedures", &methods);
+    let variants: Vec<(&str, &str, Span)> = procedures
+        .iter()
+        .zip(spans)
+        .map(|(p, s)| (p.xdr_name.as_str(), p.variant_name.as_str(), *s))
+        .collect();
+    report(cx, "procedures", &variants);
 }

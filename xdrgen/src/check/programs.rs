@@ -127,6 +127,8 @@ fn onc_program(cx: &mut Cx, consts: &mut Consts, r: &Resolver, p: &ProgramItem) 
                 docs: cx.docs(Some(&proc.doc), None),
             });
         }
+        let spans: Vec<Span> = v.procedures.iter().map(|p| p.name.span).collect();
+        super::names::check_procedures(cx, &procedures, &spans);
         versions.push(ProgramVersion {
             xdr_name: v.name.name.clone(),
             number: vnum,
@@ -212,6 +214,8 @@ fn libvirt_program(
             docs: cx.docs(Some(&m.doc), None),
         });
     }
+    let spans: Vec<Span> = members.iter().map(|m| m.name.span).collect();
+    super::names::check_procedures(cx, &procedures, &spans);
     Some(Program {
         xdr_name: program.name.name.clone(),
         rust_name: naming::program_name(&program.name.name),

@@ -413,6 +413,13 @@ fn rust_name_collisions_are_errors() {
         ["fields `a_b` and `aB` both become `a_b` in Rust"]
     );
     assert_eq!(
+        errors("program P { version V { void GET_A(void) = 1; void GetA(void) = 2; } = 1; } = 1;"),
+        [
+            "procedures `GET_A` and `GetA` both become `get_a` in Rust",
+            "procedures `GET_A` and `GetA` both become `GetA` in Rust"
+        ]
+    );
+    assert_eq!(
         errors("struct foo_bar { int a; }; struct fooBar { int a; };"),
         ["types `foo_bar` and `fooBar` both become `FooBar` in Rust"]
     );
@@ -430,4 +437,19 @@ fn every_error_of_a_file_is_reported_in_one_run() {
             "quadruple (128-bit float) has no Rust type"
         ]
     );
+}
+
+#[test]
+fn long_enums_and_deep_constant_chains_stay_cheap() {
+    let members: Vec<String> = (0..50_000).map(|i| format!("M{i}")).collect();
+    let m = model(&format!("enum big {{ {} }};", members.join(", ")));
+    let TypeKind::Enum(e) = &m.type_def("big").unwrap().kind else {
+        panic!()
+    };
+    assert_eq!(e.members[49_999].value, 49_999);
+    // A chain deeper than the limit is an error, not a stack overflow.
+    let chain: String = (0..300).map(|i| format!("const C{i} = C{};\n", i + 1)).collect();
+    let errs = errors(&format!("{chain}const C300 = 1;"));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].contains("more than 200 deep"), "{errs:?}");
 }
