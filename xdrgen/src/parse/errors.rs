@@ -84,6 +84,20 @@ fn describe(rule: Rule) -> Option<&'static str> {
 const OPTIONAL_CONTINUATIONS: [&str; 3] = ["`[`", "`<`", "`=`"];
 const CLOSERS: [&str; 4] = ["`;`", "`,`", "`}`", "`)`"];
 
+/// Tokens that end or separate what came before: when one is missing at a line break, the error
+/// is shown right after the previous token.
+const SEPARATORS: [&str; 7] = ["`;`", "`,`", "`:`", "`)`", "`]`", "`>`", "`=`"];
+
+/// The keywords that start a definition: listed in full, the list reads worse than one word.
+const DEFINITION_STARTS: [&str; 6] = [
+    "`const`",
+    "`enum`",
+    "`program`",
+    "`struct`",
+    "`typedef`",
+    "`union`",
+];
+
 const KEYWORDS: [&str; 23] = [
     "bool",
     "case",
@@ -128,23 +142,27 @@ pub(crate) fn to_diagnostic(err: &Error<Rule>, file: FileId, text: &str) -> Diag
             );
         }
     };
+    let expected_text = join(&expected);
     let message = if found == "`%`" {
         "`%` pass-through lines must start in column 0".to_string()
     } else if expected.is_empty() {
         format!("unexpected {found}")
-    } else if expected == "identifier" && KEYWORDS.contains(&found.trim_matches('`')) {
-        format!("expected identifier, found keyword {found}")
+    } else if expected.contains(&"identifier") && KEYWORDS.contains(&found.trim_matches('`')) {
+        format!("expected {expected_text}, found keyword {found}")
     } else {
-        format!("expected {expected}, found {found}")
+        format!("expected {expected_text}, found {found}")
     };
-    // After a line break, point just past the previous token (where the missing `;` belongs),
-    // as compilers do; otherwise point at the unexpected token.
+    // When a separator is missing (or the file ends), point just past the previous token, where
+    // the `;` belongs, as compilers do; otherwise point at the unexpected token.
     let bytes = text.as_bytes();
     let mut prev_end = pos;
     while prev_end > 0 && bytes[prev_end - 1].is_ascii_whitespace() {
         prev_end -= 1;
     }
-    let span = if prev_end > 0 && (pos == text.len() || text[prev_end..pos].contains('\n')) {
+    let missing_separator = expected.iter().any(|e| SEPARATORS.contains(e));
+    let after_previous = prev_end > 0
+        && (pos == text.len() || missing_separator && text[prev_end..pos].contains('\n'));
+    let span = if after_previous {
         Span::new(file, prev_end, prev_end + 1)
     } else {
         Span::new(file, pos, pos + found_len.max(1))
@@ -152,9 +170,9 @@ pub(crate) fn to_diagnostic(err: &Error<Rule>, file: FileId, text: &str) -> Diag
     Diagnostic::error(span, message)
 }
 
-/// "`;`", "`;` or `}`", "`,`, `;` or `}`" from the rules pest tried at the error position.
-fn expected_list(positives: &[Rule]) -> String {
-    let mut names: Vec<&str> = Vec::new();
+/// The names of what pest tried at the error position, deduplicated and simplified.
+fn expected_list(positives: &[Rule]) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
     for name in positives.iter().filter_map(|r| describe(*r)) {
         if !names.contains(&name) {
             names.push(name);
@@ -163,6 +181,17 @@ fn expected_list(positives: &[Rule]) -> String {
     if names.iter().any(|n| CLOSERS.contains(n)) {
         names.retain(|n| !OPTIONAL_CONTINUATIONS.contains(n));
     }
+    if DEFINITION_STARTS.iter().all(|k| names.contains(k)) {
+        names.retain(|n| !DEFINITION_STARTS.contains(n));
+        if !names.contains(&"definition") {
+            names.insert(0, "definition");
+        }
+    }
+    names
+}
+
+/// "`;`", "`;` or `}`", "`,`, `;` or `}`".
+fn join(names: &[&str]) -> String {
     match names.split_last() {
         None => String::new(),
         Some((last, [])) => (*last).to_string(),

@@ -82,13 +82,15 @@ pub fn parse_source(
     let id = sources.add(path, text.to_string());
     let (ast, includes) = parse_one(id, sources, diagnostics);
     let dir = include_dir(sources, id);
+    let mut missing = false;
     for include in includes {
         let target = dir.join(&include.path);
         if !target.is_file() {
             diagnostics.push(missing_include(&include, &target, "not found"));
+            missing = true;
         }
     }
-    ast.map(|ast| ParsedFile { id, ast })
+    ast.filter(|_| !missing).map(|ast| ParsedFile { id, ast })
 }
 
 /// The files of one `parse_files` call.
@@ -154,9 +156,25 @@ fn missing_include(include: &Include, resolved: &Path, why: &str) -> Diagnostic 
     .with_note(format!("looked for `{}`", resolved.display()))
 }
 
-/// Preprocesses and parses one file already in `sources`. Returns its AST (when it has no
-/// syntax errors) and the `#include`s to follow.
+fn error_count(diagnostics: &Diagnostics) -> usize {
+    diagnostics.iter().filter(|d| d.is_error()).count()
+}
+
+/// Preprocesses and parses one file already in `sources`. Returns its AST (when no error was
+/// found in it) and the `#include`s to follow.
 fn parse_one(
+    id: FileId,
+    sources: &SourceMap,
+    diagnostics: &mut Diagnostics,
+) -> (Option<ast::File>, Vec<Include>) {
+    let errors_before = error_count(diagnostics);
+    let (ast, includes) = parse_text(id, sources, diagnostics);
+    let ast = ast.filter(|_| error_count(diagnostics) == errors_before);
+    (ast, includes)
+}
+
+/// [`parse_one`] without the error accounting.
+fn parse_text(
     id: FileId,
     sources: &SourceMap,
     diagnostics: &mut Diagnostics,
