@@ -448,7 +448,9 @@ fn long_enums_and_deep_constant_chains_stay_cheap() {
     };
     assert_eq!(e.members[49_999].value, 49_999);
     // A chain deeper than the limit is an error, not a stack overflow.
-    let chain: String = (0..300).map(|i| format!("const C{i} = C{};\n", i + 1)).collect();
+    let chain: String = (0..300)
+        .map(|i| format!("const C{i} = C{};\n", i + 1))
+        .collect();
     let errs = errors(&format!("{chain}const C300 = 1;"));
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(errs[0].contains("more than 200 deep"), "{errs:?}");
