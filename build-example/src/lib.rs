@@ -33,7 +33,16 @@ mod tests {
         // status KV_OK, then a key length of 1000 > KV_KEY_MAX.
         let bytes = [0, 0, 0, 0, 0, 0, 0x03, 0xe8];
         let err = xdr::from_bytes::<KvGetResult>(&bytes).unwrap_err();
-        assert!(matches!(err.kind(), ErrorKind::LengthExceedsBound { length: 1000, bound: 256 }), "{err}");
+        assert!(
+            matches!(
+                err.kind(),
+                ErrorKind::LengthExceedsBound {
+                    length: 1000,
+                    bound: 256
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -47,6 +56,9 @@ mod tests {
             status: VirNetMessageStatus::Ok,
         };
         let bytes = xdr::to_bytes(&header).unwrap();
-        assert_eq!(bytes, [0x20, 0, 0x80, 0x86, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0]);
+        assert_eq!(
+            bytes,
+            [0x20, 0, 0x80, 0x86, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0]
+        );
     }
 }

@@ -53,6 +53,8 @@ pub struct File {
 }
 
 /// A top-level element of a `.x` file.
+// Built once per input and walked a few times: boxing the large variant would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     /// A definition (`const`, `typedef`, `enum`, `struct`, `union`, `program`).

@@ -85,6 +85,8 @@ pub struct TypeDef {
 }
 
 /// The shapes of named types.
+// Built once per input and walked a few times: boxing the large variant would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum TypeKind {
     /// `typedef`: another name for a type.
