@@ -1,0 +1,10 @@
+//! Everything generated code names, in one place.
+//!
+//! Generated code refers to items as `::xdrgen_runtime::codegen::Item` (the crate path is
+//! configurable), so the runtime can reorganise its modules without breaking generated files.
+//! Hand-written code should use [`crate::xdr`] (and `random`) instead.
+
+pub use crate::xdr::*;
+
+#[cfg(feature = "random")]
+pub use crate::random::*;

@@ -1,0 +1,503 @@
+//! Decoding: the [`Decode`] trait, the [`Decoder`] cursor and [`from_bytes`].
+//!
+//! Every read checks the bytes that remain before touching them, and every length read from
+//! the wire is checked against its `.x` bound *and* against the bytes that remain before
+//! anything is allocated, so hostile input costs at most its own size in memory.
+
+use super::encode::padded_len;
+use super::error::{bound_error, Error, ErrorKind};
+use super::limits::Limits;
+
+/// A type with an XDR decoding.
+///
+/// Implemented here for the scalars, [`XdrString`](crate::xdr::XdrString) and
+/// [`Opaque`](crate::xdr::Opaque); generated code implements it for every `.x` type.
+pub trait Decode: Sized {
+    /// Reads one value from the decoder.
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, Error>;
+}
+
+/// Decodes one value that must fill `bytes` exactly, with the default [`Limits`].
+///
+/// Fails with [`ErrorKind::TrailingBytes`] when bytes are left over and with
+/// [`ErrorKind::MessageTooLarge`] when `bytes` is larger than 32 MiB.
+///
+/// # Examples
+///
+/// ```
+/// use xdrgen_runtime::xdr::{from_bytes, ErrorKind};
+///
+/// assert_eq!(from_bytes::<i32>(&[0xff, 0xff, 0xff, 0xfe]).unwrap(), -2);
+/// let err = from_bytes::<i32>(&[0, 0, 0, 1, 0]).unwrap_err();
+/// assert_eq!(err.kind(), &ErrorKind::TrailingBytes(1));
+/// ```
+pub fn from_bytes<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
+    from_bytes_with_limits(bytes, Limits::default())
+}
+
+/// Like [`from_bytes`] with explicit limits.
+pub fn from_bytes_with_limits<T: Decode>(bytes: &[u8], limits: Limits) -> Result<T, Error> {
+    let mut input = Decoder::with_limits(bytes, limits)?;
+    let value = T::decode(&mut input)?;
+    input.finish()?;
+    Ok(value)
+}
+
+/// A cursor over XDR bytes being decoded.
+///
+/// Borrowed reads (`get_var_opaque_ref`, `get_str_ref`) return slices of the input without
+/// copying; owned reads copy exactly once.
+#[derive(Debug, Clone)]
+pub struct Decoder<'a> {
+    /// The bytes not read yet.
+    rest: &'a [u8],
+    /// Length of the whole input, to report positions.
+    total: usize,
+    depth: u32,
+    limits: Limits,
+}
+
+#[cold]
+#[inline(never)]
+fn eof(needed: usize, remaining: usize) -> Error {
+    Error::new(ErrorKind::UnexpectedEof { needed, remaining })
+}
+
+#[cold]
+#[inline(never)]
+fn kind_error(kind: ErrorKind) -> Error {
+    Error::new(kind)
+}
+
+impl<'a> Decoder<'a> {
+    /// A decoder over `bytes` with the default depth limit.
+    ///
+    /// It does not check the message size (this constructor cannot fail); use
+    /// [`with_limits`](Decoder::with_limits) or [`from_bytes`] for that.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Decoder {
+            rest: bytes,
+            total: bytes.len(),
+            depth: 0,
+            limits: Limits::default(),
+        }
+    }
+
+    /// A decoder over `bytes` with these limits; fails with [`ErrorKind::MessageTooLarge`] up
+    /// front when `bytes` is longer than `limits.max_message`.
+    pub fn with_limits(bytes: &'a [u8], limits: Limits) -> Result<Self, Error> {
+        if bytes.len() > limits.max_message {
+            return Err(kind_error(ErrorKind::MessageTooLarge {
+                length: bytes.len(),
+                limit: limits.max_message,
+            }));
+        }
+        Ok(Decoder {
+            limits,
+            ..Decoder::new(bytes)
+        })
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Bytes not read yet.
+    #[inline]
+    pub fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
+    /// Bytes read so far (the offset of the next read).
+    #[inline]
+    pub fn position(&self) -> usize {
+        self.total - self.rest.len()
+    }
+
+    /// The bytes not read yet, without consuming them.
+    pub fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    /// `Err(TrailingBytes)` unless every byte has been read.
+    pub fn finish(&self) -> Result<(), Error> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(kind_error(ErrorKind::TrailingBytes(self.rest.len())))
+        }
+    }
+
+    /// Takes the next `K` bytes as an array.
+    #[inline]
+    fn take_array<const K: usize>(&mut self) -> Result<[u8; K], Error> {
+        match self.rest.split_first_chunk::<K>() {
+            Some((head, tail)) => {
+                self.rest = tail;
+                Ok(*head)
+            }
+            None => Err(eof(K, self.rest.len())),
+        }
+    }
+
+    /// Takes `len` bytes of data followed by their zero padding; both are checked before
+    /// anything is consumed.
+    #[inline]
+    fn take_padded(&mut self, len: usize) -> Result<&'a [u8], Error> {
+        let padded = padded_len(len);
+        // `len > remaining` matters only where padded_len saturated (a 32-bit usize).
+        if padded > self.rest.len() || len > self.rest.len() {
+            return Err(eof(padded, self.rest.len()));
+        }
+        let (chunk, tail) = self.rest.split_at(padded);
+        let (data, padding) = chunk.split_at(len);
+        if padding.iter().any(|&b| b != 0) {
+            return Err(kind_error(ErrorKind::BadPadding));
+        }
+        self.rest = tail;
+        Ok(data)
+    }
+
+    /// Reads an `unsigned int`.
+    #[inline]
+    pub fn get_u32(&mut self) -> Result<u32, Error> {
+        self.take_array().map(u32::from_be_bytes)
+    }
+
+    /// Reads an `int`.
+    #[inline]
+    pub fn get_i32(&mut self) -> Result<i32, Error> {
+        self.take_array().map(i32::from_be_bytes)
+    }
+
+    /// Reads an `unsigned hyper`.
+    #[inline]
+    pub fn get_u64(&mut self) -> Result<u64, Error> {
+        self.take_array().map(u64::from_be_bytes)
+    }
+
+    /// Reads a `hyper`.
+    #[inline]
+    pub fn get_i64(&mut self) -> Result<i64, Error> {
+        self.take_array().map(i64::from_be_bytes)
+    }
+
+    /// Reads a `float`.
+    #[inline]
+    pub fn get_f32(&mut self) -> Result<f32, Error> {
+        self.get_u32().map(f32::from_bits)
+    }
+
+    /// Reads a `double`.
+    #[inline]
+    pub fn get_f64(&mut self) -> Result<f64, Error> {
+        self.get_u64().map(f64::from_bits)
+    }
+
+    /// Reads a `bool`: the word 0 or 1, anything else is [`ErrorKind::InvalidBool`].
+    #[inline]
+    pub fn get_bool(&mut self) -> Result<bool, Error> {
+        match self.get_u32()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(kind_error(ErrorKind::InvalidBool(other))),
+        }
+    }
+
+    /// Reads fixed-length opaque data of `N` bytes and checks its padding bytes are zero
+    /// ([`ErrorKind::BadPadding`]).
+    #[inline]
+    pub fn get_fixed_opaque<const N: usize>(&mut self) -> Result<[u8; N], Error> {
+        let data = self.take_padded(N)?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(data);
+        Ok(out)
+    }
+
+    /// Reads fixed-length opaque data of `len` bytes (a size known only at run time) as a
+    /// borrowed slice, checking the padding.
+    #[inline]
+    pub fn get_fixed_opaque_ref(&mut self, len: usize) -> Result<&'a [u8], Error> {
+        self.take_padded(len)
+    }
+
+    /// Reads variable-length opaque data: the length word, checked against `bound`
+    /// ([`ErrorKind::LengthExceedsBound`]) and against the bytes left
+    /// ([`ErrorKind::UnexpectedEof`]) before the one allocation; the padding must be zero.
+    #[inline]
+    pub fn get_var_opaque(&mut self, bound: u32) -> Result<Vec<u8>, Error> {
+        self.get_var_opaque_ref(bound).map(<[u8]>::to_vec)
+    }
+
+    /// Borrowed form of [`get_var_opaque`](Decoder::get_var_opaque): no copy.
+    #[inline]
+    pub fn get_var_opaque_ref(&mut self, bound: u32) -> Result<&'a [u8], Error> {
+        let len = self.get_u32()?;
+        if len > bound {
+            return Err(bound_error(u64::from(len), bound));
+        }
+        self.take_padded(len as usize)
+    }
+
+    /// Reads a string as a borrowed `&str`: like
+    /// [`get_var_opaque_ref`](Decoder::get_var_opaque_ref), then UTF-8 validation
+    /// ([`ErrorKind::InvalidUtf8`]).
+    #[inline]
+    pub fn get_str_ref(&mut self, bound: u32) -> Result<&'a str, Error> {
+        let bytes = self.get_var_opaque_ref(bound)?;
+        std::str::from_utf8(bytes).map_err(|_| kind_error(ErrorKind::InvalidUtf8))
+    }
+
+    /// Reads the length word of a variable-length array and checks it: `len <= bound`
+    /// ([`ErrorKind::LengthExceedsBound`]) and `len * min_element_size <= remaining`
+    /// ([`ErrorKind::UnexpectedEof`]), so the caller may `Vec::with_capacity(len)` safely.
+    ///
+    /// `min_element_size` is the size of the smallest encoding of one element (4 for `int`,
+    /// 8 for `hyper`, 4 for a string or struct). A value of 0 is treated as 1, so a count can
+    /// never exceed the bytes left and loops over elements stay bounded by the input size.
+    #[inline]
+    pub fn get_len(&mut self, bound: u32, min_element_size: usize) -> Result<usize, Error> {
+        let len = self.get_u32()?;
+        if len > bound {
+            return Err(bound_error(u64::from(len), bound));
+        }
+        let len = len as usize;
+        let needed = len.saturating_mul(min_element_size.max(1));
+        if needed > self.rest.len() {
+            return Err(eof(needed, self.rest.len()));
+        }
+        Ok(len)
+    }
+
+    /// Enters one level of a recursive type: fails with [`ErrorKind::DepthLimit`] when
+    /// `limits.max_depth` levels are already entered. Pair every successful `enter` with
+    /// [`leave`](Decoder::leave).
+    #[inline]
+    pub fn enter(&mut self) -> Result<(), Error> {
+        if self.depth >= self.limits.max_depth {
+            return Err(kind_error(ErrorKind::DepthLimit(self.limits.max_depth)));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Leaves one level entered with [`enter`](Decoder::enter).
+    #[inline]
+    pub fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// How many levels are entered now.
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind<T: std::fmt::Debug>(r: Result<T, Error>) -> ErrorKind {
+        r.unwrap_err().kind().clone()
+    }
+
+    #[test]
+    fn reads_scalars_from_literal_bytes() {
+        let bytes = [
+            0xff, 0xff, 0xff, 0xff, // int -1
+            0xde, 0xad, 0xbe, 0xef, // unsigned int
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, // hyper -2
+            1, 2, 3, 4, 5, 6, 7, 8, // unsigned hyper
+            0x3f, 0x80, 0, 0, // float 1.0
+            0xbf, 0xb9, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a, // double -0.1
+            0, 0, 0, 1, // TRUE
+            0, 0, 0, 0, // FALSE
+        ];
+        let mut d = Decoder::new(&bytes);
+        assert_eq!(d.get_i32().unwrap(), -1);
+        assert_eq!(d.get_u32().unwrap(), 0xdead_beef);
+        assert_eq!(d.get_i64().unwrap(), -2);
+        assert_eq!(d.get_u64().unwrap(), 0x0102_0304_0506_0708);
+        assert_eq!(d.get_f32().unwrap(), 1.0);
+        assert_eq!(d.get_f64().unwrap(), -0.1);
+        assert!(d.get_bool().unwrap());
+        assert!(!d.get_bool().unwrap());
+        assert_eq!(d.position(), bytes.len());
+        assert_eq!(d.remaining(), 0);
+        d.finish().unwrap();
+    }
+
+    #[test]
+    fn short_reads_report_needed_and_remaining() {
+        let mut d = Decoder::new(&[0, 0]);
+        assert_eq!(
+            kind(d.get_u32()),
+            ErrorKind::UnexpectedEof {
+                needed: 4,
+                remaining: 2
+            }
+        );
+        // A failed read consumes nothing.
+        assert_eq!(d.remaining(), 2);
+        let mut d = Decoder::new(&[0; 7]);
+        assert_eq!(
+            kind(d.get_u64()),
+            ErrorKind::UnexpectedEof {
+                needed: 8,
+                remaining: 7
+            }
+        );
+    }
+
+    #[test]
+    fn bool_must_be_zero_or_one() {
+        assert_eq!(
+            kind(Decoder::new(&[0, 0, 0, 2]).get_bool()),
+            ErrorKind::InvalidBool(2)
+        );
+        assert_eq!(
+            kind(Decoder::new(&[0xff, 0xff, 0xff, 0xff]).get_bool()),
+            ErrorKind::InvalidBool(u32::MAX)
+        );
+    }
+
+    #[test]
+    fn fixed_opaque_checks_padding() {
+        let mut d = Decoder::new(&[1, 2, 3, 4, 5, 0, 0, 0]);
+        assert_eq!(d.get_fixed_opaque::<5>().unwrap(), [1, 2, 3, 4, 5]);
+        assert_eq!(d.remaining(), 0);
+        let mut d = Decoder::new(&[1, 2, 3, 4, 5, 0, 1, 0]);
+        assert_eq!(kind(d.get_fixed_opaque::<5>()), ErrorKind::BadPadding);
+        let mut d = Decoder::new(&[1, 2, 3, 4, 5, 0, 0]);
+        assert_eq!(
+            kind(d.get_fixed_opaque::<5>()),
+            ErrorKind::UnexpectedEof {
+                needed: 8,
+                remaining: 7
+            }
+        );
+        let mut d = Decoder::new(&[7, 0, 0, 0]);
+        assert_eq!(d.get_fixed_opaque_ref(1).unwrap(), [7]);
+    }
+
+    #[test]
+    fn var_opaque_reads_length_data_padding() {
+        let bytes = [0, 0, 0, 3, 0xaa, 0xbb, 0xcc, 0, 0xff];
+        let mut d = Decoder::new(&bytes);
+        assert_eq!(d.get_var_opaque(3).unwrap(), [0xaa, 0xbb, 0xcc]);
+        assert_eq!(d.remaining(), 1);
+        let mut d = Decoder::new(&bytes);
+        assert_eq!(d.get_var_opaque_ref(u32::MAX).unwrap(), [0xaa, 0xbb, 0xcc]);
+    }
+
+    #[test]
+    fn var_opaque_over_bound() {
+        let mut d = Decoder::new(&[0, 0, 0, 3, 0xaa, 0xbb, 0xcc, 0]);
+        assert_eq!(
+            kind(d.get_var_opaque(2)),
+            ErrorKind::LengthExceedsBound {
+                length: 3,
+                bound: 2
+            }
+        );
+    }
+
+    #[test]
+    fn var_opaque_bad_padding() {
+        let mut d = Decoder::new(&[0, 0, 0, 1, 0xaa, 0, 0, 1]);
+        assert_eq!(kind(d.get_var_opaque(8)), ErrorKind::BadPadding);
+    }
+
+    #[test]
+    fn huge_length_fails_before_allocating() {
+        // Length 0xffffffff with 4 bytes behind it: rejected from the length alone.
+        let mut d = Decoder::new(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]);
+        let err = kind(d.get_var_opaque(u32::MAX));
+        match err {
+            ErrorKind::UnexpectedEof { needed, remaining } => {
+                assert_eq!(remaining, 4);
+                assert!(needed >= 0xffff_ffff);
+            }
+            other => panic!("expected UnexpectedEof, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn get_len_checks_bound_and_remaining() {
+        let mut d = Decoder::new(&[0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2]);
+        assert_eq!(d.get_len(2, 4).unwrap(), 2);
+        assert_eq!(d.remaining(), 8);
+        let mut d = Decoder::new(&[0, 0, 0, 3, 0, 0, 0, 1]);
+        assert_eq!(
+            kind(d.get_len(2, 4)),
+            ErrorKind::LengthExceedsBound {
+                length: 3,
+                bound: 2
+            }
+        );
+        // Ten ints fit the bound of 100 but need 40 bytes; only 8 are left.
+        let mut d = Decoder::new(&[0, 0, 0, 10, 0, 0, 0, 1, 0, 0, 0, 2]);
+        assert_eq!(
+            kind(d.get_len(100, 4)),
+            ErrorKind::UnexpectedEof {
+                needed: 40,
+                remaining: 8
+            }
+        );
+        // A zero element size still cannot claim more elements than bytes left.
+        let mut d = Decoder::new(&[0xff, 0xff, 0xff, 0xff, 0]);
+        assert_eq!(
+            kind(d.get_len(u32::MAX, 0)),
+            ErrorKind::UnexpectedEof {
+                needed: 0xffff_ffff,
+                remaining: 1
+            }
+        );
+    }
+
+    #[test]
+    fn str_ref_validates_utf8() {
+        let mut d = Decoder::new(&[0, 0, 0, 2, 0xc3, 0xa9, 0, 0]);
+        assert_eq!(d.get_str_ref(10).unwrap(), "\u{e9}");
+        let mut d = Decoder::new(&[0, 0, 0, 2, 0xc3, 0x28, 0, 0]);
+        assert_eq!(kind(d.get_str_ref(10)), ErrorKind::InvalidUtf8);
+    }
+
+    #[test]
+    fn depth_limit() {
+        let limits = Limits::new().with_max_depth(2);
+        let mut d = Decoder::with_limits(&[], limits).unwrap();
+        d.enter().unwrap();
+        d.enter().unwrap();
+        assert_eq!(kind(d.enter()), ErrorKind::DepthLimit(2));
+        d.leave();
+        assert_eq!(d.depth(), 1);
+        d.enter().unwrap();
+        d.leave();
+        d.leave();
+        d.leave(); // extra leave does not underflow
+        assert_eq!(d.depth(), 0);
+    }
+
+    #[test]
+    fn message_size_limit() {
+        let limits = Limits::new().with_max_message(8);
+        assert!(Decoder::with_limits(&[0; 8], limits).is_ok());
+        assert_eq!(
+            kind(Decoder::with_limits(&[0; 12], limits)),
+            ErrorKind::MessageTooLarge {
+                length: 12,
+                limit: 8
+            }
+        );
+    }
+
+    #[test]
+    fn finish_reports_trailing_bytes() {
+        let mut d = Decoder::new(&[0, 0, 0, 1, 9, 9, 9]);
+        d.get_u32().unwrap();
+        assert_eq!(kind(d.finish()), ErrorKind::TrailingBytes(3));
+        assert_eq!(d.rest(), [9, 9, 9]);
+    }
+}

@@ -1,0 +1,364 @@
+//! Encoding: the [`Encode`] trait, the [`Encoder`] buffer and [`to_bytes`].
+
+use super::error::{check_bound, Error, ErrorKind};
+use super::limits::Limits;
+
+/// A type with an XDR encoding.
+///
+/// Implemented here for the scalars, [`XdrString`](crate::xdr::XdrString) and
+/// [`Opaque`](crate::xdr::Opaque); generated code implements it for every `.x` type and encodes
+/// arrays, optional data and [`VarArray`](crate::xdr::VarArray)s itself with the `Encoder`
+/// helpers.
+pub trait Encode {
+    /// Exact number of bytes [`encode`](Encode::encode) appends.
+    fn encoded_len(&self) -> usize;
+    /// Appends the XDR encoding; fails when a value breaks a bound (field path in the error).
+    fn encode(&self, out: &mut Encoder) -> Result<(), Error>;
+}
+
+/// Encodes a value into a new buffer allocated once, with the exact capacity from
+/// [`Encode::encoded_len`].
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(xdrgen_runtime::xdr::to_bytes(&-1i32).unwrap(), [0xff, 0xff, 0xff, 0xff]);
+/// ```
+pub fn to_bytes<T: Encode + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
+    let len = value.encoded_len();
+    let mut out = Encoder::with_capacity(len);
+    value.encode(&mut out)?;
+    // A mismatch is a bug in an `Encode` impl (generated or hand-written), not bad input.
+    debug_assert_eq!(out.len(), len, "encoded_len disagrees with encode");
+    Ok(out.into_bytes())
+}
+
+/// Like [`to_bytes`], but fails with [`ErrorKind::MessageTooLarge`] before encoding anything
+/// when the encoding would be larger than `limits.max_message`.
+pub fn to_bytes_with_limits<T: Encode + ?Sized>(
+    value: &T,
+    limits: Limits,
+) -> Result<Vec<u8>, Error> {
+    let len = value.encoded_len();
+    if len > limits.max_message {
+        return Err(Error::new(ErrorKind::MessageTooLarge {
+            length: len,
+            limit: limits.max_message,
+        }));
+    }
+    to_bytes(value)
+}
+
+/// `n` rounded up to a multiple of four: the size of `n` bytes of opaque data or string on the
+/// wire, padding included.
+///
+/// Meant for real buffer lengths (at most `isize::MAX`); larger values saturate instead of
+/// overflowing.
+///
+/// # Examples
+///
+/// ```
+/// use xdrgen_runtime::xdr::padded_len;
+/// assert_eq!([padded_len(0), padded_len(1), padded_len(4), padded_len(5)], [0, 4, 4, 8]);
+/// ```
+#[inline]
+pub const fn padded_len(n: usize) -> usize {
+    n.saturating_add(3) & !3
+}
+
+/// Zero bytes for padding; sliced to the 0–3 bytes needed.
+const ZEROS: [u8; 3] = [0; 3];
+
+/// A growable buffer that XDR values are appended to.
+///
+/// Every `put_*` appends big-endian four-byte units; bulk data is copied with one
+/// `extend_from_slice`. The `put_*` methods that cannot fail return nothing; those that check a
+/// bound return `Result`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Encoder {
+    buf: Vec<u8>,
+}
+
+impl Encoder {
+    /// An empty encoder.
+    pub fn new() -> Self {
+        Encoder { buf: Vec::new() }
+    }
+
+    /// An empty encoder with room for `n` bytes.
+    pub fn with_capacity(n: usize) -> Self {
+        Encoder {
+            buf: Vec::with_capacity(n),
+        }
+    }
+
+    /// An encoder that appends to `buf`, keeping its contents; lets a transport write a header
+    /// (or reserve a length prefix) and then the body into one buffer.
+    pub fn from_vec(buf: Vec<u8>) -> Self {
+        Encoder { buf }
+    }
+
+    /// The bytes written (including any passed to [`from_vec`](Encoder::from_vec)).
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// The bytes written so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Number of bytes written so far.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing has been written.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Reserves room for at least `additional` more bytes.
+    #[inline]
+    pub fn reserve(&mut self, additional: usize) {
+        self.buf.reserve(additional);
+    }
+
+    /// Appends an `unsigned int`.
+    #[inline]
+    pub fn put_u32(&mut self, v: u32) {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+    }
+
+    /// Appends an `int`.
+    #[inline]
+    pub fn put_i32(&mut self, v: i32) {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+    }
+
+    /// Appends an `unsigned hyper`.
+    #[inline]
+    pub fn put_u64(&mut self, v: u64) {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+    }
+
+    /// Appends a `hyper`.
+    #[inline]
+    pub fn put_i64(&mut self, v: i64) {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+    }
+
+    /// Appends a `float` (IEEE 754 single precision, big-endian; NaN payloads kept).
+    #[inline]
+    pub fn put_f32(&mut self, v: f32) {
+        self.put_u32(v.to_bits());
+    }
+
+    /// Appends a `double` (IEEE 754 double precision, big-endian; NaN payloads kept).
+    #[inline]
+    pub fn put_f64(&mut self, v: f64) {
+        self.put_u64(v.to_bits());
+    }
+
+    /// Appends a `bool` as the word 0 or 1.
+    #[inline]
+    pub fn put_bool(&mut self, v: bool) {
+        self.put_u32(u32::from(v));
+    }
+
+    /// Appends fixed-length opaque data: the bytes, then zero padding to a multiple of four.
+    #[inline]
+    pub fn put_fixed_opaque(&mut self, bytes: &[u8]) {
+        let pad = padded_len(bytes.len()) - bytes.len();
+        self.buf.reserve(bytes.len() + pad);
+        self.buf.extend_from_slice(bytes);
+        self.buf.extend_from_slice(&ZEROS[..pad]);
+    }
+
+    /// Appends variable-length opaque data or a string: the length word, the bytes, then zero
+    /// padding. Fails with [`ErrorKind::LengthExceedsBound`] (writing nothing) when
+    /// `bytes.len() > bound`.
+    #[inline]
+    pub fn put_var_opaque(&mut self, bytes: &[u8], bound: u32) -> Result<(), Error> {
+        check_bound(bytes.len(), bound)?;
+        let pad = padded_len(bytes.len()) - bytes.len();
+        self.buf.reserve(4 + bytes.len() + pad);
+        // check_bound proved len <= bound <= u32::MAX.
+        self.put_u32(bytes.len() as u32);
+        self.buf.extend_from_slice(bytes);
+        self.buf.extend_from_slice(&ZEROS[..pad]);
+        Ok(())
+    }
+
+    /// Appends the length word of a variable-length array. Fails with
+    /// [`ErrorKind::LengthExceedsBound`] (writing nothing) when `len > bound`, which also covers
+    /// lengths above `u32::MAX`.
+    #[inline]
+    pub fn put_len(&mut self, len: usize, bound: u32) -> Result<(), Error> {
+        check_bound(len, bound)?;
+        self.put_u32(len as u32);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(f: impl FnOnce(&mut Encoder)) -> Vec<u8> {
+        let mut e = Encoder::new();
+        f(&mut e);
+        e.into_bytes()
+    }
+
+    // Expected bytes below are written out by hand from RFC 4506 section 4.
+
+    #[test]
+    fn integers() {
+        assert_eq!(enc(|e| e.put_i32(-1)), [0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(enc(|e| e.put_i32(1)), [0, 0, 0, 1]);
+        assert_eq!(enc(|e| e.put_u32(0xdead_beef)), [0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(
+            enc(|e| e.put_u64(0x0102_0304_0506_0708)),
+            [1, 2, 3, 4, 5, 6, 7, 8]
+        );
+        assert_eq!(
+            enc(|e| e.put_i64(-2)),
+            [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe]
+        );
+        assert_eq!(enc(|e| e.put_i64(i64::MIN)), [0x80, 0, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn floats_are_ieee_big_endian() {
+        assert_eq!(enc(|e| e.put_f32(1.0)), [0x3f, 0x80, 0x00, 0x00]);
+        assert_eq!(enc(|e| e.put_f32(-2.5)), [0xc0, 0x20, 0x00, 0x00]);
+        assert_eq!(enc(|e| e.put_f64(1.0)), [0x3f, 0xf0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            enc(|e| e.put_f64(-0.1)),
+            [0xbf, 0xb9, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a]
+        );
+        assert_eq!(enc(|e| e.put_f64(-0.0)), [0x80, 0, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn booleans() {
+        assert_eq!(enc(|e| e.put_bool(true)), [0, 0, 0, 1]);
+        assert_eq!(enc(|e| e.put_bool(false)), [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn fixed_opaque_is_padded_with_zeros() {
+        assert_eq!(
+            enc(|e| e.put_fixed_opaque(&[1, 2, 3, 4, 5])),
+            [1, 2, 3, 4, 5, 0, 0, 0]
+        );
+        assert_eq!(enc(|e| e.put_fixed_opaque(&[9, 9, 9, 9])), [9, 9, 9, 9]);
+        assert_eq!(enc(|e| e.put_fixed_opaque(&[])), [] as [u8; 0]);
+    }
+
+    #[test]
+    fn var_opaque_has_length_word_and_padding() {
+        let mut e = Encoder::new();
+        e.put_var_opaque(&[0xaa, 0xbb, 0xcc], 10).unwrap();
+        assert_eq!(e.as_bytes(), [0, 0, 0, 3, 0xaa, 0xbb, 0xcc, 0]);
+        let mut e = Encoder::new();
+        e.put_var_opaque(b"sillyprog", u32::MAX).unwrap();
+        // RFC 4506 section 7's example string "sillyprog": length 9, 3 bytes of padding.
+        assert_eq!(
+            e.as_bytes(),
+            [0, 0, 0, 9, b's', b'i', b'l', b'l', b'y', b'p', b'r', b'o', b'g', 0, 0, 0]
+        );
+        let mut e = Encoder::new();
+        e.put_var_opaque(&[], 0).unwrap();
+        assert_eq!(e.as_bytes(), [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn var_opaque_over_bound_writes_nothing() {
+        let mut e = Encoder::new();
+        let err = e.put_var_opaque(&[1, 2, 3], 2).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            &ErrorKind::LengthExceedsBound {
+                length: 3,
+                bound: 2
+            }
+        );
+        assert!(e.is_empty());
+    }
+
+    #[test]
+    fn put_len_checks_bound() {
+        let mut e = Encoder::new();
+        e.put_len(7, 7).unwrap();
+        assert_eq!(e.as_bytes(), [0, 0, 0, 7]);
+        let err = e.put_len(8, 7).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            &ErrorKind::LengthExceedsBound {
+                length: 8,
+                bound: 7
+            }
+        );
+        assert_eq!(e.len(), 4);
+    }
+
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn put_len_rejects_lengths_above_u32() {
+        let mut e = Encoder::new();
+        let err = e.put_len(1 << 32, u32::MAX).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            &ErrorKind::LengthExceedsBound {
+                length: 1 << 32,
+                bound: u32::MAX
+            }
+        );
+    }
+
+    #[test]
+    fn padded_len_rounds_up() {
+        assert_eq!(padded_len(0), 0);
+        assert_eq!(padded_len(1), 4);
+        assert_eq!(padded_len(3), 4);
+        assert_eq!(padded_len(4), 4);
+        assert_eq!(padded_len(9), 12);
+        assert_eq!(
+            padded_len(u32::MAX as usize),
+            if cfg!(target_pointer_width = "64") {
+                1 << 32
+            } else {
+                usize::MAX & !3
+            }
+        );
+        // Saturates rather than overflowing.
+        assert_eq!(padded_len(usize::MAX), usize::MAX & !3);
+    }
+
+    #[test]
+    fn from_vec_appends() {
+        let mut e = Encoder::from_vec(vec![7]);
+        e.put_u32(1);
+        assert_eq!(e.into_bytes(), [7, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn to_bytes_with_limits_rejects_before_encoding() {
+        let err = to_bytes_with_limits(&1u64, Limits::new().with_max_message(7)).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            &ErrorKind::MessageTooLarge {
+                length: 8,
+                limit: 7
+            }
+        );
+        assert_eq!(
+            to_bytes_with_limits(&1u64, Limits::new().with_max_message(8)).unwrap(),
+            [0, 0, 0, 0, 0, 0, 0, 1]
+        );
+    }
+}

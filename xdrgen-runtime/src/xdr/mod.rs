@@ -1,0 +1,18 @@
+//! The XDR codec (RFC 4506): traits, the encoder and decoder, bounded collections, errors and
+//! limits.
+//!
+//! This module is self-contained: transports (planned: libvirt packet framing and ONC RPC
+//! record marking) build on it and never the other way round.
+
+mod bounded;
+mod decode;
+mod encode;
+mod error;
+mod limits;
+mod scalars;
+
+pub use bounded::{Opaque, VarArray, XdrString};
+pub use decode::{from_bytes, from_bytes_with_limits, Decode, Decoder};
+pub use encode::{padded_len, to_bytes, to_bytes_with_limits, Encode, Encoder};
+pub use error::{Error, ErrorKind};
+pub use limits::Limits;
