@@ -288,10 +288,12 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
         let label = case_value(cx, u, c);
         match &c.field {
             Some(f) => {
-                let len = len_of(cx, &f.ty, &value).tokens();
+                let len = len_of(cx, &f.ty, &value);
+                let bind = binding(&len);
+                let len = len.tokens();
                 let encode = encode_value(cx, &f.ty, &value, &at(&f.xdr_name));
                 let decode = decode_value(cx, &f.ty, &at(&f.xdr_name));
-                len_arms.extend(quote!(Self::#v(value) => #len,));
+                len_arms.extend(quote!(Self::#v(#bind) => #len,));
                 encode_arms.extend(quote!(Self::#v(value) => { #encode }));
                 decode_arms.extend(quote!(#label => Self::#v(#decode),));
             }
@@ -304,9 +306,10 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
     }
     let labels: Vec<TokenStream> = u.cases.iter().map(|c| case_value(cx, u, c)).collect();
     let covered = cases_cover_all(cx, u);
+    let type_name = &def.xdr_name;
     let unknown = |d: TokenStream| {
         let d = discriminant_i64(cx, u, d);
-        quote!(#rt::Error::new(#rt::ErrorKind::UnknownDiscriminant(#d))#type_at)
+        quote!(#rt::Error::new(#rt::ErrorKind::UnknownDiscriminant(#d)).at(#type_name))
     };
     // A default arm holding a case's discriminant would decode as that case: refuse to encode it.
     let reject_label = if labels.is_empty() {
@@ -324,10 +327,12 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
             encode_arms = quote!(#reject_label #encode_arms);
             match default {
                 Some(f) => {
-                    let len = len_of(cx, &f.ty, &value).tokens();
+                    let len = len_of(cx, &f.ty, &value);
+                    let bind = binding(&len);
+                    let len = len.tokens();
                     let encode = encode_value(cx, &f.ty, &value, &at(&f.xdr_name));
                     let decode = decode_value(cx, &f.ty, &at(&f.xdr_name));
-                    len_arms.extend(quote!(Self::Default(_, value) => #len,));
+                    len_arms.extend(quote!(Self::Default(_, #bind) => #len,));
                     encode_arms.extend(quote!(Self::Default(_, value) => { #encode }));
                     if !covered {
                         decode_arms.extend(quote!(_ => Self::Default(discriminant, #decode),));
@@ -368,6 +373,33 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
     (len, encode, depth_guarded(def, body))
 }
 
+/// The pattern binding an arm's value: `value`, or `_` when its length is a constant.
+fn binding(len: &Len) -> TokenStream {
+    if len.terms.is_empty() {
+        quote!(_)
+    } else {
+        quote!(value)
+    }
+}
+
+/// The length of each element, as a closure over `item` or (when it is just the element's own
+/// `encoded_len`) that function's path.
+fn each_len(cx: &Ctx<'_>, inner: &Type) -> TokenStream {
+    let rt = &cx.rt;
+    let direct = match shape::resolve(cx.model, inner) {
+        Shape::Def(_) => true,
+        Shape::Plain(t) => matches!(
+            t,
+            Type::Named(_) | Type::Extern { .. } | Type::VarOpaque(_) | Type::String(_)
+        ),
+    };
+    if direct {
+        return quote!(#rt::Encode::encoded_len);
+    }
+    let each = len_of(cx, inner, &Value::reference(quote!(item))).tokens();
+    quote!(|item| #each)
+}
+
 /// The encoded length of `value` (of type `ty`).
 fn len_of(cx: &Ctx<'_>, ty: &Type, value: &Value) -> Len {
     let rt = &cx.rt;
@@ -383,8 +415,8 @@ fn len_of(cx: &Ctx<'_>, ty: &Type, value: &Value) -> Len {
         Shape::Plain(ty) => match ty {
             Type::FixedArray(inner, _) => {
                 let v = value.expr();
-                let each = len_of(cx, inner, &item).tokens();
-                Len::term(quote!(#v.iter().map(|item| #each).sum::<usize>()))
+                let each = each_len(cx, inner);
+                Len::term(quote!(#v.iter().map(#each).sum::<usize>()))
             }
             Type::VarArray(inner, _) => {
                 let v = value.expr();
@@ -395,8 +427,8 @@ fn len_of(cx: &Ctx<'_>, ty: &Type, value: &Value) -> Len {
                         quote!(#v.len() * #n)
                     }
                     None => {
-                        let each = len_of(cx, inner, &item).tokens();
-                        quote!(#v.iter().map(|item| #each).sum::<usize>())
+                        let each = each_len(cx, inner);
+                        quote!(#v.iter().map(#each).sum::<usize>())
                     }
                 };
                 let mut len = Len::constant(4);
@@ -411,6 +443,10 @@ fn len_of(cx: &Ctx<'_>, ty: &Type, value: &Value) -> Len {
                 } else {
                     quote!(as_ref)
                 };
+                if each.terms.is_empty() {
+                    let present = Literal::usize_unsuffixed(4 + each.fixed);
+                    return Len::term(quote!(if #v.is_some() { #present } else { 4 }));
+                }
                 let mut len = Len::constant(4);
                 len.add(each);
                 let present = len.tokens();

@@ -151,6 +151,20 @@ fn random_union(cx: &Ctx<'_>, u: &Union) -> TokenStream {
     }
 }
 
+/// A function from the generator to a random value of type `ty`: a path when one exists (clippy
+/// rejects closures that only call a function), else a closure.
+fn random_fn(cx: &Ctx<'_>, ty: &Type) -> TokenStream {
+    let rt = &cx.rt;
+    match shape::resolve(cx.model, ty) {
+        Shape::Plain(Type::FixedOpaque(_)) => quote!(#rt::random_fixed_opaque),
+        Shape::Plain(Type::FixedArray(..) | Type::VarArray(..) | Type::Optional { .. }) => {
+            let each = random_value(cx, ty);
+            quote!(|g| #each)
+        }
+        _ => quote!(#rt::Random::random),
+    }
+}
+
 /// An expression producing a random value of type `ty` from `g`.
 fn random_value(cx: &Ctx<'_>, ty: &Type) -> TokenStream {
     let rt = &cx.rt;
@@ -164,11 +178,27 @@ fn random_value(cx: &Ctx<'_>, ty: &Type) -> TokenStream {
             let each = random_value(cx, inner);
             quote!(::core::array::from_fn(|_| #each))
         }
+        Type::VarArray(inner, size) if shape::holds_recursive(cx.model, inner) => {
+            // Trees: at most two children per level, and none past the depth limit, so the
+            // value stays small.
+            let bound = Literal::u32_unsuffixed(size.as_ref().map_or(2, |s| s.value.min(2)));
+            let each = random_fn(cx, inner);
+            quote! {
+                if g.some() {
+                    g.enter();
+                    let items = #rt::random_vec(g, #bound, #each);
+                    g.leave();
+                    #rt::VarArray::new(items).expect("random_vec stays within the bound")
+                } else {
+                    #rt::VarArray::default()
+                }
+            }
+        }
         Type::VarArray(inner, size) => {
             let bound = bound_expr(cx, size.as_ref());
-            let each = random_value(cx, inner);
+            let each = random_fn(cx, inner);
             quote! {
-                #rt::VarArray::new(#rt::random_vec(g, #bound, |g| #each))
+                #rt::VarArray::new(#rt::random_vec(g, #bound, #each))
                     .expect("random_vec stays within the bound")
             }
         }

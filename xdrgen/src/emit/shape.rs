@@ -239,3 +239,16 @@ pub fn list_link(model: &Model, def: &TypeDef) -> Option<usize> {
     // exactly `Option<Box<Self>>`.
     (r.xdr_name == def.xdr_name).then(|| s.fields.len() - 1)
 }
+
+/// Whether values of `ty` can hold a recursive type (directly or in arrays and optional data),
+/// so random generation must shrink as it nests.
+pub fn holds_recursive(model: &Model, ty: &Type) -> bool {
+    match resolve(model, ty) {
+        Shape::Def(def) => def.recursive,
+        Shape::Plain(Type::FixedArray(inner, _) | Type::VarArray(inner, _)) => {
+            holds_recursive(model, inner)
+        }
+        Shape::Plain(Type::Optional { inner, .. }) => holds_recursive(model, inner),
+        Shape::Plain(_) => false,
+    }
+}

@@ -168,7 +168,8 @@ pub fn enum_variants(
 fn derives(cx: &Ctx<'_>, def: &TypeDef, manual_eq_clone: bool) -> TokenStream {
     let eq = !shape::def_has_float(cx.model, def);
     match (manual_eq_clone, eq) {
-        // Hash is not derived next to a hand-written PartialEq (clippy's derived_hash_with_manual_eq).
+        // Hash is written by hand next to the hand-written PartialEq (clippy's
+        // derived_hash_with_manual_eq), in `list_impls`.
         (true, true) => quote!(#[derive(Debug, Eq)]),
         (true, false) => quote!(#[derive(Debug)]),
         (false, true) => quote!(#[derive(Debug, Clone, PartialEq, Eq, Hash)]),
@@ -223,7 +224,29 @@ fn list_impls(cx: &Ctx<'_>, def: &TypeDef, s: &Struct, link: usize) -> TokenStre
         }
     });
     let copies = quote!(#(#copies)*);
+    let differ = (!names.is_empty()).then(|| {
+        quote! {
+            if #(a.#names != b.#names)||* {
+                return false;
+            }
+        }
+    });
+    let hash = (!shape::def_has_float(cx.model, def)).then(|| {
+        quote! {
+            impl ::core::hash::Hash for #name {
+                fn hash<H: ::core::hash::Hasher>(&self, state: &mut H) {
+                    let mut cursor = Some(self);
+                    while let Some(node) = cursor {
+                        #(::core::hash::Hash::hash(&node.#names, state);)*
+                        cursor = node.#next.as_deref();
+                    }
+                }
+            }
+        }
+    });
     quote! {
+        #hash
+
         impl ::core::clone::Clone for #name {
             fn clone(&self) -> Self {
                 let copy = |node: &Self| Self { #copies #next: None };
@@ -242,9 +265,7 @@ fn list_impls(cx: &Ctx<'_>, def: &TypeDef, s: &Struct, link: usize) -> TokenStre
             fn eq(&self, other: &Self) -> bool {
                 let (mut a, mut b) = (self, other);
                 loop {
-                    if #(a.#names != b.#names ||)* false {
-                        return false;
-                    }
+                    #differ
                     match (a.#next.as_deref(), b.#next.as_deref()) {
                         (Some(x), Some(y)) => (a, b) = (x, y),
                         (None, None) => return true,
