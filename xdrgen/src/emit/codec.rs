@@ -141,15 +141,17 @@ pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
     }
 }
 
-/// Wraps a recursive type's decode body in the decoder's depth guard.
-fn depth_guarded(def: &TypeDef, body: TokenStream) -> TokenStream {
+/// A decode body: `prelude` statements then the value `expr`, inside the decoder's depth guard
+/// for recursive types.
+fn depth_guarded(def: &TypeDef, prelude: TokenStream, expr: TokenStream) -> TokenStream {
     if !def.recursive {
-        return quote!(Ok(#body));
+        return quote!(#prelude Ok(#expr));
     }
     let at = at(&def.xdr_name);
     quote! {
         input.enter()#at?;
-        let value = #body;
+        #prelude
+        let value = #expr;
         input.leave();
         Ok(value)
     }
@@ -172,7 +174,7 @@ fn struct_codec(
         inits.extend(quote!(#name: #decode,));
     }
     let len = len.tokens();
-    let decode = depth_guarded(def, quote!(Self { #inits }));
+    let decode = depth_guarded(def, TokenStream::new(), quote!(Self { #inits }));
     (len, quote!(#encode Ok(())), decode)
 }
 
@@ -316,10 +318,13 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
         TokenStream::new()
     } else {
         let err = unknown(quote!(*discriminant));
+        let labels = if labels.len() == 1 {
+            quote!(#(#labels)*)
+        } else {
+            quote!((#(#labels)|*))
+        };
         quote! {
-            Self::Default(discriminant, ..) if matches!(*discriminant, #(#labels)|*) => {
-                return Err(#err);
-            }
+            Self::Default(discriminant @ #labels, ..) => return Err(#err),
         }
     };
     match &u.default {
@@ -364,13 +369,13 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
         }
         Ok(())
     };
-    let body = quote! {{
-        let discriminant: #d = #get;
+    let prelude = quote!(let discriminant: #d = #get;);
+    let body = quote! {
         match discriminant {
             #decode_arms
         }
-    }};
-    (len, encode, depth_guarded(def, body))
+    };
+    (len, encode, depth_guarded(def, prelude, body))
 }
 
 /// The pattern binding an arm's value: `value`, or `_` when its length is a constant.

@@ -16,7 +16,7 @@ use crate::model::Docs;
 pub fn item_docs(docs: &Docs, fallback: &str) -> TokenStream {
     let mut lines = comment_lines(&docs.comment);
     if lines.is_empty() {
-        lines.push(fallback.to_string());
+        lines.extend(fallback.lines().map(str::to_string));
     }
     if !docs.definition.trim().is_empty() {
         lines.push(String::new());

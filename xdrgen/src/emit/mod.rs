@@ -75,10 +75,38 @@ pub fn generate(model: &Model, options: &Options) -> String {
         #(#modules)*
     };
     match syn::parse2::<syn::File>(tokens) {
-        Ok(file) => prettyplease::unparse(&file),
+        Ok(file) => space_items(&prettyplease::unparse(&file)),
         // Only reachable through a generator bug; the raw tokens still show what went wrong.
         Err(e) => format!("::core::compile_error!({:?});\n", e.to_string()),
     }
+}
+
+/// Puts a blank line between items, as a person would (prettyplease keeps them together).
+///
+/// An item starts at a line opening with a doc comment, attribute, `pub`, `impl`, `fn` or
+/// `type` right after a line that ends an item (`}` or `;`) at the same indentation, and after a
+/// module's inner docs and attributes. Generated function bodies contain no lines of that form.
+fn space_items(text: &str) -> String {
+    const STARTS: [&str; 6] = ["///", "#[", "pub ", "impl", "fn ", "type "];
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut prev: Option<&str> = None;
+    for line in text.lines() {
+        if let Some(p) = prev {
+            let indent = |l: &str| l.len() - l.trim_start().len();
+            let (pt, lt) = (p.trim(), line.trim());
+            let ends_item = (pt == "}" || pt.ends_with(';')) && !pt.starts_with("//");
+            let starts_item = STARTS.iter().any(|s| lt.starts_with(s));
+            let inner = |l: &str| l.starts_with("//!") || l.starts_with("#![");
+            let after_inner_docs = inner(pt) && !inner(lt);
+            if (ends_item && starts_item && indent(p) == indent(line)) || after_inner_docs {
+                out.push('\n');
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+        prev = Some(line);
+    }
+    out
 }
 
 /// An identifier from a model name: `r#type` becomes a raw identifier; a name that is not an
@@ -154,6 +182,8 @@ fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
     quote! {
         pub mod #name {
             #![doc = #doc]
+            // Unions mirror the `.x` arms; boxing large arms would change the API.
+            #![allow(clippy::large_enum_variant)]
             #(#consts)*
             #(#types)*
         }

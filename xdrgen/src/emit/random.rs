@@ -96,9 +96,9 @@ fn default_discriminant(cx: &Ctx<'_>, u: &Union) -> Option<TokenStream> {
             // Labels are few, so a random word is almost never one of them.
             Some(quote! {
                 loop {
-                    let d = #rt::Random::random(g);
-                    if !matches!(d, #(#labels)|*) {
-                        break d;
+                    match #rt::Random::random(g) {
+                        #(#labels)|* => {}
+                        d => break d,
                     }
                 }
             })

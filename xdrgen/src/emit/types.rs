@@ -190,8 +190,8 @@ fn struct_items(cx: &Ctx<'_>, def: &TypeDef, s: &Struct, attrs: &TokenStream) ->
     let mut fallback = format!("XDR struct `{}`.", def.xdr_name);
     if link.is_some() {
         fallback.push_str(
-            "\n\nA linked list: encoding, decoding, cloning, comparing and dropping walk it in a loop, \
-             so long lists do not exhaust the stack (`Debug` still recurses).",
+            "\n\nA linked list: encoding, decoding, cloning, comparing, hashing and dropping walk\n\
+             it in a loop, so long lists do not exhaust the stack (`Debug` still recurses).",
         );
     }
     let docs = item_docs(&def.docs, &fallback);
