@@ -25,6 +25,7 @@ mod error;
 pub mod model;
 pub mod naming;
 pub mod parse;
+pub mod presets;
 pub mod source;
 
 pub use config::Config;

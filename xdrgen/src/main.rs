@@ -1,3 +1,9 @@
-//! The `xdrgen` command line.
+//! The `xdrgen` command line: `check`, `dump` and `generate` over `.x` files.
 
-fn main() {}
+mod cli;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    cli::run(cli::Cli::parse())
+}

@@ -1,0 +1,281 @@
+//! Pass 1: every definition of the unit in one namespace, with anonymous nested types hoisted.
+
+use std::collections::HashMap;
+
+use crate::ast::{self, DeclType, Declaration, DefinitionKind, Ident, TypeSpec};
+use crate::parse::ParsedFile;
+use crate::source::Span;
+
+use super::Cx;
+
+/// A named type to be built: a definition, or an anonymous type hoisted out of one.
+pub(super) struct TypeItem<'a> {
+    /// The `.x` name (`outer_field` for hoisted types).
+    pub name: Ident,
+    /// Index of the defining file.
+    pub module: usize,
+    /// The comment before the definition.
+    pub doc: Option<&'a ast::Doc>,
+    /// The definition's source range (for docs).
+    pub span: Span,
+    /// The body.
+    pub body: Body<'a>,
+}
+
+/// What a [`TypeItem`] is.
+#[derive(Clone, Copy)]
+pub(super) enum Body<'a> {
+    /// `typedef` of a declaration (never `void`).
+    Alias(&'a DeclType),
+    /// `enum`.
+    Enum(&'a ast::EnumBody),
+    /// `struct`.
+    Struct(&'a ast::StructBody),
+    /// `union`.
+    Union(&'a ast::UnionBody),
+}
+
+impl Body<'_> {
+    /// The keyword for messages.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Body::Alias(_) => "typedef",
+            Body::Enum(_) => "enum",
+            Body::Struct(_) => "struct",
+            Body::Union(_) => "union",
+        }
+    }
+}
+
+/// A `const` definition.
+pub(super) struct ConstItem<'a> {
+    /// Its name.
+    pub name: &'a Ident,
+    /// Index of the defining file.
+    pub module: usize,
+    /// Its comment.
+    pub doc: Option<&'a ast::Doc>,
+    /// The definition's source range.
+    pub span: Span,
+    /// Its value as written.
+    pub value: &'a ast::Value,
+}
+
+/// A `program` block.
+pub(super) struct ProgramItem<'a> {
+    /// Index of the defining file.
+    pub module: usize,
+    /// The block.
+    pub program: &'a ast::Program,
+    /// Its comment.
+    pub doc: &'a ast::Doc,
+}
+
+/// What a name in the shared namespace stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Symbol {
+    /// `types[i]`.
+    Type(usize),
+    /// `consts[i]`.
+    Const(usize),
+    /// Member `index` of the enum `types[ty]`.
+    Member {
+        /// The enum.
+        ty: usize,
+        /// The member's position.
+        index: usize,
+    },
+}
+
+/// Every definition of a unit.
+#[derive(Default)]
+pub(super) struct Symbols<'a> {
+    /// Types in source order, hoisted ones before their user.
+    pub types: Vec<TypeItem<'a>>,
+    /// Constants in source order.
+    pub consts: Vec<ConstItem<'a>>,
+    /// Program blocks in source order.
+    pub programs: Vec<ProgramItem<'a>>,
+    /// The shared namespace: name → what it is and where it was defined.
+    pub names: HashMap<String, (Symbol, Span)>,
+}
+
+impl<'a> Symbols<'a> {
+    /// Looks a name up.
+    pub fn get(&self, name: &str) -> Option<Symbol> {
+        self.names.get(name).map(|(s, _)| *s)
+    }
+
+    /// The members of the enum `types[ty]` (empty for other types).
+    pub fn members(&self, ty: usize) -> &'a [ast::EnumMember] {
+        match self.types[ty].body {
+            Body::Enum(e) => &e.members,
+            _ => &[],
+        }
+    }
+}
+
+/// The `.x` name given to an anonymous type written in `outer`'s declaration of `field`.
+pub(super) fn hoisted_name(outer: &str, field: &str) -> String {
+    format!("{outer}_{field}")
+}
+
+/// Collects the definitions of all files into one namespace.
+pub(super) fn collect<'a>(cx: &mut Cx, files: &'a [ParsedFile]) -> Symbols<'a> {
+    let mut syms = Symbols::default();
+    for (module, file) in files.iter().enumerate() {
+        for item in &file.ast.items {
+            if let ast::Item::Definition(def) = item {
+                collect_definition(cx, &mut syms, module, def);
+            }
+        }
+    }
+    syms
+}
+
+/// Adds one top-level definition.
+fn collect_definition<'a>(
+    cx: &mut Cx,
+    syms: &mut Symbols<'a>,
+    module: usize,
+    def: &'a ast::Definition,
+) {
+    let doc = Some(&def.doc);
+    let item = |name: &Ident, body| TypeItem {
+        name: name.clone(),
+        module,
+        doc,
+        span: def.span,
+        body,
+    };
+    match &def.kind {
+        DefinitionKind::Const { name, value } => {
+            declare(cx, syms, name, Symbol::Const(syms.consts.len()));
+            syms.consts.push(ConstItem {
+                name,
+                module,
+                doc,
+                span: def.span,
+                value,
+            });
+        }
+        DefinitionKind::Typedef(Declaration::Void { span }) => {
+            // Rule: a typedef must name a type; `typedef void;` defines nothing.
+            cx.error(*span, "`void` cannot be typedef'd");
+        }
+        DefinitionKind::Typedef(Declaration::Named { name, ty, .. }) => match ty {
+            // Rule: `typedef struct a a;` only repeats C's struct tag; it defines nothing new.
+            DeclType::Plain(TypeSpec::Named(target)) if target.name == name.name => {}
+            // `typedef struct { ... } name;` defines the struct itself.
+            DeclType::Plain(TypeSpec::Struct(b, _)) => {
+                push_type(cx, syms, item(name, Body::Struct(b)))
+            }
+            DeclType::Plain(TypeSpec::Enum(b, _)) => push_type(cx, syms, item(name, Body::Enum(b))),
+            DeclType::Plain(TypeSpec::Union(b, _)) => {
+                push_type(cx, syms, item(name, Body::Union(b)))
+            }
+            _ => push_type(cx, syms, item(name, Body::Alias(ty))),
+        },
+        DefinitionKind::Enum { name, body } => push_type(cx, syms, item(name, Body::Enum(body))),
+        DefinitionKind::Struct { name, body } => {
+            push_type(cx, syms, item(name, Body::Struct(body)))
+        }
+        DefinitionKind::Union { name, body } => push_type(cx, syms, item(name, Body::Union(body))),
+        DefinitionKind::Program(program) => syms.programs.push(ProgramItem {
+            module,
+            program,
+            doc: &def.doc,
+        }),
+    }
+}
+
+/// Adds a type after the anonymous types nested in it, and declares its name (and its members).
+fn push_type<'a>(cx: &mut Cx, syms: &mut Symbols<'a>, item: TypeItem<'a>) {
+    let outer = item.name.name.clone();
+    let hoist = |cx: &mut Cx, syms: &mut Symbols<'a>, decl: &'a Declaration| {
+        if let Declaration::Named { name, ty, .. } = decl {
+            hoist_decl(cx, syms, item.module, &outer, name, ty);
+        }
+    };
+    match item.body {
+        Body::Alias(ty) => hoist_decl(cx, syms, item.module, &outer, &item.name, ty),
+        Body::Enum(_) => {}
+        Body::Struct(body) => body.fields.iter().for_each(|f| hoist(cx, syms, &f.decl)),
+        Body::Union(body) => {
+            hoist(cx, syms, &body.discriminant);
+            body.arms
+                .iter()
+                .for_each(|a| hoist(cx, syms, &a.field.decl));
+            if let Some(d) = &body.default {
+                hoist(cx, syms, &d.decl);
+            }
+        }
+    }
+    let index = syms.types.len();
+    declare(cx, syms, &item.name, Symbol::Type(index));
+    if let Body::Enum(body) = item.body {
+        for (i, m) in body.members.iter().enumerate() {
+            declare(
+                cx,
+                syms,
+                &m.name,
+                Symbol::Member {
+                    ty: index,
+                    index: i,
+                },
+            );
+        }
+    }
+    syms.types.push(item);
+}
+
+/// Hoists the anonymous type of one declaration, if it has one.
+fn hoist_decl<'a>(
+    cx: &mut Cx,
+    syms: &mut Symbols<'a>,
+    module: usize,
+    outer: &str,
+    field: &Ident,
+    ty: &'a DeclType,
+) {
+    let spec = match ty {
+        DeclType::Plain(s)
+        | DeclType::FixedArray(s, _)
+        | DeclType::VarArray(s, _)
+        | DeclType::Optional(s) => s,
+        _ => return,
+    };
+    let body = match spec {
+        TypeSpec::Enum(b, _) => Body::Enum(b),
+        TypeSpec::Struct(b, _) => Body::Struct(b),
+        TypeSpec::Union(b, _) => Body::Union(b),
+        _ => return,
+    };
+    let name = Ident {
+        name: hoisted_name(outer, &field.name),
+        span: field.span,
+    };
+    let item = TypeItem {
+        name,
+        module,
+        doc: None,
+        span: spec.span(),
+        body,
+    };
+    push_type(cx, syms, item);
+}
+
+/// Rule: types, constants and enum members share one namespace across all files of the unit;
+/// each name is defined once.
+fn declare(cx: &mut Cx, syms: &mut Symbols, name: &Ident, symbol: Symbol) {
+    if let Some((_, first)) = syms.names.get(&name.name) {
+        let first = *first;
+        cx.duplicate(
+            name.span,
+            format!("duplicate definition of `{}`", name.name),
+            first,
+        );
+        return;
+    }
+    syms.names.insert(name.name.clone(), (symbol, name.span));
+}

@@ -1,0 +1,269 @@
+//! The commands behind `xdrgen`'s command line.
+
+mod dump;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use xdrgen::diagnostic::{Diagnostic, Diagnostics};
+use xdrgen::model::Model;
+use xdrgen::source::SourceMap;
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "xdrgen",
+    version,
+    about = "Rust code from ONC-RPC / XDR .x files"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check .x files and print a one-line summary (or every error).
+    Check(Input),
+    /// Print a readable listing of the checked model.
+    Dump(Input),
+    /// Generate Rust code.
+    Generate {
+        #[command(flatten)]
+        input: Input,
+        /// Write to this file instead of standard output.
+        #[arg(short, long, value_name = "OUT.rs")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Inputs shared by every subcommand.
+#[derive(Debug, Args)]
+struct Input {
+    /// A constant the files use but do not define (decimal, 0x hex, or negative).
+    #[arg(long = "constant", value_name = "NAME=VALUE", value_parser = parse_constant)]
+    constants: Vec<(String, i128)>,
+    /// A type the files use but leave to C, mapped to a Rust path.
+    #[arg(long = "extern-type", value_name = "NAME=PATH", value_parser = parse_extern)]
+    extern_types: Vec<(String, String)>,
+    /// Add the constants libvirt's .x files take from libvirt's C headers.
+    #[arg(long)]
+    libvirt: bool,
+    /// The .x files, checked as one unit. Default: libvirt's protocol files from
+    /// $XDRGEN_LIBVIRT_DIR or ../shared/protocols/libvirt (with --libvirt implied).
+    #[arg(value_name = "FILE.x")]
+    files: Vec<PathBuf>,
+}
+
+/// The environment variable naming libvirt's protocol directory.
+const LIBVIRT_DIR_VAR: &str = "XDRGEN_LIBVIRT_DIR";
+
+/// Runs a command; errors are printed, never panicked.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Check(input) => check(input),
+        Command::Dump(input) => dump(input),
+        Command::Generate { input, output } => generate(input, output),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `xdrgen check`.
+fn check(input: Input) -> Result<(), String> {
+    let model = load(input)?;
+    println!("ok: {}", dump::summary(&model));
+    Ok(())
+}
+
+/// `xdrgen dump`.
+fn dump(input: Input) -> Result<(), String> {
+    let model = load(input)?;
+    print!("{}", dump::listing(&model));
+    Ok(())
+}
+
+/// `xdrgen generate`.
+fn generate(input: Input, output: Option<PathBuf>) -> Result<(), String> {
+    let (files, options) = resolve(input)?;
+    let mut config = xdrgen::Config::new();
+    config
+        .files(&files)
+        .constants(&options.constants)
+        .cargo_messages(false);
+    for (name, path) in &options.extern_types {
+        config.extern_type(name, path);
+    }
+    let text = config.generate().map_err(|e| match e {
+        xdrgen::Error::Invalid {
+            diagnostics,
+            rendered,
+        } => {
+            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+            format!("{rendered}\n{}", error_count(errors))
+        }
+        other => format!("error: {other}"),
+    })?;
+    match output {
+        Some(path) => std::fs::write(&path, text)
+            .map_err(|e| format!("error: cannot write {}: {e}", path.display())),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Parses and checks; warnings go to stderr, errors become the `Err` text.
+fn load(input: Input) -> Result<Model, String> {
+    let (files, options) = resolve(input)?;
+    match xdrgen::load(&files, &options) {
+        Ok((model, warnings, sources)) => {
+            print_diagnostics(&warnings, &sources);
+            Ok(model)
+        }
+        Err((diagnostics, sources)) => {
+            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+            Err(format!(
+                "{}\n{}",
+                diagnostics.render(&sources),
+                error_count(errors)
+            ))
+        }
+    }
+}
+
+/// `error: N errors`.
+fn error_count(n: usize) -> String {
+    format!("error: {n} error{}", if n == 1 { "" } else { "s" })
+}
+
+/// Prints warnings, if any.
+fn print_diagnostics(diagnostics: &Diagnostics, sources: &SourceMap) {
+    let list: Vec<Diagnostic> = diagnostics.iter().cloned().collect();
+    if !list.is_empty() {
+        eprintln!("{}", xdrgen::diagnostic::render_all(&list, sources));
+    }
+}
+
+/// The files and checker options of a command, with the libvirt default when no file is named.
+fn resolve(input: Input) -> Result<(Vec<PathBuf>, xdrgen::check::Options), String> {
+    let mut options = xdrgen::check::Options::default();
+    let mut files = input.files;
+    let mut libvirt = input.libvirt;
+    if files.is_empty() {
+        files = default_libvirt_files()?;
+        libvirt = true;
+    }
+    if libvirt {
+        options.constants = xdrgen::presets::libvirt_constants();
+    }
+    options.constants.extend(input.constants);
+    options.extern_types = input.extern_types.into_iter().collect::<BTreeMap<_, _>>();
+    Ok((files, options))
+}
+
+/// libvirt's `.x` files from `$XDRGEN_LIBVIRT_DIR` or `../shared/protocols/libvirt`, sorted.
+fn default_libvirt_files() -> Result<Vec<PathBuf>, String> {
+    let dir = std::env::var_os(LIBVIRT_DIR_VAR)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new("..")
+                .join("shared")
+                .join("protocols")
+                .join("libvirt")
+        });
+    let entries = std::fs::read_dir(&dir).map_err(|e| {
+        format!(
+            "error: no .x files given, and libvirt's protocol directory {} cannot be read ({e}); \
+             name files or set {LIBVIRT_DIR_VAR}",
+            dir.display()
+        )
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "x") && p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!(
+            "error: no .x files given, and {} holds none; name files or set {LIBVIRT_DIR_VAR}",
+            dir.display()
+        ));
+    }
+    Ok(files)
+}
+
+/// Parses `NAME=VALUE` with a decimal, `0x` hex, or negative value.
+fn parse_constant(s: &str) -> Result<(String, i128), String> {
+    let (name, value) = split_pair(s, "VALUE")?;
+    let (negative, digits) = match value.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, value.strip_prefix('+').unwrap_or(value)),
+    };
+    let parsed = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(hex) => i128::from_str_radix(hex, 16),
+        None => digits.parse::<i128>(),
+    }
+    .map_err(|e| format!("`{value}` is not a number: {e}"))?;
+    Ok((name, if negative { -parsed } else { parsed }))
+}
+
+/// Parses `NAME=PATH`.
+fn parse_extern(s: &str) -> Result<(String, String), String> {
+    let (name, path) = split_pair(s, "RUST_PATH")?;
+    if path.is_empty() {
+        return Err("the Rust path is empty".into());
+    }
+    Ok((name, path.to_string()))
+}
+
+/// Splits `NAME=REST`, checking the name is an identifier.
+fn split_pair<'s>(s: &'s str, what: &str) -> Result<(String, &'s str), String> {
+    let (name, rest) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME={what}, got `{s}`"))?;
+    let ident = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ident {
+        return Err(format!("`{name}` is not an identifier"));
+    }
+    Ok((name.to_string(), rest.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constants_accept_decimal_hex_and_negative() {
+        assert_eq!(parse_constant("A=16"), Ok(("A".into(), 16)));
+        assert_eq!(parse_constant("A=0x10"), Ok(("A".into(), 16)));
+        assert_eq!(parse_constant("A=-0X10"), Ok(("A".into(), -16)));
+        assert_eq!(parse_constant("A=-3"), Ok(("A".into(), -3)));
+        assert!(parse_constant("A").is_err());
+        assert!(parse_constant("A=x").is_err());
+        assert!(parse_constant("1A=1").is_err());
+    }
+
+    #[test]
+    fn extern_types_need_a_path() {
+        assert_eq!(
+            parse_extern("netobj=crate::NetObj"),
+            Ok(("netobj".into(), "crate::NetObj".into()))
+        );
+        assert!(parse_extern("netobj=").is_err());
+    }
+}

@@ -1,0 +1,239 @@
+//! The `xdrgen` binary on real inputs: every libvirt file set, every `/usr/include/rpcsvc/*.x`,
+//! and broken fixtures. Expected counts were taken independently with `grep` over the files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the binary in the crate directory.
+fn xdrgen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xdrgen"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run xdrgen")
+}
+
+/// stdout and stderr as text.
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// libvirt's protocol directory: `$XDRGEN_LIBVIRT_DIR` or the workspace's shared copy.
+fn libvirt_dir() -> PathBuf {
+    std::env::var_os("XDRGEN_LIBVIRT_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/protocols/libvirt"),
+        PathBuf::from,
+    )
+}
+
+/// The `.x` files of a directory, sorted.
+fn x_files(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "x"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    files
+}
+
+/// `check --libvirt FILES...` must succeed with exactly this summary.
+fn check_libvirt(files: &[String], expected: &str) {
+    let mut args = vec!["check", "--libvirt"];
+    args.extend(files.iter().map(String::as_str));
+    let out = xdrgen(&args);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout.trim(), expected, "{stderr}");
+}
+
+#[test]
+fn libvirt_11_3_0_checks_as_one_unit() {
+    check_libvirt(
+        &x_files(&libvirt_dir()),
+        "ok: 9 files, 114 constants, 811 types (771 structs, 13 enums, 2 unions, 25 typedefs), \
+         8 programs, 497 procedures",
+    );
+}
+
+#[test]
+fn libvirt_9_0_0_checks_as_one_unit() {
+    check_libvirt(
+        &x_files(&libvirt_dir().join("v9.0.0")),
+        "ok: 9 files, 114 constants, 798 types (758 structs, 13 enums, 2 unions, 25 typedefs), \
+         8 programs, 486 procedures",
+    );
+}
+
+#[test]
+fn remote_protocol_alone_has_its_procedures() {
+    for (dir, procedures) in [(libvirt_dir(), 453), (libvirt_dir().join("v9.0.0"), 443)] {
+        let file = dir.join("remote_protocol.x").display().to_string();
+        let out = xdrgen(&["check", "--libvirt", &file]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stderr}");
+        assert!(
+            stdout
+                .trim_end()
+                .ends_with(&format!("1 programs, {procedures} procedures")),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
+fn without_the_preset_libvirt_constants_are_named() {
+    let file = libvirt_dir()
+        .join("remote_protocol.x")
+        .display()
+        .to_string();
+    let out = xdrgen(&["check", &file]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("error: undefined constant `VIR_UUID_BUFLEN`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--constant VIR_UUID_BUFLEN=VALUE"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_rpcsvc_file_checks_alone() {
+    // What each file truly leaves to C (found by reading them): constants of C headers or of
+    // `%#define` lines, and types defined by other files' generated C headers.
+    let extra: &[(&str, &[&str])] = &[
+        // MAXNETNAMELEN: libtirpc's rpc/auth.h.
+        ("key_prot.x", &["--constant", "MAXNETNAMELEN=255"]),
+        // Both `%#define`d in the file itself, for C only.
+        (
+            "nlm_prot.x",
+            &[
+                "--constant",
+                "LM_MAXSTRLEN=1024",
+                "--constant",
+                "MAXNAMELEN=1025",
+            ],
+        ),
+        // Defined in nis.x / nis_object.x, reached through `%#include <rpcsvc/nis.h>`.
+        (
+            "nis_callback.x",
+            &[
+                "--extern-type",
+                "nis_object=crate::NisObject",
+                "--extern-type",
+                "nis_error=crate::NisError",
+            ],
+        ),
+    ];
+    let files = x_files(Path::new("/usr/include/rpcsvc"));
+    assert!(files.len() >= 17, "{files:?}");
+    for file in &files {
+        let name = Path::new(file).file_name().unwrap().to_string_lossy();
+        let mut args = vec!["check"];
+        if let Some((_, flags)) = extra.iter().find(|(n, _)| *n == name) {
+            args.extend_from_slice(flags);
+        }
+        args.push(file);
+        let out = xdrgen(&args);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{file}: {stderr}");
+        assert!(stdout.starts_with("ok: "), "{file}: {stdout}");
+    }
+}
+
+#[test]
+fn nis_includes_nis_object() {
+    let out = xdrgen(&["check", "/usr/include/rpcsvc/nis.x"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.starts_with("ok: 2 files,"), "{stdout}");
+}
+
+#[test]
+fn broken_input_exits_1_with_located_errors() {
+    let out = xdrgen(&["check", "tests/fixtures/broken/many_errors.x"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.starts_with("tests/fixtures/broken/many_errors.x:2:5: error:"),
+        "{stderr}"
+    );
+    assert!(stderr.trim_end().ends_with("error: 5 errors"), "{stderr}");
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    for args in [
+        &["check", "--constant", "NOVALUE", "a.x"][..],
+        &["check", "--constant", "A=zz", "a.x"],
+        &["check", "--extern-type", "A", "a.x"],
+        &["frobnicate"],
+    ] {
+        assert_eq!(xdrgen(args).status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn a_missing_default_directory_is_one_clear_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_xdrgen"))
+        .arg("check")
+        .env("XDRGEN_LIBVIRT_DIR", "/nonexistent/libvirt")
+        .output()
+        .expect("run xdrgen");
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("XDRGEN_LIBVIRT_DIR"), "{stderr}");
+    assert!(stderr.contains("/nonexistent/libvirt"), "{stderr}");
+}
+
+#[test]
+fn default_input_is_libvirt_with_its_preset() {
+    let out = Command::new(env!("CARGO_BIN_EXE_xdrgen"))
+        .arg("check")
+        .env("XDRGEN_LIBVIRT_DIR", libvirt_dir())
+        .output()
+        .expect("run xdrgen");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.ends_with("8 programs, 497 procedures\n"), "{stdout}");
+}
+
+#[test]
+fn dump_lists_resolved_sizes_and_procedures() {
+    let out = xdrgen(&[
+        "dump",
+        "--constant",
+        "UUID_LEN=0x10",
+        "tests/fixtures/cli/demo.x",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    for line in [
+        "module demo (tests/fixtures/cli/demo.x)",
+        "  const DEMO_NAME_MAX = 64 (DEMO_NAME_MAX)",
+        "  const UUID_LEN = 16 (UUID_LEN)",
+        "  struct demo_node (DemoNode) recursive",
+        "    name: string<64 DEMO_NAME_MAX> (name)",
+        "    id: opaque[16 UUID_LEN] (id)",
+        "    next: *demo::demo_node boxed (next)",
+        "  union demo_value (DemoValue) switch (demo::demo_kind kind)",
+        "    case DEMO_KIND_PLAIN = 0 (Plain): plain: int",
+        "    case DEMO_KIND_FANCY = 1 (Fancy): void",
+        "  program DEMO_PROG (Demo) = 0x20000099 [onc-rpc]",
+        "      1 DEMOPROC_LOOKUP demoproc_lookup/Lookup (demo::demo_node) -> demo::demo_value",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "missing {line:?} in\n{stdout}"
+        );
+    }
+}
