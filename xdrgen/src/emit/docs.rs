@@ -49,20 +49,85 @@ fn attrs(lines: &[String]) -> TokenStream {
     quote!(#(#attrs)*)
 }
 
-/// The comment's lines, trimmed and escaped, without leading, trailing or doubled blank lines.
+/// The comment as doc lines. Plain prose is trimmed and escaped; a comment laid out with
+/// indentation, lists or tables (libvirt's often are) keeps its layout in a `text` block after
+/// its first line, since Markdown would reflow it (and clippy flags lazy list continuations).
 fn comment_lines(comment: &[String]) -> Vec<String> {
+    let lines = dedent(comment);
+    let Some(first) = lines.iter().position(|l| !l.trim().is_empty()) else {
+        return Vec::new();
+    };
+    let end = lines.iter().rposition(|l| !l.trim().is_empty()).unwrap_or(first);
+    let lines = &lines[first..=end];
+    if !lines.iter().any(|l| is_laid_out(l)) {
+        return plain_lines(lines);
+    }
+    let mut out = Vec::new();
+    let mut rest = lines;
+    if !is_laid_out(&lines[0]) {
+        out.push(escape_markdown(lines[0].trim()));
+        rest = &lines[1..];
+        while rest.first().is_some_and(|l| l.trim().is_empty()) {
+            rest = &rest[1..];
+        }
+    }
+    if !rest.is_empty() {
+        if !out.is_empty() {
+            out.push(String::new());
+        }
+        out.extend(fenced(&rest.join("\n")));
+    }
+    out
+}
+
+/// Prose lines, trimmed and escaped, without doubled blank lines.
+fn plain_lines(lines: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for line in comment {
+    for line in lines {
         let line = escape_markdown(line.trim());
         if line.is_empty() && out.last().is_none_or(String::is_empty) {
             continue;
         }
         out.push(line);
     }
-    while out.last().is_some_and(String::is_empty) {
-        out.pop();
-    }
     out
+}
+
+/// Whether a line depends on its layout: indented (after dedenting), or opening like a Markdown
+/// list, quote, heading, table or rule.
+fn is_laid_out(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    if trimmed.is_empty() {
+        return false;
+    }
+    let numbered = {
+        let digits = trimmed.chars().take_while(char::is_ascii_digit).count();
+        digits > 0 && trimmed[digits..].starts_with(['.', ')'])
+    };
+    trimmed.len() != line.len()
+        || numbered
+        || trimmed.starts_with(['-', '+', '*', '|', '#', '>', '=', '`', '~'])
+        || line.contains(['|', '\t'])
+}
+
+/// The lines with their common leading whitespace removed and trailing whitespace dropped.
+fn dedent(lines: &[String]) -> Vec<String> {
+    let indent = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    lines
+        .iter()
+        .map(|l| {
+            let l = l.trim_end();
+            // `indent` counts bytes of leading whitespace, which is ASCII or at char boundaries.
+            l.get(indent.min(l.len() - l.trim_start().len())..)
+                .unwrap_or(l)
+                .to_string()
+        })
+        .collect()
 }
 
 /// Escapes the characters that make Markdown out of plain text, and wraps URLs so that rustdoc
@@ -132,16 +197,37 @@ mod tests {
     }
 
     #[test]
-    fn indented_comment_lines_are_trimmed() {
+    fn prose_is_escaped_and_blank_runs_collapse() {
         let lines = comment_lines(&[
             String::new(),
-            "Sum of:".into(),
-            "        a + b".into(),
+            " Sum of <a>:".into(),
+            " all".into(),
             String::new(),
             String::new(),
-            "end".into(),
+            " end".into(),
             String::new(),
         ]);
-        assert_eq!(lines, ["Sum of:", "a + b", "", "end"]);
+        assert_eq!(lines, [r"Sum of \<a\>:", "all", "", "end"]);
+    }
+
+    #[test]
+    fn laid_out_comments_keep_their_layout_in_a_text_block() {
+        let lines = comment_lines(&[
+            "Wire format".into(),
+            String::new(),
+            "- type == CALL".into(),
+            "  * serial set by client".into(),
+        ]);
+        assert_eq!(
+            lines,
+            [
+                "Wire format",
+                "",
+                "```text",
+                "- type == CALL",
+                "  * serial set by client",
+                "```"
+            ]
+        );
     }
 }

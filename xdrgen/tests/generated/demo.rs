@@ -27,9 +27,11 @@ pub mod demo {
 
     /// Colours.
     ///
-    /// indented: would be a doctest
-    /// \`\`\`
-    /// see <http://example.org>.
+    /// ````text
+    ///     indented: would be a doctest
+    /// ```
+    /// see http://example.org.
+    /// ````
     ///
     /// ```text
     /// enum color {
