@@ -154,6 +154,7 @@ fn random_values_round_trip() {
     check::<demo::Value>(5);
     check::<demo::Paint>(6);
     check::<demo::Partial>(7);
+    check::<demo::Total>(14);
     check::<demo::Flag>(8);
     check::<demo::Entry>(9);
     check::<demo::Chain>(10);
@@ -201,6 +202,11 @@ fn unions_encode_discriminant_then_arm() {
     let err = from_bytes::<demo::Flag>(&[0, 0, 0, 0]).expect_err("false has no arm");
     assert_eq!(err.kind(), &ErrorKind::UnknownDiscriminant(0));
     assert_eq!(err.path(), "flag");
+    let t = demo::Total::Default(demo::Color::Red, 1);
+    assert_eq!(
+        to_bytes(&t).map_err(|e| e.kind().clone()),
+        Err(ErrorKind::UnknownDiscriminant(0))
+    );
     let p = demo::Partial::Default(demo::Color::Blue);
     assert_eq!(from_bytes::<demo::Partial>(&encode(&p)), Ok(p));
 }

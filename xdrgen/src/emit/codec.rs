@@ -307,15 +307,19 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
         }
     }
     let labels: Vec<TokenStream> = u.cases.iter().map(|c| case_value(cx, u, c)).collect();
-    let covered = cases_cover_all(cx, u);
     let type_name = &def.xdr_name;
     let unknown = |d: TokenStream| {
         let d = discriminant_i64(cx, u, d);
         quote!(#rt::Error::new(#rt::ErrorKind::UnknownDiscriminant(#d)).at(#type_name))
     };
     // A default arm holding a case's discriminant would decode as that case: refuse to encode it.
+    let covered = cases_cover_all(cx, u);
     let reject_label = if labels.is_empty() {
         TokenStream::new()
+    } else if covered {
+        // Every value has a case, so no default value can be encoded.
+        let err = unknown(quote!(*discriminant));
+        quote!(Self::Default(discriminant, ..) => return Err(#err),)
     } else {
         let err = unknown(quote!(*discriminant));
         let labels = if labels.len() == 1 {
@@ -338,15 +342,15 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
                     let encode = encode_value(cx, &f.ty, &value, &at(&f.xdr_name));
                     let decode = decode_value(cx, &f.ty, &at(&f.xdr_name));
                     len_arms.extend(quote!(Self::Default(_, #bind) => #len,));
-                    encode_arms.extend(quote!(Self::Default(_, value) => { #encode }));
                     if !covered {
+                        encode_arms.extend(quote!(Self::Default(_, value) => { #encode }));
                         decode_arms.extend(quote!(_ => Self::Default(discriminant, #decode),));
                     }
                 }
                 None => {
                     len_arms.extend(quote!(Self::Default(_) => 0,));
-                    encode_arms.extend(quote!(Self::Default(_) => {}));
                     if !covered {
+                        encode_arms.extend(quote!(Self::Default(_) => {}));
                         decode_arms.extend(quote!(_ => Self::Default(discriminant),));
                     }
                 }

@@ -57,7 +57,10 @@ fn comment_lines(comment: &[String]) -> Vec<String> {
     let Some(first) = lines.iter().position(|l| !l.trim().is_empty()) else {
         return Vec::new();
     };
-    let end = lines.iter().rposition(|l| !l.trim().is_empty()).unwrap_or(first);
+    let end = lines
+        .iter()
+        .rposition(|l| !l.trim().is_empty())
+        .unwrap_or(first);
     let lines = &lines[first..=end];
     if !lines.iter().any(|l| is_laid_out(l)) {
         return plain_lines(lines);
@@ -107,11 +110,13 @@ fn is_laid_out(line: &str) -> bool {
     trimmed.len() != line.len()
         || numbered
         || trimmed.starts_with(['-', '+', '*', '|', '#', '>', '=', '`', '~'])
-        || line.contains(['|', '\t'])
+        || line.contains('|')
 }
 
-/// The lines with their common leading whitespace removed and trailing whitespace dropped.
+/// The lines with tabs expanded, their common leading whitespace removed and trailing
+/// whitespace dropped.
 fn dedent(lines: &[String]) -> Vec<String> {
+    let lines: Vec<String> = lines.iter().map(|l| expand_tabs(l)).collect();
     let indent = lines
         .iter()
         .filter(|l| !l.trim().is_empty())
@@ -166,13 +171,31 @@ fn escape_into(text: &str, out: &mut String) {
     }
 }
 
+/// Tabs become spaces up to the next multiple of 8, as C sources are usually viewed (clippy's
+/// `tabs_in_doc_comments`).
+fn expand_tabs(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut column = 0;
+    for c in line.chars() {
+        if c == '\t' {
+            let n = 8 - column % 8;
+            out.extend(std::iter::repeat_n(' ', n));
+            column += n;
+        } else {
+            out.push(c);
+            column += 1;
+        }
+    }
+    out
+}
+
 /// `text` in a fenced `text` block whose fence is longer than any backtick run inside, so no
 /// line of the definition can close it early.
 fn fenced(text: &str) -> Vec<String> {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     let mut lines = vec![format!("{fence}text")];
-    lines.extend(text.lines().map(|l| l.trim_end().to_string()));
+    lines.extend(text.lines().map(|l| expand_tabs(l.trim_end())));
     lines.push(fence);
     lines
 }
@@ -186,6 +209,14 @@ mod tests {
         assert_eq!(
             escape_markdown("see <domain> [0] *x* at http://example.org/a."),
             r"see \<domain\> \[0\] \*x\* at <http://example.org/a>."
+        );
+    }
+
+    #[test]
+    fn tabs_expand_to_tab_stops() {
+        assert_eq!(
+            expand_tabs("a\tb\t\tc"),
+            format!("a{}b{}c", " ".repeat(7), " ".repeat(15))
         );
     }
 

@@ -266,6 +266,22 @@ pub fn demo_module() -> Module {
             default: Some(None),
         }),
     );
+    // Every member has a case and there is a default anyway (C allows it): the default arm
+    // can never be encoded.
+    let total = def(
+        "total",
+        "Total",
+        TypeKind::Union(Union {
+            discriminant_name: "c".into(),
+            discriminant: d("Color", "color"),
+            cases: vec![
+                case(0, Some("COLOR_RED"), "Red", None),
+                case(1, Some("COLOR_GREEN"), "Green", None),
+                case(-2, Some("COLOR_BLUE"), "Blue", None),
+            ],
+            default: Some(Some(field("x", "x", Type::Int))),
+        }),
+    );
     let flag = def(
         "flag",
         "Flag",
@@ -354,8 +370,8 @@ pub fn demo_module() -> Module {
             constant("HUGE", 1 << 70),
         ],
         types: vec![
-            color, uuid, name, scalars, composite, measure, value, paint, partial, flag, entry,
-            link, chain, tree, expr,
+            color, uuid, name, scalars, composite, measure, value, paint, partial, total, flag,
+            entry, link, chain, tree, expr,
         ],
         programs: Vec::new(),
     }

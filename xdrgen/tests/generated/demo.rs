@@ -822,6 +822,92 @@ pub mod demo {
         }
     }
 
+    /// XDR union `total`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Total {
+        /// `case COLOR_RED:`.
+        Red,
+        /// `case COLOR_GREEN:`.
+        Green,
+        /// `case COLOR_BLUE:`.
+        Blue,
+        /// `default:`: any discriminant no case names, and the arm's value.
+        Default(Color, i32),
+    }
+
+    impl Total {
+        /// The discriminant (`c`) this value has on the wire.
+        pub fn discriminant(&self) -> Color {
+            match self {
+                Self::Red => Color::Red,
+                Self::Green => Color::Green,
+                Self::Blue => Color::Blue,
+                Self::Default(discriminant, ..) => *discriminant,
+            }
+        }
+    }
+
+    impl ::xdrgen_runtime::codegen::Encode for Total {
+        fn encoded_len(&self) -> usize {
+            4
+                + match self {
+                    Self::Red => 0,
+                    Self::Green => 0,
+                    Self::Blue => 0,
+                    Self::Default(_, _) => 4,
+                }
+        }
+
+        fn encode(
+            &self,
+            out: &mut ::xdrgen_runtime::codegen::Encoder,
+        ) -> ::core::result::Result<(), ::xdrgen_runtime::codegen::Error> {
+            out.put_i32(i32::from(self.discriminant()));
+            match self {
+                Self::Default(discriminant, ..) => {
+                    return Err(
+                        ::xdrgen_runtime::codegen::Error::new(
+                                ::xdrgen_runtime::codegen::ErrorKind::UnknownDiscriminant(
+                                    i64::from(i32::from(*discriminant)),
+                                ),
+                            )
+                            .at("total"),
+                    );
+                }
+                Self::Red => {}
+                Self::Green => {}
+                Self::Blue => {}
+            }
+            Ok(())
+        }
+    }
+
+    impl ::xdrgen_runtime::codegen::Decode for Total {
+        fn decode(
+            input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
+        ) -> ::core::result::Result<Self, ::xdrgen_runtime::codegen::Error> {
+            let discriminant: Color = ::xdrgen_runtime::codegen::Decode::decode(input)
+                .map_err(|e| e.at("total"))?;
+            Ok(
+                match discriminant {
+                    Color::Red => Self::Red,
+                    Color::Green => Self::Green,
+                    Color::Blue => Self::Blue,
+                },
+            )
+        }
+    }
+
+    impl ::xdrgen_runtime::codegen::Random for Total {
+        fn random(g: &mut ::xdrgen_runtime::codegen::Gen) -> Self {
+            match g.below(3) {
+                0 => Self::Red,
+                1 => Self::Green,
+                _ => Self::Blue,
+            }
+        }
+    }
+
     /// XDR union `flag`.
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
     pub enum Flag {
