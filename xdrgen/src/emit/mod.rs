@@ -1,6 +1,20 @@
 //! [`crate::model::Model`] → Rust source.
 
-use crate::model::Model;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::model::{Model, Module};
+
+mod codec;
+mod docs;
+mod random;
+mod rust_type;
+mod shape;
+#[cfg(test)]
+mod test_models;
+#[cfg(test)]
+mod tests;
+mod types;
 
 /// Whether and how to emit random-value generators (`xdrgen_runtime::random::Random` impls),
 /// used by property and differential tests.
@@ -41,6 +55,137 @@ impl Default for Options {
 }
 
 /// Emits the Rust source for a model: one `pub mod` per [`crate::model::Module`], formatted.
-pub fn generate(_model: &Model, _options: &Options) -> String {
-    todo!("emitter")
+///
+/// Types, constants and (per `options`) their `Encode`/`Decode` and `Random` impls; programs are
+/// emitted elsewhere. The output is one Rust file's items (no `@generated` header: the caller
+/// adds it).
+pub fn generate(model: &Model, options: &Options) -> String {
+    let (rt, rt_error) = runtime_path(&options.runtime_path);
+    let modules = model.modules.iter().map(|module| {
+        let cx = Ctx {
+            model,
+            options,
+            module,
+            rt: rt.clone(),
+        };
+        module_tokens(&cx)
+    });
+    let tokens = quote! {
+        #rt_error
+        #(#modules)*
+    };
+    match syn::parse2::<syn::File>(tokens) {
+        Ok(file) => space_items(&prettyplease::unparse(&file)),
+        // Only reachable through a generator bug; the raw tokens still show what went wrong.
+        Err(e) => format!("::core::compile_error!({:?});\n", e.to_string()),
+    }
+}
+
+/// Puts a blank line between items, as a person would (prettyplease keeps them together).
+///
+/// An item starts at a line opening with a doc comment, attribute, `pub`, `impl`, `fn` or
+/// `type` right after a line that ends an item (`}` or `;`) at the same indentation, and after a
+/// module's inner docs and attributes. Generated function bodies contain no lines of that form.
+fn space_items(text: &str) -> String {
+    const STARTS: [&str; 6] = ["///", "#[", "pub ", "impl", "fn ", "type "];
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut prev: Option<&str> = None;
+    for line in text.lines() {
+        if let Some(p) = prev {
+            let indent = |l: &str| l.len() - l.trim_start().len();
+            let (pt, lt) = (p.trim(), line.trim());
+            let ends_item = (pt == "}" || pt.ends_with(';')) && !pt.starts_with("//");
+            let starts_item = STARTS.iter().any(|s| lt.starts_with(s));
+            let inner = |l: &str| l.starts_with("//!") || l.starts_with("#![");
+            let after_inner_docs = inner(pt) && !inner(lt);
+            if (ends_item && starts_item && indent(p) == indent(line)) || after_inner_docs {
+                out.push('\n');
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+        prev = Some(line);
+    }
+    out
+}
+
+/// An identifier from a model name: `r#type` becomes a raw identifier; a name that is not an
+/// identifier at all (a model bug) is made one rather than panicking.
+pub(crate) fn ident(name: &str) -> proc_macro2::Ident {
+    if let Ok(id) = syn::parse_str::<proc_macro2::Ident>(name) {
+        return id;
+    }
+    let mut clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !clean.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        clean.insert(0, '_');
+    }
+    match syn::parse_str::<proc_macro2::Ident>(&clean) {
+        Ok(id) => id,
+        Err(_) => proc_macro2::Ident::new_raw(&clean, proc_macro2::Span::call_site()),
+    }
+}
+
+/// What every emitter needs: the model, the options, the module being emitted and the path of
+/// the runtime's `codegen` module.
+pub(crate) struct Ctx<'a> {
+    /// The whole model, to follow named types into other modules.
+    pub model: &'a Model,
+    /// What to emit.
+    pub options: &'a Options,
+    /// The module being emitted.
+    pub module: &'a Module,
+    /// `::xdrgen_runtime::codegen`, or the configured equivalent.
+    pub rt: TokenStream,
+}
+
+/// `<runtime_path>::codegen`, and a `compile_error!` when the configured path is not a path.
+fn runtime_path(path: &str) -> (TokenStream, TokenStream) {
+    match syn::parse_str::<syn::Path>(path) {
+        Ok(p) => (quote!(#p::codegen), TokenStream::new()),
+        Err(_) => {
+            let msg = format!("xdrgen: runtime path `{path}` is not a Rust path");
+            (
+                quote!(::xdrgen_runtime::codegen),
+                quote!(::core::compile_error!(#msg);),
+            )
+        }
+    }
+}
+
+fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
+    let name = ident(&cx.module.name);
+    let file = cx.module.path.file_name().map_or_else(
+        || cx.module.path.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    );
+    let doc = format!(" Generated from `{file}`.");
+    let consts = cx.module.consts.iter().map(|c| types::const_item(cx, c));
+    let types = cx.module.types.iter().map(|def| {
+        let ty = types::type_items(cx, def);
+        let codec = if cx.options.codecs {
+            codec::codec_items(cx, def)
+        } else {
+            TokenStream::new()
+        };
+        let random = random::random_items(cx, def);
+        quote!(#ty #codec #random)
+    });
+    quote! {
+        pub mod #name {
+            #![doc = #doc]
+            // Unions mirror the `.x` arms; boxing large arms would change the API.
+            #![allow(clippy::large_enum_variant)]
+            #(#consts)*
+            #(#types)*
+        }
+    }
 }

@@ -1,0 +1,617 @@
+//! `Encode` / `Decode` impls.
+//!
+//! The runtime encodes scalars, strings and opaque data; every composite shape (fixed and
+//! variable arrays, optional data, fixed opaque) is encoded here structurally, after following
+//! aliases to the real shape. Each fallible call maps its error to the field it belongs to.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{quote, ToTokens as _};
+
+use super::rust_type::bound_expr;
+use super::shape::{self, Shape};
+use super::types::{case_value, discriminant_type, enum_variants};
+use super::{ident, Ctx};
+use crate::model::{Struct, Type, TypeDef, TypeKind, Union};
+
+/// A value being encoded: a place (`self.x`) or a reference (`item`).
+#[derive(Clone)]
+struct Value {
+    tokens: TokenStream,
+    is_ref: bool,
+}
+
+impl Value {
+    fn place(tokens: TokenStream) -> Self {
+        Value {
+            tokens,
+            is_ref: false,
+        }
+    }
+    fn reference(tokens: TokenStream) -> Self {
+        Value {
+            tokens,
+            is_ref: true,
+        }
+    }
+    /// The value itself (for `Copy` scalars).
+    fn get(&self) -> TokenStream {
+        let t = &self.tokens;
+        if self.is_ref {
+            quote!(*#t)
+        } else {
+            t.clone()
+        }
+    }
+    /// A reference to the value.
+    fn by_ref(&self) -> TokenStream {
+        let t = &self.tokens;
+        if self.is_ref {
+            t.clone()
+        } else {
+            quote!(&#t)
+        }
+    }
+    /// The expression, for method calls (auto-referenced).
+    fn expr(&self) -> &TokenStream {
+        &self.tokens
+    }
+}
+
+/// `.map_err(|e| e.at("name"))`: puts a field or type name on an error's path.
+fn at(name: &str) -> TokenStream {
+    quote!(.map_err(|e| e.at(#name)))
+}
+
+/// An encoded length: a sum of a constant and run-time terms.
+#[derive(Default)]
+struct Len {
+    fixed: usize,
+    terms: Vec<TokenStream>,
+}
+
+impl Len {
+    fn add(&mut self, other: Len) {
+        self.fixed += other.fixed;
+        self.terms.extend(other.terms);
+    }
+    fn constant(n: usize) -> Len {
+        Len {
+            fixed: n,
+            terms: Vec::new(),
+        }
+    }
+    fn term(t: TokenStream) -> Len {
+        Len {
+            fixed: 0,
+            terms: vec![t],
+        }
+    }
+    fn tokens(&self) -> TokenStream {
+        let terms = &self.terms;
+        match (self.fixed, terms.is_empty()) {
+            (n, true) => Literal::usize_unsuffixed(n).into_token_stream(),
+            (0, false) => quote!(#(#terms)+*),
+            (n, false) => {
+                let n = Literal::usize_unsuffixed(n);
+                quote!(#n #(+ #terms)*)
+            }
+        }
+    }
+}
+
+/// The `Encode` and `Decode` impls for a type definition (none for aliases).
+pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
+    let rt = &cx.rt;
+    let name = ident(&def.rust_name);
+    let (len, encode, decode) = match &def.kind {
+        TypeKind::Alias(_) => return TokenStream::new(),
+        TypeKind::Enum(_) => {
+            let at = at(&def.xdr_name);
+            (
+                quote!(4),
+                quote!(out.put_i32(i32::from(*self)); Ok(())),
+                quote! {
+                    let value = input.get_i32()#at?;
+                    Self::try_from(value)#at
+                },
+            )
+        }
+        TypeKind::Struct(s) => match shape::list_link(cx.model, def) {
+            Some(link) => list_codec(cx, def, s, link),
+            None => struct_codec(cx, def, s),
+        },
+        TypeKind::Union(u) => union_codec(cx, def, u),
+    };
+    quote! {
+        impl #rt::Encode for #name {
+            fn encoded_len(&self) -> usize {
+                #len
+            }
+
+            fn encode(&self, out: &mut #rt::Encoder) -> ::core::result::Result<(), #rt::Error> {
+                #encode
+            }
+        }
+
+        impl #rt::Decode for #name {
+            fn decode(input: &mut #rt::Decoder<'_>) -> ::core::result::Result<Self, #rt::Error> {
+                #decode
+            }
+        }
+    }
+}
+
+/// A decode body: `prelude` statements then the value `expr`, inside the decoder's depth guard
+/// for recursive types.
+fn depth_guarded(def: &TypeDef, prelude: TokenStream, expr: TokenStream) -> TokenStream {
+    if !def.recursive {
+        return quote!(#prelude Ok(#expr));
+    }
+    let at = at(&def.xdr_name);
+    quote! {
+        input.enter()#at?;
+        #prelude
+        let value = #expr;
+        input.leave();
+        Ok(value)
+    }
+}
+
+fn struct_codec(
+    cx: &Ctx<'_>,
+    def: &TypeDef,
+    s: &Struct,
+) -> (TokenStream, TokenStream, TokenStream) {
+    let mut len = Len::default();
+    let mut encode = TokenStream::new();
+    let mut inits = TokenStream::new();
+    for f in &s.fields {
+        let name = ident(&f.rust_name);
+        let value = Value::place(quote!(self.#name));
+        len.add(len_of(cx, &f.ty, &value));
+        encode.extend(encode_value(cx, &f.ty, &value, &at(&f.xdr_name)));
+        let decode = decode_value(cx, &f.ty, &at(&f.xdr_name));
+        inits.extend(quote!(#name: #decode,));
+    }
+    let len = len.tokens();
+    let decode = depth_guarded(def, TokenStream::new(), quote!(Self { #inits }));
+    (len, quote!(#encode Ok(())), decode)
+}
+
+/// A linked list (last field `Option<Box<Self>>`): loops instead of recursing per element.
+fn list_codec(
+    cx: &Ctx<'_>,
+    def: &TypeDef,
+    s: &Struct,
+    link: usize,
+) -> (TokenStream, TokenStream, TokenStream) {
+    let rt = &cx.rt;
+    let next_field = &s.fields[link];
+    let next = ident(&next_field.rust_name);
+    let next_at = at(&next_field.xdr_name);
+    let mut node_len = Len::constant(4);
+    let mut encode = TokenStream::new();
+    let mut inits = TokenStream::new();
+    for f in &s.fields[..link] {
+        let name = ident(&f.rust_name);
+        let value = Value::place(quote!(node.#name));
+        node_len.add(len_of(cx, &f.ty, &value));
+        encode.extend(encode_value(cx, &f.ty, &value, &at(&f.xdr_name)));
+        let decode = decode_value(cx, &f.ty, &at(&f.xdr_name));
+        inits.extend(quote!(#name: #decode,));
+    }
+    let node_len = node_len.tokens();
+    let at_type = at(&def.xdr_name);
+    let len = quote! {
+        let mut len = 0;
+        let mut cursor = Some(self);
+        while let Some(node) = cursor {
+            len += #node_len;
+            cursor = node.#next.as_deref();
+        }
+        len
+    };
+    let encode = quote! {
+        let mut node = self;
+        loop {
+            #encode
+            match node.#next.as_deref() {
+                Some(next) => {
+                    out.put_bool(true);
+                    node = next;
+                }
+                None => {
+                    out.put_bool(false);
+                    return Ok(());
+                }
+            }
+        }
+    };
+    let decode = quote! {
+        // One level of depth for the whole list, so other recursion inside still counts.
+        input.enter()#at_type?;
+        let node = |input: &mut #rt::Decoder<'_>| -> ::core::result::Result<(Self, bool), #rt::Error> {
+            let node = Self { #inits #next: None };
+            Ok((node, input.get_bool()#next_at?))
+        };
+        let (mut head, mut more) = node(input)?;
+        let mut tail = &mut head.#next;
+        while more {
+            let (next, next_more) = node(input)?;
+            more = next_more;
+            tail = &mut tail.insert(::std::boxed::Box::new(next)).#next;
+        }
+        input.leave();
+        Ok(head)
+    };
+    (len, encode, decode)
+}
+
+/// Writes the discriminant (a value of the discriminant's Rust type).
+fn encode_discriminant(cx: &Ctx<'_>, u: &Union, value: TokenStream) -> TokenStream {
+    match shape::resolve(cx.model, &u.discriminant) {
+        Shape::Def(_) => quote!(out.put_i32(i32::from(#value));),
+        Shape::Plain(Type::Bool) => quote!(out.put_bool(#value);),
+        Shape::Plain(Type::UnsignedInt) => quote!(out.put_u32(#value);),
+        Shape::Plain(_) => quote!(out.put_i32(#value);),
+    }
+}
+
+/// The discriminant as an `i64`, for `UnknownDiscriminant`.
+fn discriminant_i64(cx: &Ctx<'_>, u: &Union, value: TokenStream) -> TokenStream {
+    match shape::resolve(cx.model, &u.discriminant) {
+        Shape::Def(_) => quote!(i64::from(i32::from(#value))),
+        _ => quote!(i64::from(#value)),
+    }
+}
+
+/// Whether the case labels name every value of the discriminant's type.
+fn cases_cover_all(cx: &Ctx<'_>, u: &Union) -> bool {
+    let has = |v: i128| u.cases.iter().any(|c| c.value == v);
+    match shape::resolve(cx.model, &u.discriminant) {
+        Shape::Def(TypeDef {
+            kind: TypeKind::Enum(e),
+            ..
+        }) => enum_variants(e).0.iter().all(|m| has(i128::from(m.value))),
+        Shape::Plain(Type::Bool) => has(0) && has(1),
+        _ => false,
+    }
+}
+
+fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStream, TokenStream) {
+    let rt = &cx.rt;
+    let type_at = at(&def.xdr_name);
+    let value = Value::reference(quote!(value));
+    let mut len_arms = TokenStream::new();
+    let mut encode_arms = TokenStream::new();
+    let mut decode_arms = TokenStream::new();
+    for c in &u.cases {
+        let v = ident(&c.rust_name);
+        let label = case_value(cx, u, c);
+        match &c.field {
+            Some(f) => {
+                let len = len_of(cx, &f.ty, &value);
+                let bind = binding(&len);
+                let len = len.tokens();
+                let encode = encode_value(cx, &f.ty, &value, &at(&f.xdr_name));
+                let decode = decode_value(cx, &f.ty, &at(&f.xdr_name));
+                len_arms.extend(quote!(Self::#v(#bind) => #len,));
+                encode_arms.extend(quote!(Self::#v(value) => { #encode }));
+                decode_arms.extend(quote!(#label => Self::#v(#decode),));
+            }
+            None => {
+                len_arms.extend(quote!(Self::#v => 0,));
+                encode_arms.extend(quote!(Self::#v => {}));
+                decode_arms.extend(quote!(#label => Self::#v,));
+            }
+        }
+    }
+    let labels: Vec<TokenStream> = u.cases.iter().map(|c| case_value(cx, u, c)).collect();
+    let type_name = &def.xdr_name;
+    let unknown = |d: TokenStream| {
+        let d = discriminant_i64(cx, u, d);
+        quote!(#rt::Error::new(#rt::ErrorKind::UnknownDiscriminant(#d)).at(#type_name))
+    };
+    // A default arm holding a case's discriminant would decode as that case: refuse to encode it.
+    let covered = cases_cover_all(cx, u);
+    let reject_label = if labels.is_empty() {
+        TokenStream::new()
+    } else if covered {
+        // Every value has a case, so no default value can be encoded.
+        let err = unknown(quote!(*discriminant));
+        quote!(Self::Default(discriminant, ..) => return Err(#err),)
+    } else {
+        let err = unknown(quote!(*discriminant));
+        let labels = if labels.len() == 1 {
+            quote!(#(#labels)*)
+        } else {
+            quote!((#(#labels)|*))
+        };
+        quote! {
+            Self::Default(discriminant @ #labels, ..) => return Err(#err),
+        }
+    };
+    match &u.default {
+        Some(default) => {
+            encode_arms = quote!(#reject_label #encode_arms);
+            match default {
+                Some(f) => {
+                    let len = len_of(cx, &f.ty, &value);
+                    let bind = binding(&len);
+                    let len = len.tokens();
+                    let encode = encode_value(cx, &f.ty, &value, &at(&f.xdr_name));
+                    let decode = decode_value(cx, &f.ty, &at(&f.xdr_name));
+                    len_arms.extend(quote!(Self::Default(_, #bind) => #len,));
+                    if !covered {
+                        encode_arms.extend(quote!(Self::Default(_, value) => { #encode }));
+                        decode_arms.extend(quote!(_ => Self::Default(discriminant, #decode),));
+                    }
+                }
+                None => {
+                    len_arms.extend(quote!(Self::Default(_) => 0,));
+                    if !covered {
+                        encode_arms.extend(quote!(Self::Default(_) => {}));
+                        decode_arms.extend(quote!(_ => Self::Default(discriminant),));
+                    }
+                }
+            }
+        }
+        None if !covered => {
+            let err = unknown(quote!(discriminant));
+            decode_arms.extend(quote!(_ => return Err(#err),));
+        }
+        None => {}
+    }
+    let put = encode_discriminant(cx, u, quote!(self.discriminant()));
+    let get = decode_value(cx, &u.discriminant, &type_at);
+    let d = discriminant_type(cx, u);
+    let len = quote!(4 + match self { #len_arms });
+    let encode = quote! {
+        #put
+        match self {
+            #encode_arms
+        }
+        Ok(())
+    };
+    let prelude = quote!(let discriminant: #d = #get;);
+    let body = quote! {
+        match discriminant {
+            #decode_arms
+        }
+    };
+    (len, encode, depth_guarded(def, prelude, body))
+}
+
+/// The pattern binding an arm's value: `value`, or `_` when its length is a constant.
+fn binding(len: &Len) -> TokenStream {
+    if len.terms.is_empty() {
+        quote!(_)
+    } else {
+        quote!(value)
+    }
+}
+
+/// The length of each element, as a closure over `item` or (when it is just the element's own
+/// `encoded_len`) that function's path.
+fn each_len(cx: &Ctx<'_>, inner: &Type) -> TokenStream {
+    let rt = &cx.rt;
+    let direct = match shape::resolve(cx.model, inner) {
+        Shape::Def(_) => true,
+        Shape::Plain(t) => matches!(
+            t,
+            Type::Named(_) | Type::Extern { .. } | Type::VarOpaque(_) | Type::String(_)
+        ),
+    };
+    if direct {
+        return quote!(#rt::Encode::encoded_len);
+    }
+    let each = len_of(cx, inner, &Value::reference(quote!(item))).tokens();
+    quote!(|item| #each)
+}
+
+/// The encoded length of `value` (of type `ty`).
+fn len_of(cx: &Ctx<'_>, ty: &Type, value: &Value) -> Len {
+    let rt = &cx.rt;
+    if let Some(n) = shape::fixed_size(cx.model, ty) {
+        return Len::constant(n);
+    }
+    let item = Value::reference(quote!(item));
+    match shape::resolve(cx.model, ty) {
+        Shape::Def(_) => {
+            let v = value.by_ref();
+            Len::term(quote!(#rt::Encode::encoded_len(#v)))
+        }
+        Shape::Plain(ty) => match ty {
+            Type::FixedArray(inner, _) => {
+                let v = value.expr();
+                let each = each_len(cx, inner);
+                Len::term(quote!(#v.iter().map(#each).sum::<usize>()))
+            }
+            Type::VarArray(inner, _) => {
+                let v = value.expr();
+                let each = match shape::fixed_size(cx.model, inner) {
+                    Some(0) => return Len::constant(4),
+                    Some(n) => {
+                        let n = Literal::usize_unsuffixed(n);
+                        quote!(#v.len() * #n)
+                    }
+                    None => {
+                        let each = each_len(cx, inner);
+                        quote!(#v.iter().map(#each).sum::<usize>())
+                    }
+                };
+                let mut len = Len::constant(4);
+                len.add(Len::term(each));
+                len
+            }
+            Type::Optional { inner, boxed } => {
+                let v = value.expr();
+                let each = len_of(cx, inner, &item);
+                let get = if *boxed {
+                    quote!(as_deref)
+                } else {
+                    quote!(as_ref)
+                };
+                if each.terms.is_empty() {
+                    let present = Literal::usize_unsuffixed(4 + each.fixed);
+                    return Len::term(quote!(if #v.is_some() { #present } else { 4 }));
+                }
+                let mut len = Len::constant(4);
+                len.add(each);
+                let present = len.tokens();
+                Len::term(quote!(#v.#get().map_or(4, |item| #present)))
+            }
+            _ => {
+                let v = value.by_ref();
+                Len::term(quote!(#rt::Encode::encoded_len(#v)))
+            }
+        },
+    }
+}
+
+/// Statements that encode `value` (of type `ty`), mapping errors with `at`.
+fn encode_value(cx: &Ctx<'_>, ty: &Type, value: &Value, at: &TokenStream) -> TokenStream {
+    let rt = &cx.rt;
+    let item = Value::reference(quote!(item));
+    let shape = shape::resolve(cx.model, ty);
+    let ty = match shape {
+        Shape::Def(TypeDef {
+            kind: TypeKind::Enum(_),
+            ..
+        }) => {
+            let v = value.get();
+            return quote!(out.put_i32(i32::from(#v)););
+        }
+        Shape::Def(_) => {
+            let v = value.by_ref();
+            return quote!(#rt::Encode::encode(#v, out)#at?;);
+        }
+        Shape::Plain(ty) => ty,
+    };
+    let v = value.get();
+    match ty {
+        Type::Int => quote!(out.put_i32(#v);),
+        Type::UnsignedInt => quote!(out.put_u32(#v);),
+        Type::Hyper => quote!(out.put_i64(#v);),
+        Type::UnsignedHyper => quote!(out.put_u64(#v);),
+        Type::Float => quote!(out.put_f32(#v);),
+        Type::Double => quote!(out.put_f64(#v);),
+        Type::Bool => quote!(out.put_bool(#v);),
+        // C sign-extends char and short into the 4-byte word.
+        Type::Char | Type::Short => quote!(out.put_i32(i32::from(#v));),
+        Type::UnsignedChar | Type::UnsignedShort => quote!(out.put_u32(u32::from(#v));),
+        Type::FixedOpaque(_) => {
+            let v = value.by_ref();
+            quote!(out.put_fixed_opaque(#v);)
+        }
+        Type::FixedArray(inner, _) => {
+            let v = value.by_ref();
+            let each = encode_value(cx, inner, &item, at);
+            quote!(for item in #v { #each })
+        }
+        Type::VarArray(inner, size) => {
+            let v = value.expr();
+            let bound = bound_expr(cx, size.as_ref());
+            let each = encode_value(cx, inner, &item, at);
+            quote! {
+                out.put_len(#v.len(), #bound)#at?;
+                for item in #v.iter() { #each }
+            }
+        }
+        Type::Optional { inner, boxed } => {
+            let v = value.expr();
+            let get = if *boxed {
+                quote!(as_deref)
+            } else {
+                quote!(as_ref)
+            };
+            let each = encode_value(cx, inner, &item, at);
+            quote! {
+                match #v.#get() {
+                    Some(item) => {
+                        out.put_bool(true);
+                        #each
+                    }
+                    None => out.put_bool(false),
+                }
+            }
+        }
+        Type::Named(_) | Type::Extern { .. } | Type::VarOpaque(_) | Type::String(_) => {
+            let v = value.by_ref();
+            quote!(#rt::Encode::encode(#v, out)#at?;)
+        }
+    }
+}
+
+/// An expression that decodes a value of type `ty`, mapping errors with `at`.
+fn decode_value(cx: &Ctx<'_>, ty: &Type, at: &TokenStream) -> TokenStream {
+    let rt = &cx.rt;
+    let decode = quote!(#rt::Decode::decode(input)#at?);
+    let ty = match shape::resolve(cx.model, ty) {
+        Shape::Def(_) => return decode,
+        Shape::Plain(ty) => ty,
+    };
+    match ty {
+        Type::Int => quote!(input.get_i32()#at?),
+        Type::UnsignedInt => quote!(input.get_u32()#at?),
+        Type::Hyper => quote!(input.get_i64()#at?),
+        Type::UnsignedHyper => quote!(input.get_u64()#at?),
+        Type::Float => quote!(input.get_f32()#at?),
+        Type::Double => quote!(input.get_f64()#at?),
+        Type::Bool => quote!(input.get_bool()#at?),
+        Type::FixedOpaque(_) => quote!(input.get_fixed_opaque()#at?),
+        Type::FixedArray(inner, n) => {
+            let each = decode_value(cx, inner, at);
+            let n = Literal::usize_unsuffixed(n.value as usize);
+            if shape::is_scalar(cx.model, inner) {
+                quote! {{
+                    let mut items = [::core::default::Default::default(); #n];
+                    for item in &mut items {
+                        *item = #each;
+                    }
+                    items
+                }}
+            } else {
+                quote! {{
+                    let mut items = ::std::vec::Vec::with_capacity(#n);
+                    for _ in 0..#n {
+                        items.push(#each);
+                    }
+                    match <[_; #n]>::try_from(items) {
+                        Ok(items) => items,
+                        Err(_) => unreachable!("exactly {} elements were decoded", #n),
+                    }
+                }}
+            }
+        }
+        Type::VarArray(inner, size) => {
+            let bound = bound_expr(cx, size.as_ref());
+            let min = Literal::usize_unsuffixed(shape::min_element_size(cx.model, inner));
+            let each = decode_value(cx, inner, at);
+            quote! {{
+                let len = input.get_len(#bound, #min)#at?;
+                let mut items = ::std::vec::Vec::with_capacity(len);
+                for _ in 0..len {
+                    items.push(#each);
+                }
+                #rt::VarArray::new(items)#at?
+            }}
+        }
+        Type::Optional { inner, boxed } => {
+            let each = decode_value(cx, inner, at);
+            let each = if *boxed {
+                quote!(::std::boxed::Box::new(#each))
+            } else {
+                each
+            };
+            quote! {
+                if input.get_bool()#at? {
+                    Some(#each)
+                } else {
+                    None
+                }
+            }
+        }
+        _ => decode,
+    }
+}

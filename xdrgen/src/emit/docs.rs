@@ -1,0 +1,264 @@
+//! `.x` comments and definitions → rustdoc attributes.
+//!
+//! Comment text is not Markdown written for rustdoc: indented lines would become Rust doctests,
+//! `<domain>` an HTML tag, `[0]` an intra-doc link and bare URLs a lint. So each comment line is
+//! trimmed and Markdown-escaped, URLs are wrapped in `<...>`, and the `.x` definition goes in a
+//! `text` fence longer than any backtick run it contains, so rustdoc never compiles or
+//! misreads it.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::model::Docs;
+
+/// Doc attributes for an item: its comment (or `fallback` when it has none), then its `.x`
+/// definition in a `text` block.
+pub fn item_docs(docs: &Docs, fallback: &str) -> TokenStream {
+    let mut lines = comment_lines(&docs.comment);
+    if lines.is_empty() {
+        lines.extend(fallback.lines().map(str::to_string));
+    }
+    if !docs.definition.trim().is_empty() {
+        lines.push(String::new());
+        lines.extend(fenced(&docs.definition));
+    }
+    attrs(&lines)
+}
+
+/// Doc attributes for a member, field or case: its comment, else `fallback`.
+pub fn member_docs(docs: &Docs, fallback: &str) -> TokenStream {
+    item_docs(
+        &Docs {
+            comment: docs.comment.clone(),
+            definition: String::new(),
+        },
+        fallback,
+    )
+}
+
+fn attrs(lines: &[String]) -> TokenStream {
+    let attrs = lines.iter().map(|line| {
+        // rustdoc strips one leading space, as after `///`.
+        let text = if line.is_empty() {
+            String::new()
+        } else {
+            format!(" {line}")
+        };
+        quote!(#[doc = #text])
+    });
+    quote!(#(#attrs)*)
+}
+
+/// The comment as doc lines. Plain prose is trimmed and escaped; a comment laid out with
+/// indentation, lists or tables (libvirt's often are) keeps its layout in a `text` block after
+/// its first line, since Markdown would reflow it (and clippy flags lazy list continuations).
+fn comment_lines(comment: &[String]) -> Vec<String> {
+    let lines = dedent(comment);
+    let Some(first) = lines.iter().position(|l| !l.trim().is_empty()) else {
+        return Vec::new();
+    };
+    let end = lines
+        .iter()
+        .rposition(|l| !l.trim().is_empty())
+        .unwrap_or(first);
+    let lines = &lines[first..=end];
+    if !lines.iter().any(|l| is_laid_out(l)) {
+        return plain_lines(lines);
+    }
+    let mut out = Vec::new();
+    let mut rest = lines;
+    if !is_laid_out(&lines[0]) {
+        out.push(escape_markdown(lines[0].trim()));
+        rest = &lines[1..];
+        while rest.first().is_some_and(|l| l.trim().is_empty()) {
+            rest = &rest[1..];
+        }
+    }
+    if !rest.is_empty() {
+        if !out.is_empty() {
+            out.push(String::new());
+        }
+        out.extend(fenced(&rest.join("\n")));
+    }
+    out
+}
+
+/// Prose lines, trimmed and escaped, without doubled blank lines.
+fn plain_lines(lines: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in lines {
+        let line = escape_markdown(line.trim());
+        if line.is_empty() && out.last().is_none_or(String::is_empty) {
+            continue;
+        }
+        out.push(line);
+    }
+    out
+}
+
+/// Whether a line depends on its layout: indented (after dedenting), or opening like a Markdown
+/// list, quote, heading, table or rule.
+fn is_laid_out(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    if trimmed.is_empty() {
+        return false;
+    }
+    let numbered = {
+        let digits = trimmed.chars().take_while(char::is_ascii_digit).count();
+        digits > 0 && trimmed[digits..].starts_with(['.', ')'])
+    };
+    trimmed.len() != line.len()
+        || numbered
+        || trimmed.starts_with(['-', '+', '*', '|', '#', '>', '=', '`', '~'])
+        || line.contains('|')
+}
+
+/// The lines with tabs expanded, their common leading whitespace removed and trailing
+/// whitespace dropped.
+fn dedent(lines: &[String]) -> Vec<String> {
+    let lines: Vec<String> = lines.iter().map(|l| expand_tabs(l)).collect();
+    let indent = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    lines
+        .iter()
+        .map(|l| {
+            let l = l.trim_end();
+            // `indent` counts bytes of leading whitespace, which is ASCII or at char boundaries.
+            l.get(indent.min(l.len() - l.trim_start().len())..)
+                .unwrap_or(l)
+                .to_string()
+        })
+        .collect()
+}
+
+/// Escapes the characters that make Markdown out of plain text, and wraps URLs so that rustdoc
+/// links them instead of warning about bare URLs.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let is_url = (word.starts_with("http://") || word.starts_with("https://"))
+            && !word.contains(['<', '>', '`']);
+        if is_url {
+            // A sentence's full stop or comma is not part of the link.
+            let url = word.trim_end_matches(['.', ',', ';', ':', ')']);
+            out.push('<');
+            out.push_str(url);
+            out.push('>');
+            escape_into(&word[url.len()..], &mut out);
+        } else {
+            escape_into(word, &mut out);
+        }
+    }
+    out
+}
+
+fn escape_into(text: &str, out: &mut String) {
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '&' | '~' | '!'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+/// Tabs become spaces up to the next multiple of 8, as C sources are usually viewed (clippy's
+/// `tabs_in_doc_comments`).
+fn expand_tabs(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut column = 0;
+    for c in line.chars() {
+        if c == '\t' {
+            let n = 8 - column % 8;
+            out.extend(std::iter::repeat_n(' ', n));
+            column += n;
+        } else {
+            out.push(c);
+            column += 1;
+        }
+    }
+    out
+}
+
+/// `text` in a fenced `text` block whose fence is longer than any backtick run inside, so no
+/// line of the definition can close it early.
+fn fenced(text: &str) -> Vec<String> {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let mut lines = vec![format!("{fence}text")];
+    lines.extend(text.lines().map(|l| expand_tabs(l.trim_end())));
+    lines.push(fence);
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markdown_and_wraps_urls() {
+        assert_eq!(
+            escape_markdown("see <domain> [0] *x* at http://example.org/a."),
+            r"see \<domain\> \[0\] \*x\* at <http://example.org/a>."
+        );
+    }
+
+    #[test]
+    fn tabs_expand_to_tab_stops() {
+        assert_eq!(
+            expand_tabs("a\tb\t\tc"),
+            format!("a{}b{}c", " ".repeat(7), " ".repeat(15))
+        );
+    }
+
+    #[test]
+    fn fence_outgrows_backticks_inside() {
+        let lines = fenced("struct a {\n  ```` int x;\n};");
+        assert_eq!(lines.first().map(String::as_str), Some("`````text"));
+        assert_eq!(lines.last().map(String::as_str), Some("`````"));
+    }
+
+    #[test]
+    fn prose_is_escaped_and_blank_runs_collapse() {
+        let lines = comment_lines(&[
+            String::new(),
+            " Sum of <a>:".into(),
+            " all".into(),
+            String::new(),
+            String::new(),
+            " end".into(),
+            String::new(),
+        ]);
+        assert_eq!(lines, [r"Sum of \<a\>:", "all", "", "end"]);
+    }
+
+    #[test]
+    fn laid_out_comments_keep_their_layout_in_a_text_block() {
+        let lines = comment_lines(&[
+            "Wire format".into(),
+            String::new(),
+            "- type == CALL".into(),
+            "  * serial set by client".into(),
+        ]);
+        assert_eq!(
+            lines,
+            [
+                "Wire format",
+                "",
+                "```text",
+                "- type == CALL",
+                "  * serial set by client",
+                "```"
+            ]
+        );
+    }
+}

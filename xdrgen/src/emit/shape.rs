@@ -1,0 +1,254 @@
+//! Facts about types that the emitters need, computed from the model: the real shape behind an
+//! alias, encoded sizes, and which traits a type can derive.
+//!
+//! Every walk follows `Named` types through the model; walks that could loop (a type reaching
+//! itself through optional data) stop at `Optional` or carry a depth limit, so a malformed model
+//! cannot hang the generator.
+
+use crate::model::{Model, Type, TypeDef, TypeKind, Union};
+
+/// How deep a walk through named types may go before giving up: far beyond any real nesting.
+const MAX_DEPTH: u32 = 64;
+
+/// What a type is once aliases are followed.
+#[derive(Debug, Clone, Copy)]
+pub enum Shape<'a> {
+    /// A type that is not `Named`, or a named type the model does not define.
+    Plain(&'a Type),
+    /// A named enum, struct or union.
+    Def(&'a TypeDef),
+}
+
+/// Follows aliases until a type that is not an alias (chains are short; loops stop at the limit).
+pub fn resolve<'a>(model: &'a Model, ty: &'a Type) -> Shape<'a> {
+    let mut ty = ty;
+    for _ in 0..MAX_DEPTH {
+        let Type::Named(r) = ty else {
+            return Shape::Plain(ty);
+        };
+        match model.type_def(&r.xdr_name) {
+            Some(TypeDef {
+                kind: TypeKind::Alias(target),
+                ..
+            }) => ty = target,
+            Some(def) => return Shape::Def(def),
+            None => return Shape::Plain(ty),
+        }
+    }
+    Shape::Plain(ty)
+}
+
+/// The encoded size of every value of the type, when it is the same for all of them.
+pub fn fixed_size(model: &Model, ty: &Type) -> Option<usize> {
+    fixed_size_at(model, ty, 0)
+}
+
+fn fixed_size_at(model: &Model, ty: &Type, depth: u32) -> Option<usize> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    match resolve(model, ty) {
+        Shape::Def(def) => match &def.kind {
+            TypeKind::Enum(_) => Some(4),
+            TypeKind::Struct(s) => s.fields.iter().try_fold(0usize, |sum, f| {
+                sum.checked_add(fixed_size_at(model, &f.ty, depth + 1)?)
+            }),
+            // Arms usually differ; a union's size is computed per value.
+            TypeKind::Union(_) | TypeKind::Alias(_) => None,
+        },
+        Shape::Plain(ty) => match ty {
+            Type::Hyper | Type::UnsignedHyper | Type::Double => Some(8),
+            Type::FixedOpaque(n) => Some(padded(n.value)),
+            Type::FixedArray(inner, n) => {
+                fixed_size_at(model, inner, depth + 1)?.checked_mul(n.value as usize)
+            }
+            Type::Named(_)
+            | Type::Extern { .. }
+            | Type::VarOpaque(_)
+            | Type::String(_)
+            | Type::VarArray(..)
+            | Type::Optional { .. } => None,
+            _ => Some(4),
+        },
+    }
+}
+
+/// The smallest encoded size of one value of the type, at least 1: the `min_element_size` that
+/// lets `Decoder::get_len` refuse counts the remaining bytes cannot hold.
+pub fn min_element_size(model: &Model, ty: &Type) -> usize {
+    min_size_at(model, ty, 0).max(1)
+}
+
+fn min_size_at(model: &Model, ty: &Type, depth: u32) -> usize {
+    if depth > MAX_DEPTH {
+        return 0;
+    }
+    match resolve(model, ty) {
+        Shape::Def(def) => match &def.kind {
+            TypeKind::Enum(_) | TypeKind::Alias(_) => 4,
+            TypeKind::Struct(s) => s
+                .fields
+                .iter()
+                .map(|f| min_size_at(model, &f.ty, depth + 1))
+                .fold(0usize, usize::saturating_add),
+            TypeKind::Union(u) => 4usize.saturating_add(union_min_arm(model, u, depth)),
+        },
+        Shape::Plain(ty) => match ty {
+            Type::Hyper | Type::UnsignedHyper | Type::Double => 8,
+            Type::FixedOpaque(n) => padded(n.value),
+            Type::FixedArray(inner, n) => {
+                min_size_at(model, inner, depth + 1).saturating_mul(n.value as usize)
+            }
+            // Unknown (extern) types may encode to nothing at all.
+            Type::Extern { .. } | Type::Named(_) => 0,
+            _ => 4,
+        },
+    }
+}
+
+fn union_min_arm(model: &Model, u: &Union, depth: u32) -> usize {
+    let arm =
+        |f: Option<&crate::model::Field>| f.map_or(0, |f| min_size_at(model, &f.ty, depth + 1));
+    let cases = u.cases.iter().map(|c| arm(c.field.as_ref()));
+    let default = u.default.iter().map(|d| arm(d.as_ref()));
+    cases.chain(default).min().unwrap_or(0)
+}
+
+/// `n` rounded up to a multiple of 4.
+pub fn padded(n: u32) -> usize {
+    (n as usize).div_ceil(4) * 4
+}
+
+/// Whether a `f32`/`f64` (or an extern type, which may hold one) is reachable from a type
+/// definition: such types cannot derive `Eq` and `Hash`.
+pub fn def_has_float(model: &Model, def: &TypeDef) -> bool {
+    def_reaches(model, def, &mut Vec::new(), &|t| {
+        matches!(t, Type::Float | Type::Double | Type::Extern { .. })
+    })
+}
+
+fn any_reachable<'a>(
+    model: &'a Model,
+    ty: &'a Type,
+    seen: &mut Vec<&'a str>,
+    pred: &dyn Fn(&Type) -> bool,
+) -> bool {
+    if pred(ty) {
+        return true;
+    }
+    match ty {
+        Type::FixedArray(inner, _) | Type::VarArray(inner, _) | Type::Optional { inner, .. } => {
+            any_reachable(model, inner, seen, pred)
+        }
+        Type::Named(r) => {
+            if seen.contains(&r.xdr_name.as_str()) {
+                return false;
+            }
+            seen.push(&r.xdr_name);
+            model
+                .type_def(&r.xdr_name)
+                .is_some_and(|def| def_reaches(model, def, seen, pred))
+        }
+        _ => false,
+    }
+}
+
+fn def_reaches<'a>(
+    model: &'a Model,
+    def: &'a TypeDef,
+    seen: &mut Vec<&'a str>,
+    pred: &dyn Fn(&Type) -> bool,
+) -> bool {
+    match &def.kind {
+        TypeKind::Alias(t) => any_reachable(model, t, seen, pred),
+        TypeKind::Enum(_) => false,
+        TypeKind::Struct(s) => s
+            .fields
+            .iter()
+            .any(|f| any_reachable(model, &f.ty, seen, pred)),
+        TypeKind::Union(u) => {
+            any_reachable(model, &u.discriminant, seen, pred)
+                || u.cases
+                    .iter()
+                    .filter_map(|c| c.field.as_ref())
+                    .chain(u.default.iter().flatten())
+                    .any(|f| any_reachable(model, &f.ty, seen, pred))
+        }
+    }
+}
+
+/// Whether values of the type are `Copy` (scalars, enums, fixed opaque, fixed arrays of those),
+/// so generated code copies instead of calling `clone`.
+pub fn is_copy(model: &Model, ty: &Type) -> bool {
+    match resolve(model, ty) {
+        Shape::Def(def) => matches!(def.kind, TypeKind::Enum(_)),
+        Shape::Plain(ty) => match ty {
+            Type::FixedOpaque(_) => true,
+            Type::FixedArray(inner, _) => is_copy(model, inner),
+            Type::Named(_)
+            | Type::Extern { .. }
+            | Type::VarOpaque(_)
+            | Type::String(_)
+            | Type::VarArray(..)
+            | Type::Optional { .. } => false,
+            _ => true,
+        },
+    }
+}
+
+/// Whether the type is a plain number or `bool` (zero-initialisable, `Copy`).
+pub fn is_scalar(model: &Model, ty: &Type) -> bool {
+    matches!(resolve(model, ty), Shape::Plain(t) if is_scalar_type(t))
+}
+
+fn is_scalar_type(ty: &Type) -> bool {
+    matches!(
+        ty,
+        Type::Int
+            | Type::UnsignedInt
+            | Type::Hyper
+            | Type::UnsignedHyper
+            | Type::Float
+            | Type::Double
+            | Type::Bool
+            | Type::Char
+            | Type::UnsignedChar
+            | Type::Short
+            | Type::UnsignedShort
+    )
+}
+
+/// For a recursive struct whose last field is optional data of the struct itself (a linked
+/// list, possibly through a pointer typedef): that field's index. Such structs get iterative
+/// encode, decode, drop, clone and comparison.
+pub fn list_link(model: &Model, def: &TypeDef) -> Option<usize> {
+    let TypeKind::Struct(s) = &def.kind else {
+        return None;
+    };
+    if !def.recursive {
+        return None;
+    }
+    let last = s.fields.last()?;
+    let Shape::Plain(Type::Optional { inner, boxed: true }) = resolve(model, &last.ty) else {
+        return None;
+    };
+    let Type::Named(r) = inner.as_ref() else {
+        return None;
+    };
+    // The link must name the struct itself, not an alias of it, so the field's Rust type is
+    // exactly `Option<Box<Self>>`.
+    (r.xdr_name == def.xdr_name).then(|| s.fields.len() - 1)
+}
+
+/// Whether values of `ty` can hold a recursive type (directly or in arrays and optional data),
+/// so random generation must shrink as it nests.
+pub fn holds_recursive(model: &Model, ty: &Type) -> bool {
+    match resolve(model, ty) {
+        Shape::Def(def) => def.recursive,
+        Shape::Plain(Type::FixedArray(inner, _) | Type::VarArray(inner, _)) => {
+            holds_recursive(model, inner)
+        }
+        Shape::Plain(Type::Optional { inner, .. }) => holds_recursive(model, inner),
+        Shape::Plain(_) => false,
+    }
+}
