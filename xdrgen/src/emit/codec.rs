@@ -90,6 +90,12 @@ impl Len {
         let terms = &self.terms;
         match (self.fixed, terms.is_empty()) {
             (n, true) => Literal::usize_unsuffixed(n).into_token_stream(),
+            // `if a { 8 } else { 4 } + rest` at the start of a fn body parses as an `if`
+            // statement followed by `+rest`: parenthesise a leading `if` when a sum follows.
+            (0, false) if terms.len() > 1 && starts_with_if(&terms[0]) => {
+                let (first, rest) = (&terms[0], &terms[1..]);
+                quote!((#first) #(+ #rest)*)
+            }
             (0, false) => quote!(#(#terms)+*),
             (n, false) => {
                 let n = Literal::usize_unsuffixed(n);
@@ -97,6 +103,11 @@ impl Len {
             }
         }
     }
+}
+
+/// Whether an expression starts with the `if` keyword.
+fn starts_with_if(t: &TokenStream) -> bool {
+    matches!(t.clone().into_iter().next(), Some(proc_macro2::TokenTree::Ident(i)) if i == "if")
 }
 
 /// The `Encode` and `Decode` impls for a type definition (none for aliases).
@@ -613,5 +624,22 @@ fn decode_value(cx: &Ctx<'_>, ty: &Type, at: &TokenStream) -> TokenStream {
             }
         }
         _ => decode,
+    }
+}
+
+#[cfg(test)]
+mod len_tests {
+    use super::*;
+
+    #[test]
+    fn a_leading_if_in_a_sum_still_parses_as_one_expression() {
+        let mut len = Len::term(quote!(if self.a.is_some() { 8 } else { 4 }));
+        len.add(Len::term(quote!(self.b.len())));
+        let body = len.tokens();
+        let block: syn::Block = syn::parse2(quote!({ #body })).expect("a fn body");
+        assert_eq!(block.stmts.len(), 1, "{body}");
+        // Alone, the `if` needs no parentheses.
+        let one = Len::term(quote!(if self.a.is_some() { 8 } else { 4 })).tokens();
+        assert!(starts_with_if(&one));
     }
 }

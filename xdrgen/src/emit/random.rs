@@ -55,7 +55,11 @@ pub fn random_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
 fn pick(choices: &[TokenStream]) -> TokenStream {
     match choices {
         [] => quote!(unreachable!("an enum without members has no values")),
-        [one] => quote!(#one),
+        // `g` is still named so that a one-member enum's impl has no unused parameter.
+        [one] => quote!({
+            let _ = g;
+            #one
+        }),
         _ => {
             let n = Literal::u64_unsuffixed(choices.len() as u64);
             quote!([#(#choices),*][g.below(#n) as usize])
