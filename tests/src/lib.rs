@@ -14,3 +14,9 @@ pub mod c_peer;
 pub mod differential;
 pub mod paths;
 pub mod properties;
+pub mod registry;
+
+/// Code generated from `tests/fixtures/*.x` (one module per file), with `Random` impls.
+pub mod fixtures {
+    include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
+}

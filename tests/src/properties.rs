@@ -33,8 +33,13 @@ pub fn hostile_allowance(n: usize) -> usize {
     n * 64 + 64 * 1024
 }
 
-/// Checks every property on `plan.values` random values of `T`.
-pub fn properties<T: Testable>(plan: &Plan, first: FirstWord) -> Result<Stats, String> {
+/// Checks every property on `plan.values` random values of `T`. `invalid_words` lists
+/// `(byte offset, word)` pairs that must each make decoding fail when forged into an encoding.
+pub fn properties<T: Testable>(
+    plan: &Plan,
+    first: FirstWord,
+    invalid_words: &[(u32, u32)],
+) -> Result<Stats, String> {
     let mut stats = Stats::default();
     for seed in 0..plan.values {
         let value = T::random(&mut plan.gen(seed));
@@ -66,6 +71,7 @@ pub fn properties<T: Testable>(plan: &Plan, first: FirstWord) -> Result<Stats, S
             other => return Err(ctx(&format!("one byte appended: {other:?}"))),
         }
         check_first_word::<T>(&bytes, first).map_err(|m| ctx(&m))?;
+        check_invalid_words::<T>(&bytes, invalid_words).map_err(|m| ctx(&m))?;
         check_hostile_lengths::<T>(&bytes).map_err(|m| ctx(&m))?;
         stats.values += 1;
         stats.bytes += bytes.len() as u64;
@@ -120,6 +126,29 @@ fn check_first_word<T: Testable>(bytes: &[u8], first: FirstWord) -> Result<(), S
         return Err(format!(
             "first word {forged:#x} ({first:?}): an allocation of {largest} bytes (allowed {allowed})"
         ));
+    }
+    Ok(())
+}
+
+/// Forges each listed word and checks decoding fails (and does not panic).
+fn check_invalid_words<T: Testable>(bytes: &[u8], words: &[(u32, u32)]) -> Result<(), String> {
+    for &(at, word) in words {
+        let at = at as usize;
+        let Some(slot) = bytes.get(at..at + 4) else {
+            return Err(format!("offset {at} is past the encoding's end"));
+        };
+        let mut bad = bytes.to_vec();
+        if slot == word.to_be_bytes() {
+            return Err(format!(
+                "the encoding already holds the invalid word {word:#x} at {at}"
+            ));
+        }
+        bad[at..at + 4].copy_from_slice(&word.to_be_bytes());
+        match decode_no_panic::<T>(&bad) {
+            Ok(Err(_)) => {}
+            Ok(Ok(v)) => return Err(format!("word {word:#x} at byte {at} decoded as {v:?}")),
+            Err(p) => return Err(format!("word {word:#x} at byte {at}: panic {p}")),
+        }
     }
     Ok(())
 }
