@@ -181,6 +181,66 @@ pub fn build_peer(work_dir: &Path, spec: &PeerSpec) -> Result<PathBuf, BuildErro
     Ok(exe)
 }
 
+/// Evaluates C integer expressions (constants, enum members, `sizeof`) with the headers
+/// `rpcgen -h` makes from `x_files`, by compiling and running a tiny program in `work_dir`.
+pub fn c_values(
+    work_dir: &Path,
+    x_files: &[PathBuf],
+    exprs: &[&str],
+) -> Result<Vec<i128>, BuildError> {
+    check_tools()?;
+    let fail = |what: &str, e: std::io::Error| BuildError::Failed(format!("{what}: {e}"));
+    std::fs::create_dir_all(work_dir.join("include/libvirt"))
+        .map_err(|e| fail(&work_dir.display().to_string(), e))?;
+    for (path, text) in STUB_HEADERS {
+        let p = work_dir.join("include").join(path);
+        std::fs::write(&p, text).map_err(|e| fail(&p.display().to_string(), e))?;
+    }
+    let mut c = String::from("#include <stdio.h>\n#include <rpc/rpc.h>\n");
+    for x in x_files {
+        let name = x
+            .file_name()
+            .ok_or_else(|| BuildError::Failed(format!("{}: not a file", x.display())))?;
+        let text = std::fs::read(x).map_err(|e| fail(&x.display().to_string(), e))?;
+        std::fs::write(work_dir.join(name), text).map_err(|e| fail(&x.display().to_string(), e))?;
+        let stem = Path::new(name)
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy();
+        let header = format!("{stem}.h");
+        let _ = std::fs::remove_file(work_dir.join(&header));
+        run(
+            work_dir,
+            "rpcgen",
+            &["-h", "-o", &header, &name.to_string_lossy()],
+        )?;
+        let _ = writeln!(c, "#include \"{header}\"");
+    }
+    c.push_str("int main(void) {\n");
+    for e in exprs {
+        let _ = writeln!(c, "    printf(\"%lld\\n\", (long long)({e}));");
+    }
+    c.push_str("    return 0;\n}\n");
+    let p = work_dir.join("values.c");
+    std::fs::write(&p, c).map_err(|e| fail(&p.display().to_string(), e))?;
+    run(
+        work_dir,
+        "gcc",
+        &gcc_args(&["values.c", "-o", "values", "-ltirpc"]),
+    )?;
+    let out = Command::new(work_dir.join("values"))
+        .output()
+        .map_err(|e| fail("running values", e))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            l.trim()
+                .parse::<i128>()
+                .map_err(|e| BuildError::Failed(format!("values printed {l:?}: {e}")))
+        })
+        .collect()
+}
+
 /// gcc flags shared by every compile: the work dir and the stub dir on the include path.
 fn gcc_args<'a>(rest: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["-O1", "-w", "-I.", "-Iinclude", "-I/usr/include/tirpc"];
