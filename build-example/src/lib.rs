@@ -15,7 +15,7 @@ mod tests {
         let entry = KvEntry {
             key: "ab".try_into().unwrap(),
             value: vec![1, 2, 3, 4, 5].try_into().unwrap(),
-            version: 7,
+            revision: 7,
         };
         let bytes = xdr::to_bytes(&entry).unwrap();
         #[rustfmt::skip]

@@ -6,7 +6,7 @@ use crate::diagnostic::Diagnostic;
 use crate::source::SourceMap;
 
 /// Why generation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The `.x` input has errors; `rendered` holds every diagnostic, ready to print.
@@ -38,5 +38,13 @@ impl Error {
             diagnostics,
             rendered,
         }
+    }
+}
+
+/// Shows the rendered message: `build.rs` scripts that return `Result<(), Box<dyn Error>>` print
+/// errors with `Debug`, and the diagnostics with their source lines are what the user needs there.
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }

@@ -237,3 +237,36 @@ fn dump_lists_resolved_sizes_and_procedures() {
         );
     }
 }
+
+#[test]
+fn generate_writes_what_the_build_rs_api_writes() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-generate");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let cli_out = out.join("cli.rs");
+    let run = xdrgen(&[
+        "generate",
+        "--constant",
+        "UUID_LEN=16",
+        "tests/fixtures/cli/demo.x",
+        "-o",
+        cli_out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{:?}", text(&run));
+    let library = xdrgen::Config::new()
+        .file("tests/fixtures/cli/demo.x")
+        .constant("UUID_LEN", 16)
+        .cargo_messages(false)
+        .generate();
+    // The library resolves the path from the test's working directory, the crate dir too.
+    assert_eq!(std::fs::read_to_string(&cli_out).unwrap(), library.unwrap());
+
+    // Without -o the same text goes to stdout.
+    let run = xdrgen(&[
+        "generate",
+        "--constant",
+        "UUID_LEN=16",
+        "tests/fixtures/cli/demo.x",
+    ]);
+    assert_eq!(text(&run).0, std::fs::read_to_string(&cli_out).unwrap());
+}

@@ -3,14 +3,14 @@
 //! The files of a unit share one namespace (libvirt's `qemu_protocol.x` uses types of
 //! `remote_protocol.x`). The passes, each in its own file:
 //!
-//! 1. [`symbols`]: collect definitions (anonymous nested types hoisted as `outer_field`), report
+//! 1. `symbols`: collect definitions (anonymous nested types hoisted as `outer_field`), report
 //!    duplicates;
-//! 2. [`consts`]: evaluate constants and enum members on demand, report undefined names and cycles;
-//! 3. [`types`] and [`unions`]: build the model's types, checking sizes, `void`, `quadruple`,
+//! 2. `consts`: evaluate constants and enum members on demand, report undefined names and cycles;
+//! 3. `types` and `unions`: build the model's types, checking sizes, `void`, `quadruple`,
 //!    union discriminants and case labels;
-//! 4. [`recursion`]: infinite-size types, `recursive` and `boxed`;
-//! 5. [`programs`]: RFC 5531 `program` blocks and libvirt procedure enums;
-//! 6. [`names`]: `.x` names that become the same Rust name.
+//! 4. `recursion`: infinite-size types, `recursive` and `boxed`;
+//! 5. `programs`: RFC 5531 `program` blocks and libvirt procedure enums;
+//! 6. `names`: `.x` names that become the same Rust name.
 //!
 //! Every rule is a small function that pushes its errors into one [`Diagnostics`] and goes on, so
 //! one run reports every problem.

@@ -41,14 +41,29 @@ pub fn random_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
         }
         TypeKind::Union(u) => random_union(cx, u),
     };
+    // A one-member enum (or a struct of no fields) draws nothing from the generator.
+    let g = if mentions(&body, "g") {
+        quote!(g)
+    } else {
+        quote!(_g)
+    };
     quote! {
         #cfg
         impl #rt::Random for #name {
-            fn random(g: &mut #rt::Gen) -> Self {
+            fn random(#g: &mut #rt::Gen) -> Self {
                 #body
             }
         }
     }
+}
+
+/// True when `tokens` contain the identifier `name` anywhere.
+fn mentions(tokens: &TokenStream, name: &str) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(i) => i == name,
+        proc_macro2::TokenTree::Group(g) => mentions(&g.stream(), name),
+        _ => false,
+    })
 }
 
 /// One of `choices`, uniformly.
