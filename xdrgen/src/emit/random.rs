@@ -70,11 +70,7 @@ fn mentions(tokens: &TokenStream, name: &str) -> bool {
 fn pick(choices: &[TokenStream]) -> TokenStream {
     match choices {
         [] => quote!(unreachable!("an enum without members has no values")),
-        // `g` is still named so that a one-member enum's impl has no unused parameter.
-        [one] => quote!({
-            let _ = g;
-            #one
-        }),
+        [one] => quote!(#one),
         _ => {
             let n = Literal::u64_unsuffixed(choices.len() as u64);
             quote!([#(#choices),*][g.below(#n) as usize])
