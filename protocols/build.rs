@@ -3,38 +3,27 @@
 //! The files are libvirt's (LGPL) and are not part of this repository: they are read from
 //! `$XDRGEN_LIBVIRT_DIR`, else from `../shared/protocols/libvirt` beside the workspace.
 
-use std::path::PathBuf;
+use std::path::Path;
 
-/// The protocol files, in dependency order (qemu and lxc use remote's types).
-const FILES: &[&str] = &[
-    "virnetprotocol.x",
-    "virkeepaliveprotocol.x",
-    "remote_protocol.x",
-    "qemu_protocol.x",
-    "lxc_protocol.x",
-    "admin_protocol.x",
-    "lock_protocol.x",
-    "log_protocol.x",
-    "lxc_monitor_protocol.x",
-];
+use xdrgen::presets;
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=XDRGEN_LIBVIRT_DIR");
-    let dir = match std::env::var_os("XDRGEN_LIBVIRT_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/protocols/libvirt"),
-    };
+    println!("cargo:rerun-if-env-changed={}", presets::LIBVIRT_DIR_ENV);
+    let dir = presets::libvirt_dir(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/protocols/libvirt"),
+    );
     if !dir.join("remote_protocol.x").is_file() {
         eprintln!(
-            "error: libvirt's .x files are not in {}: set XDRGEN_LIBVIRT_DIR to the directory that holds remote_protocol.x",
-            dir.display()
+            "error: libvirt's .x files are not in {}: set {} to the directory that holds remote_protocol.x",
+            dir.display(),
+            presets::LIBVIRT_DIR_ENV
         );
         std::process::exit(1);
     }
     let mut config = xdrgen::Config::new();
     config
-        .files(FILES.iter().map(|f| dir.join(f)))
-        .constants(&xdrgen::presets::libvirt_constants())
+        .files(presets::LIBVIRT_FILES.iter().map(|f| dir.join(f)))
+        .constants(&presets::libvirt_constants())
         .output_name("libvirt.rs");
     if std::env::var_os("CARGO_FEATURE_RANDOM").is_some() {
         config.random_impls(None);

@@ -13,19 +13,6 @@ use xdrgen::model::{Model, Type, TypeKind};
 /// Fixtures that rpcgen rejects (keep in step with `src/paths.rs`).
 const RPCGEN_REJECTS: &[&str] = &["rfc_only.x"];
 
-/// libvirt's files in the `protocols` crate's order (keep in step with `src/paths.rs`).
-const LIBVIRT_FILES: &[&str] = &[
-    "virnetprotocol.x",
-    "virkeepaliveprotocol.x",
-    "remote_protocol.x",
-    "qemu_protocol.x",
-    "lxc_protocol.x",
-    "admin_protocol.x",
-    "lock_protocol.x",
-    "log_protocol.x",
-    "lxc_monitor_protocol.x",
-];
-
 fn main() {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -52,11 +39,11 @@ fn main() {
     }
     let fixture_model = load(&fixtures, &xdrgen::check::Options::default());
 
-    let libvirt_dir = match std::env::var_os("XDRGEN_LIBVIRT_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => manifest.join("../../shared/protocols/libvirt"),
-    };
-    let libvirt_files: Vec<PathBuf> = LIBVIRT_FILES.iter().map(|f| libvirt_dir.join(f)).collect();
+    let libvirt_dir = xdrgen::presets::libvirt_dir(manifest.join("../../shared/protocols/libvirt"));
+    let libvirt_files: Vec<PathBuf> = xdrgen::presets::LIBVIRT_FILES
+        .iter()
+        .map(|f| libvirt_dir.join(f))
+        .collect();
     if !libvirt_files[0].is_file() {
         fail(&format!(
             "libvirt's .x files are not in {}: set XDRGEN_LIBVIRT_DIR",

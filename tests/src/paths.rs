@@ -36,21 +36,10 @@ pub fn c_fixture_paths() -> Vec<PathBuf> {
 /// libvirt's `.x` files: `$XDRGEN_LIBVIRT_DIR`, else `../shared/protocols/libvirt` beside the
 /// workspace (the same rule as the `protocols` crate's build script).
 pub fn libvirt_dir() -> PathBuf {
-    match std::env::var_os("XDRGEN_LIBVIRT_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/protocols/libvirt"),
-    }
+    xdrgen::presets::libvirt_dir(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/protocols/libvirt"),
+    )
 }
 
 /// libvirt's protocol files in the order the `protocols` crate compiles them.
-pub const LIBVIRT_FILES: &[&str] = &[
-    "virnetprotocol.x",
-    "virkeepaliveprotocol.x",
-    "remote_protocol.x",
-    "qemu_protocol.x",
-    "lxc_protocol.x",
-    "admin_protocol.x",
-    "lock_protocol.x",
-    "log_protocol.x",
-    "lxc_monitor_protocol.x",
-];
+pub use xdrgen::presets::LIBVIRT_FILES;

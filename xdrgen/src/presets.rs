@@ -1,6 +1,31 @@
 //! Constants that well-known `.x` files use but leave to C headers.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The environment variable that names the directory holding libvirt's `.x` files. They are
+/// libvirt's (LGPL) and are read from there, never copied into a crate.
+pub const LIBVIRT_DIR_ENV: &str = "XDRGEN_LIBVIRT_DIR";
+
+/// libvirt's protocol files, each after the files whose types it uses (`qemu_protocol.x` and
+/// `lxc_protocol.x` use `remote_protocol.x`'s): the unit the `protocols` crate and the CLI's
+/// default input compile.
+pub const LIBVIRT_FILES: &[&str] = &[
+    "virnetprotocol.x",
+    "virkeepaliveprotocol.x",
+    "remote_protocol.x",
+    "qemu_protocol.x",
+    "lxc_protocol.x",
+    "admin_protocol.x",
+    "lock_protocol.x",
+    "log_protocol.x",
+    "lxc_monitor_protocol.x",
+];
+
+/// The directory of libvirt's `.x` files: `$XDRGEN_LIBVIRT_DIR` when set, else `fallback`.
+pub fn libvirt_dir(fallback: impl Into<PathBuf>) -> PathBuf {
+    std::env::var_os(LIBVIRT_DIR_ENV).map_or_else(|| fallback.into(), PathBuf::from)
+}
 
 /// The constants libvirt's `.x` files (11.3.0 and 9.0.0) use outside comments without defining
 /// them, with the values of libvirt's public C headers. `xdrgen check --libvirt` adds them.

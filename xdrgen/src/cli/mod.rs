@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use xdrgen::diagnostic::{Diagnostic, Diagnostics};
 use xdrgen::model::Model;
+use xdrgen::presets;
 use xdrgen::source::SourceMap;
 
 /// Command-line arguments.
@@ -57,9 +58,6 @@ struct Input {
     #[arg(value_name = "FILE.x")]
     files: Vec<PathBuf>,
 }
-
-/// The environment variable naming libvirt's protocol directory.
-const LIBVIRT_DIR_VAR: &str = "XDRGEN_LIBVIRT_DIR";
 
 /// Runs a command; errors are printed, never panicked.
 pub fn run(cli: Cli) -> ExitCode {
@@ -173,34 +171,21 @@ fn resolve(input: Input) -> Result<(Vec<PathBuf>, xdrgen::check::Options), Strin
 
 /// libvirt's `.x` files from `$XDRGEN_LIBVIRT_DIR` or `../shared/protocols/libvirt`, sorted.
 fn default_libvirt_files() -> Result<Vec<PathBuf>, String> {
-    let dir = std::env::var_os(LIBVIRT_DIR_VAR)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new("..")
-                .join("shared")
-                .join("protocols")
-                .join("libvirt")
-        });
-    let entries = std::fs::read_dir(&dir).map_err(|e| {
-        format!(
-            "error: no .x files given, and libvirt's protocol directory {} cannot be read ({e}); \
-             name files or set {LIBVIRT_DIR_VAR}",
-            dir.display()
-        )
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "x") && p.is_file())
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(format!(
-            "error: no .x files given, and {} holds none; name files or set {LIBVIRT_DIR_VAR}",
-            dir.display()
-        ));
+    let dir = presets::libvirt_dir(
+        Path::new("..")
+            .join("shared")
+            .join("protocols")
+            .join("libvirt"),
+    );
+    let files: Vec<PathBuf> = presets::LIBVIRT_FILES.iter().map(|f| dir.join(f)).collect();
+    match files.iter().find(|f| !f.is_file()) {
+        Some(missing) => Err(format!(
+            "error: no .x files given, and libvirt's protocol file {} is missing; name files or set {}",
+            missing.display(),
+            presets::LIBVIRT_DIR_ENV
+        )),
+        None => Ok(files),
     }
-    Ok(files)
 }
 
 /// Parses `NAME=VALUE` with a decimal, `0x` hex, or negative value.
