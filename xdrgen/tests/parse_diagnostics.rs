@@ -35,7 +35,9 @@ fn missing_closing_brace_at_end_of_file() {
 
 #[test]
 fn missing_closing_brace_of_enum() {
-    insta::assert_snapshot!(diagnose("enum e {\n    A = 1,\n    B = 2\n\nconst C = 3;\n"));
+    insta::assert_snapshot!(diagnose(
+        "enum e {\n    A = 1,\n    B = 2\n\nconst C = 3;\n"
+    ));
 }
 
 #[test]

@@ -146,10 +146,16 @@ fn every_construct_top_level_order_and_kinds() {
         ]
     );
     // The function-like macro is the only thing warned about.
-    let warnings: Vec<_> = diags.iter().map(|d| (d.severity, d.message.clone())).collect();
+    let warnings: Vec<_> = diags
+        .iter()
+        .map(|d| (d.severity, d.message.clone()))
+        .collect();
     assert_eq!(
         warnings,
-        [(Severity::Warning, "function-like macro `TWICE` ignored".to_string())]
+        [(
+            Severity::Warning,
+            "function-like macro `TWICE` ignored".to_string()
+        )]
     );
 }
 
@@ -184,7 +190,10 @@ fn enum_members_values_and_docs() {
     assert_eq!(body.members[0].doc.lines, ["0"]);
     assert_eq!(literal(body.members[1].value.as_ref().unwrap()), 5);
     let green = &body.members[1].doc;
-    assert_eq!(green.lines, ["@generate: both", "@acl: domain:write:FLAG_X"]);
+    assert_eq!(
+        green.lines,
+        ["@generate: both", "@acl: domain:write:FLAG_X"]
+    );
     let ann: Vec<_> = green
         .annotations
         .iter()
@@ -203,14 +212,25 @@ fn typedef_shapes() {
         DefinitionKind::Typedef(Declaration::Named { ty, .. }) => ty.clone(),
         other => panic!("{name}: {other:?}"),
     };
-    assert!(matches!(ty("fixed_bytes"), DeclType::FixedOpaque(Value::Named(n)) if n.name == "BUFSIZE"));
+    assert!(
+        matches!(ty("fixed_bytes"), DeclType::FixedOpaque(Value::Named(n)) if n.name == "BUFSIZE")
+    );
     assert!(matches!(ty("var_bytes"), DeclType::VarOpaque(None)));
-    assert!(matches!(ty("bounded_bytes"), DeclType::VarOpaque(Some(Value::Literal { value: 16, .. }))));
+    assert!(matches!(
+        ty("bounded_bytes"),
+        DeclType::VarOpaque(Some(Value::Literal { value: 16, .. }))
+    ));
     assert!(matches!(ty("name"), DeclType::String(None)));
     assert!(matches!(ty("short_name"), DeclType::String(Some(Value::Named(n))) if n.name == "DEC"));
     assert!(matches!(
         ty("int_list"),
-        DeclType::VarArray(TypeSpec::Builtin { ty: Builtin::Int, .. }, None)
+        DeclType::VarArray(
+            TypeSpec::Builtin {
+                ty: Builtin::Int,
+                ..
+            },
+            None
+        )
     ));
     assert!(matches!(ty("node_ptr"), DeclType::Optional(TypeSpec::Named(n)) if n.name == "node"));
     // `typedef struct node node;` is an alias of the named struct.
@@ -236,7 +256,9 @@ fn struct_fields_builtins_and_nested_types() {
     assert_eq!(fields.len(), 22);
     assert_eq!(field(fields, "value").doc.lines, ["the payload"]);
     assert_eq!(field(fields, "next").doc.lines, ["Next in the list."]);
-    assert!(matches!(decl_type(field(fields, "next")), DeclType::Optional(TypeSpec::Named(n)) if n.name == "node"));
+    assert!(
+        matches!(decl_type(field(fields, "next")), DeclType::Optional(TypeSpec::Named(n)) if n.name == "node")
+    );
     let expected = [
         ("u", Builtin::UnsignedInt),
         ("ui", Builtin::UnsignedInt),
@@ -256,10 +278,25 @@ fn struct_fields_builtins_and_nested_types() {
     for (name, builtin) in expected {
         assert_eq!(builtin_of(field(fields, name)), builtin, "field {name}");
     }
-    assert!(matches!(decl_type(field(fields, "col")), DeclType::Plain(TypeSpec::Named(n)) if n.name == "colour"));
-    assert!(matches!(decl_type(field(fields, "col2")), DeclType::Plain(TypeSpec::Named(n)) if n.name == "colour"));
-    assert!(matches!(decl_type(field(fields, "fixed")), DeclType::FixedArray(TypeSpec::Builtin { ty: Builtin::Int, .. }, Value::Literal { value: 3, .. })));
-    assert!(matches!(decl_type(field(fields, "more")), DeclType::VarArray(TypeSpec::Named(t), Some(Value::Named(n))) if t.name == "node_ptr" && n.name == "DEPTH"));
+    assert!(
+        matches!(decl_type(field(fields, "col")), DeclType::Plain(TypeSpec::Named(n)) if n.name == "colour")
+    );
+    assert!(
+        matches!(decl_type(field(fields, "col2")), DeclType::Plain(TypeSpec::Named(n)) if n.name == "colour")
+    );
+    assert!(matches!(
+        decl_type(field(fields, "fixed")),
+        DeclType::FixedArray(
+            TypeSpec::Builtin {
+                ty: Builtin::Int,
+                ..
+            },
+            Value::Literal { value: 3, .. }
+        )
+    ));
+    assert!(
+        matches!(decl_type(field(fields, "more")), DeclType::VarArray(TypeSpec::Named(t), Some(Value::Named(n))) if t.name == "node_ptr" && n.name == "DEPTH")
+    );
 
     let DeclType::Plain(TypeSpec::Struct(nested, _)) = decl_type(field(fields, "nested")) else {
         panic!("nested is not an anonymous struct");
@@ -275,7 +312,11 @@ fn struct_fields_builtins_and_nested_types() {
     let DeclType::Plain(TypeSpec::Enum(e, _)) = decl_type(field(fields, "anon_enum")) else {
         panic!("anon_enum is not an anonymous enum");
     };
-    let members: Vec<_> = e.members.iter().map(|m| (m.name.name.as_str(), m.value.as_ref().map(literal))).collect();
+    let members: Vec<_> = e
+        .members
+        .iter()
+        .map(|m| (m.name.name.as_str(), m.value.as_ref().map(literal)))
+        .collect();
     assert_eq!(members, [("ONE", Some(1)), ("TWO", None)]);
 }
 
@@ -291,15 +332,26 @@ fn union_arms_with_shared_labels_and_default() {
     let DefinitionKind::Union { body, .. } = &d.kind else {
         panic!("result is not a union");
     };
-    assert!(matches!(&body.discriminant, Declaration::Named { name, ty: DeclType::Plain(TypeSpec::Named(t)), .. } if name.name == "kind" && t.name == "colour"));
+    assert!(
+        matches!(&body.discriminant, Declaration::Named { name, ty: DeclType::Plain(TypeSpec::Named(t)), .. } if name.name == "kind" && t.name == "colour")
+    );
     let labels: Vec<Vec<&str>> = body
         .arms
         .iter()
         .map(|a| a.labels.iter().map(named).collect())
         .collect();
     assert_eq!(labels, [vec!["RED", "GREEN"], vec!["BLUE"]]);
-    assert!(matches!(decl_type(&body.arms[1].field), DeclType::String(None)));
-    assert!(matches!(body.default.as_deref(), Some(Field { decl: Declaration::Void { .. }, .. })));
+    assert!(matches!(
+        decl_type(&body.arms[1].field),
+        DeclType::String(None)
+    ));
+    assert!(matches!(
+        body.default.as_deref(),
+        Some(Field {
+            decl: Declaration::Void { .. },
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -329,7 +381,11 @@ fn program_versions_and_procedures() {
         .collect();
     assert_eq!(
         procs,
-        [("DEMO_NULL", false, 0, 0), ("DEMO_GET", true, 2, 1), ("DEMO_COUNT", true, 1, 2)]
+        [
+            ("DEMO_NULL", false, 0, 0),
+            ("DEMO_GET", true, 2, 1),
+            ("DEMO_COUNT", true, 1, 2)
+        ]
     );
     assert_eq!(v.procedures[1].doc.annotations[0].key, "generate");
     assert!(matches!(&v.procedures[2].args[0], TypeSpec::Named(n) if n.name == "node"));
@@ -347,7 +403,10 @@ fn field_span_maps_to_line_and_column() {
     // `    unsigned int ui;` is line 64 of the fixture.
     assert_eq!(file.line_col(span.start as usize), (64, 5));
     assert_eq!(file.line_col(name.span.start as usize), (64, 18));
-    assert_eq!(&file.text[name.span.start as usize..name.span.end as usize], "ui");
+    assert_eq!(
+        &file.text[name.span.start as usize..name.span.end as usize],
+        "ui"
+    );
     assert!(sources.location(*span).ends_with("every_construct.x:64:5"));
 }
 

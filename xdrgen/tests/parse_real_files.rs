@@ -53,14 +53,22 @@ fn definitions(file: &ParsedFile) -> impl Iterator<Item = &xdrgen::ast::Definiti
 #[test]
 fn libvirt_current_files_parse() {
     let files = x_files(&libvirt_dir());
-    assert!(files.len() >= 9, "expected libvirt's 9 .x files, found {}", files.len());
+    assert!(
+        files.len() >= 9,
+        "expected libvirt's 9 .x files, found {}",
+        files.len()
+    );
     parse_all_clean(&files);
 }
 
 #[test]
 fn libvirt_9_0_0_files_parse() {
     let files = x_files(&libvirt_dir().join("v9.0.0"));
-    assert!(files.len() >= 9, "expected libvirt's 9 .x files, found {}", files.len());
+    assert!(
+        files.len() >= 9,
+        "expected libvirt's 9 .x files, found {}",
+        files.len()
+    );
     parse_all_clean(&files);
 }
 
@@ -154,9 +162,19 @@ fn check_remote_procedures(file: &ParsedFile, count: usize, acl_lines: usize) {
             member.name.name,
             generate[0].value
         );
-        acls += member.doc.annotations.iter().filter(|a| a.key == "acl").count();
+        acls += member
+            .doc
+            .annotations
+            .iter()
+            .filter(|a| a.key == "acl")
+            .count();
         // Only annotation lines: no text of the enum's opening comment leaked in.
-        assert_eq!(member.doc.lines.len(), member.doc.annotations.len(), "{}", member.name.name);
+        assert_eq!(
+            member.doc.lines.len(),
+            member.doc.annotations.len(),
+            "{}",
+            member.name.name
+        );
     }
     assert_eq!(acls, acl_lines);
     let first = &body.members[0].doc;
@@ -190,6 +208,8 @@ fn comment_after_opening_brace_belongs_to_the_struct() {
         .find(|d| matches!(&d.kind, DefinitionKind::Struct { name, .. } if name.name == "remote_node_get_info_ret"))
         .expect("remote_node_get_info_ret");
     assert_eq!(d.doc.lines, ["insert@1"]);
-    let DefinitionKind::Struct { body, .. } = &d.kind else { unreachable!() };
+    let DefinitionKind::Struct { body, .. } = &d.kind else {
+        unreachable!()
+    };
     assert!(body.fields[0].doc.is_empty(), "{:?}", body.fields[0].doc);
 }

@@ -83,7 +83,11 @@ impl<'a, 'd> Builder<'a, 'd> {
 
     /// Adds a comment written on the line of a body's `{` to `doc`.
     fn brace_doc(&self, doc: &mut Doc, body: &P<'_>) {
-        if let Some(lbrace) = body.clone().into_inner().find(|p| p.as_rule() == Rule::lbrace) {
+        if let Some(lbrace) = body
+            .clone()
+            .into_inner()
+            .find(|p| p.as_rule() == Rule::lbrace)
+        {
             doc::append(doc, self.docs.trailing(lbrace.as_span().end()));
         }
     }
@@ -307,9 +311,9 @@ impl<'a, 'd> Builder<'a, 'd> {
                 let name = self.ident(next(&mut it));
                 let len = next(&mut it);
                 let ty = match len.as_rule() {
-                    Rule::fixed_len => DeclType::FixedOpaque(self.length(len).unwrap_or_else(
-                        || placeholder(name.span),
-                    )),
+                    Rule::fixed_len => DeclType::FixedOpaque(
+                        self.length(len).unwrap_or_else(|| placeholder(name.span)),
+                    ),
                     _ => DeclType::VarOpaque(self.length(len)),
                 };
                 (name, ty)
@@ -426,16 +430,14 @@ pub(crate) fn parse_number(text: &str) -> Result<i128, String> {
         Some(rest) => (true, rest),
         None => (false, text),
     };
-    let (radix, digits, kind) = if let Some(hex) = body
-        .strip_prefix("0x")
-        .or_else(|| body.strip_prefix("0X"))
-    {
-        (16, hex, "hexadecimal ")
-    } else if body.len() > 1 && body.starts_with('0') {
-        (8, &body[1..], "octal ")
-    } else {
-        (10, body, "")
-    };
+    let (radix, digits, kind) =
+        if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+            (16, hex, "hexadecimal ")
+        } else if body.len() > 1 && body.starts_with('0') {
+            (8, &body[1..], "octal ")
+        } else {
+            (10, body, "")
+        };
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return Err(format!("invalid {kind}number `{text}`"));
     }

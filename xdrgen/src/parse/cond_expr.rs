@@ -19,8 +19,8 @@ enum Tok {
 }
 
 const OPS: [&str; 19] = [
-    "&&", "||", "==", "!=", "<=", ">=", "<<", ">>", "!", "<", ">", "+", "-", "*", "/", "%", "(", ")",
-    "~",
+    "&&", "||", "==", "!=", "<=", ">=", "<<", ">>", "!", "<", ">", "+", "-", "*", "/", "%", "(",
+    ")", "~",
 ];
 
 fn tokenize(text: &str) -> Result<Vec<Tok>, String> {
@@ -37,7 +37,9 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, String> {
                 i += 1;
             }
             let word = &text[start..i];
-            out.push(Tok::Num(parse_c_integer(word).ok_or_else(|| format!("bad number `{word}`"))?));
+            out.push(Tok::Num(
+                parse_c_integer(word).ok_or_else(|| format!("bad number `{word}`"))?,
+            ));
         } else if c.is_ascii_alphabetic() || c == b'_' {
             let start = i;
             while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
@@ -79,7 +81,11 @@ pub(crate) fn evaluate(text: &str, defines: &HashMap<String, String>) -> Result<
     eval_at_depth(text, defines, 0)
 }
 
-fn eval_at_depth(text: &str, defines: &HashMap<String, String>, depth: usize) -> Result<i64, String> {
+fn eval_at_depth(
+    text: &str,
+    defines: &HashMap<String, String>,
+    depth: usize,
+) -> Result<i64, String> {
     if depth > MAX_DEPTH {
         return Err("macros expand too deeply".to_string());
     }

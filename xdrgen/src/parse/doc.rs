@@ -103,7 +103,8 @@ impl<'a> Docs<'a> {
         for c in comments {
             for (line_start, line_end) in comment_lines(self.src, *c) {
                 let line = &self.src[line_start..line_end];
-                if let Some(annotation) = annotation(line, Span::new(self.file, line_start, line_end))
+                if let Some(annotation) =
+                    annotation(line, Span::new(self.file, line_start, line_end))
                 {
                     doc.annotations.push(annotation);
                 }
@@ -165,10 +166,16 @@ fn comment_lines(src: &str, c: Comment) -> Vec<(usize, usize)> {
         }
         lines.push((s, e));
     }
-    while lines.first().is_some_and(|(s, e)| src[*s..*e].trim().is_empty()) {
+    while lines
+        .first()
+        .is_some_and(|(s, e)| src[*s..*e].trim().is_empty())
+    {
         lines.remove(0);
     }
-    while lines.last().is_some_and(|(s, e)| src[*s..*e].trim().is_empty()) {
+    while lines
+        .last()
+        .is_some_and(|(s, e)| src[*s..*e].trim().is_empty())
+    {
         lines.pop();
     }
     lines
@@ -207,7 +214,9 @@ mod tests {
         let mut i = 0;
         while let Some(s) = src[i..].find("/*") {
             let start = i + s;
-            let end = src[start + 2..].find("*/").map_or(src.len(), |e| start + 2 + e + 2);
+            let end = src[start + 2..]
+                .find("*/")
+                .map_or(src.len(), |e| start + 2 + e + 2);
             out.push(Comment { start, end });
             i = end;
         }
@@ -244,7 +253,10 @@ mod tests {
             .collect();
         assert_eq!(keys, [("generate", "both"), ("acl", "domain:write:FLAG")]);
         let a = &doc.annotations[1];
-        assert_eq!(&src[a.span.start as usize..a.span.end as usize], "@acl: domain:write:FLAG");
+        assert_eq!(
+            &src[a.span.start as usize..a.span.end as usize],
+            "@acl: domain:write:FLAG"
+        );
     }
 
     #[test]

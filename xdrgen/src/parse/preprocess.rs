@@ -129,7 +129,10 @@ pub(crate) fn preprocess(file: FileId, src: &str, diags: &mut Diagnostics) -> Pr
         ..
     } = pass;
     for cond in conds.iter().rev() {
-        diags.push(Diagnostic::error(cond.span, "unterminated `#if`: no matching `#endif`"));
+        diags.push(Diagnostic::error(
+            cond.span,
+            "unterminated `#if`: no matching `#endif`",
+        ));
         result.fatal = true;
     }
     // Only whole characters were overwritten by ASCII spaces, so this cannot fail; the fallback
@@ -172,10 +175,11 @@ impl Pass<'_> {
         while pos < len {
             let line_end = self.line_end(pos);
             if open_comment.is_none() {
-                let first = pos + self.bytes[pos..line_end]
-                    .iter()
-                    .take_while(|b| **b == b' ' || **b == b'\t')
-                    .count();
+                let first = pos
+                    + self.bytes[pos..line_end]
+                        .iter()
+                        .take_while(|b| **b == b' ' || **b == b'\t')
+                        .count();
                 if first < line_end && self.bytes[first] == b'#' {
                     let logical = self.logical_line(pos, first);
                     self.blank(logical.start, logical.end);
@@ -213,8 +217,10 @@ impl Pass<'_> {
             pos = line_end + 1;
         }
         if let Some(start) = open_comment {
-            self.diags
-                .push(Diagnostic::error(self.span(start, start + 2), "unterminated comment"));
+            self.diags.push(Diagnostic::error(
+                self.span(start, start + 2),
+                "unterminated comment",
+            ));
             self.result.fatal = true;
         }
     }
