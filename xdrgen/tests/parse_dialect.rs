@@ -145,3 +145,56 @@ fn rpcgen_type_names_and_unsigned_alone() {
     ));
     assert!(matches!(&proc_.args[1], TypeSpec::Named(n) if n.name == "s"));
 }
+
+#[test]
+fn c_style_int_spellings() {
+    let f = parse_ok(
+        "struct s {\n    short int a;\n    long int b;\n    hyper int c;\n    unsigned short int d;\n    \
+         unsigned long int e;\n    unsigned hyper int f;\n};\n",
+    );
+    let Item::Definition(Definition {
+        kind: DefinitionKind::Struct { body, .. },
+        ..
+    }) = &f.ast.items[0]
+    else {
+        panic!("not a struct")
+    };
+    let tys: Vec<_> = body
+        .fields
+        .iter()
+        .map(|f| match &f.decl {
+            Declaration::Named {
+                ty: DeclType::Plain(TypeSpec::Builtin { ty, .. }),
+                ..
+            } => *ty,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        tys,
+        [
+            Builtin::Short,
+            Builtin::Int,
+            Builtin::Hyper,
+            Builtin::UnsignedShort,
+            Builtin::UnsignedInt,
+            Builtin::UnsignedHyper
+        ]
+    );
+}
+
+#[test]
+fn procedure_argument_names_and_empty_parentheses() {
+    let f = parse_ok("program P {\n    version V {\n        int ADD(int a, int b) = 1;\n        void PING() = 2;\n    } = 1;\n} = 100;\n");
+    let Item::Definition(Definition {
+        kind: DefinitionKind::Program(p),
+        ..
+    }) = &f.ast.items[0]
+    else {
+        panic!("not a program")
+    };
+    let procs = &p.versions[0].procedures;
+    assert_eq!(procs[0].args.len(), 2);
+    assert!(procs[1].args.is_empty());
+    assert!(procs[1].result.is_none());
+}

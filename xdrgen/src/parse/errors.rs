@@ -34,7 +34,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::struct_type
         | Rule::union_type
         | Rule::proc_result => "type",
-        Rule::proc_args => "argument type or `void`",
+        Rule::proc_args | Rule::proc_arg => "argument type or `void`",
+        Rule::proc_string => "type",
         Rule::declaration | Rule::struct_field | Rule::opaque_decl | Rule::string_decl => {
             "declaration"
         }
