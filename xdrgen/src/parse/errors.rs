@@ -99,7 +99,8 @@ const DEFINITION_STARTS: [&str; 6] = [
     "`union`",
 ];
 
-const KEYWORDS: [&str; 23] = [
+/// The reserved words of the grammar (rpcgen's, plus `hyper` and `quadruple`).
+pub(crate) const KEYWORDS: [&str; 23] = [
     "bool",
     "case",
     "char",
