@@ -108,3 +108,15 @@ fn string_constant_warning() {
 fn clean_input_has_no_diagnostics() {
     assert_eq!(diagnose("/* ok */\nconst A = 1;\n"), "");
 }
+
+#[test]
+fn string_and_pointer_procedure_types_are_refused() {
+    insta::assert_snapshot!(diagnose(
+        "program P {\n    version V {\n        string GET(void) = 1;\n        int PUT(string<10> s, node *n) = 2;\n    } = 1;\n} = 100;\n"
+    ));
+}
+
+#[test]
+fn define_of_a_type_keyword_is_not_a_constant() {
+    insta::assert_snapshot!(diagnose("#define MYTYPE unsigned\nconst A = 1;\n"));
+}

@@ -74,12 +74,25 @@ fn libvirt_9_0_0_files_parse() {
 
 #[test]
 fn rpcsvc_files_parse() {
-    let dir = Path::new("/usr/include/rpcsvc");
+    // libtirpc-dev / rpcsvc-proto install them here; XDRGEN_RPCSVC_DIR points elsewhere.
+    let dir = std::env::var_os("XDRGEN_RPCSVC_DIR")
+        .map_or_else(|| PathBuf::from("/usr/include/rpcsvc"), PathBuf::from);
+    let dir = dir.as_path();
     if !dir.is_dir() {
         eprintln!("note: {} is absent; rpcsvc files not tested", dir.display());
         return;
     }
-    parse_all_clean(&x_files(dir));
+    let parsed = parse_all_clean(&x_files(dir));
+    // nis.x has `#include "nis_object.x"`: both files come back, the included one first.
+    let (_, nis, sources) = parsed
+        .iter()
+        .find(|(path, _, _)| path.ends_with("nis.x"))
+        .expect("nis.x");
+    let names: Vec<_> = nis
+        .iter()
+        .map(|f| sources.file(f.id).path.file_name().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["nis_object.x", "nis.x"]);
 }
 
 /// Counts of top-level definitions by kind, and of `%` lines.

@@ -210,13 +210,24 @@ impl<'a, 'd> Builder<'a, 'd> {
         let doc = self.node_doc(&pair);
         let mut it = parts(pair);
         let result_pair = next(&mut it);
-        let result = parts(result_pair)
-            .find(|p| p.as_rule() == Rule::type_spec)
-            .map(|p| self.type_spec(p));
+        let result = self.proc_type(result_pair, "result");
         let name = self.ident(next(&mut it));
         let args = parts(next(&mut it))
-            .filter(|p| p.as_rule() == Rule::type_spec)
-            .map(|p| self.type_spec(p))
+            .filter(|p| p.as_rule() == Rule::proc_arg)
+            .filter_map(|arg| {
+                let arg_span = self.span(&arg);
+                // The optional argument name only names a C parameter; a `*` makes a pointer.
+                let pointer = arg.clone().into_inner().any(|p| p.as_rule() == Rule::star);
+                let ty = self.proc_type(next(&mut parts(arg)), "argument");
+                if pointer {
+                    self.diags.push(Diagnostic::error(
+                        arg_span,
+                        "pointer procedure arguments are not supported: declare \
+                         `typedef T *name;` and use `name`",
+                    ));
+                }
+                ty
+            })
             .collect();
         let number = self.value(next(&mut it));
         Procedure {
@@ -226,6 +237,29 @@ impl<'a, 'd> Builder<'a, 'd> {
             args,
             number,
             span,
+        }
+    }
+
+    /// The type of a procedure result or argument (`None` for `void`); `string` is refused.
+    fn proc_type(&mut self, pair: P<'_>, role: &str) -> Option<TypeSpec> {
+        match pair.as_rule() {
+            Rule::type_spec => Some(self.type_spec(pair)),
+            Rule::proc_string => {
+                self.diags.push(Diagnostic::error(
+                    self.span(&pair),
+                    format!(
+                        "`string` as a procedure {role} is not supported: declare \
+                         `typedef string name<>;` and use `name`"
+                    ),
+                ));
+                None
+            }
+            Rule::kw_void => None,
+            // `proc_result`: one of the above inside.
+            _ => pair
+                .into_inner()
+                .next()
+                .and_then(|p| self.proc_type(p, role)),
         }
     }
 

@@ -34,7 +34,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::struct_type
         | Rule::union_type
         | Rule::proc_result => "type",
-        Rule::proc_args => "argument type or `void`",
+        Rule::proc_args | Rule::proc_arg => "argument type or `void`",
+        Rule::proc_string => "type",
         Rule::declaration | Rule::struct_field | Rule::opaque_decl | Rule::string_decl => {
             "declaration"
         }
@@ -98,7 +99,8 @@ const DEFINITION_STARTS: [&str; 6] = [
     "`union`",
 ];
 
-const KEYWORDS: [&str; 23] = [
+/// The reserved words of the grammar (rpcgen's, plus `hyper` and `quadruple`).
+pub(crate) const KEYWORDS: [&str; 23] = [
     "bool",
     "case",
     "char",

@@ -540,7 +540,8 @@ fn define_value(body: &str, span: Span) -> Option<Value> {
     }
     let is_name = !negative
         && inner.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !super::errors::KEYWORDS.contains(&inner);
     is_name.then(|| {
         Value::Named(Ident {
             name: inner.to_string(),
