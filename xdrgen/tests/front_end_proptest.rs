@@ -1,12 +1,14 @@
-//! Hostile input never panics the parser: arbitrary bytes, and real files with byte ranges
+//! Hostile input never panics the front end (parser and checker): arbitrary bytes, and real files with byte ranges
 //! deleted, inserted or duplicated.
 
 use std::path::Path;
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
+use xdrgen::check;
 use xdrgen::diagnostic::Diagnostics;
 use xdrgen::parse::parse_source;
+use xdrgen::presets::libvirt_constants;
 use xdrgen::source::SourceMap;
 
 fn remote_protocol() -> &'static str {
@@ -22,12 +24,21 @@ fn remote_protocol() -> &'static str {
     })
 }
 
-/// Parses and renders (rendering walks every span, so a bad span would panic there too).
+/// Runs the whole front end — parse, then check what parsed — and renders the diagnostics
+/// (rendering walks every span, so a bad span would panic there too).
 fn parse(text: &str) {
     let mut sources = SourceMap::new();
     let mut diags = Diagnostics::new();
     let parsed = parse_source(&mut sources, "fuzz.x", text, &mut diags);
     assert_eq!(parsed.is_none(), diags.has_errors());
+    if let Some(file) = parsed {
+        let options = check::Options {
+            constants: libvirt_constants(),
+            ..Default::default()
+        };
+        let model = check::check(&[file], &options, &sources, &mut diags);
+        assert_eq!(model.is_none(), diags.has_errors());
+    }
     let _ = diags.render(&sources);
 }
 
