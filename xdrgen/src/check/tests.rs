@@ -455,3 +455,43 @@ fn long_enums_and_deep_constant_chains_stay_cheap() {
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(errs[0].contains("more than 200 deep"), "{errs:?}");
 }
+
+#[test]
+fn fixed_arrays_too_large_for_rust_are_errors_naming_the_field() {
+    // rpcgen accepts these, but `[u8; 4294967295]` is a 4 GiB value (rustc rejects it on 32-bit
+    // targets and it overflows any stack).
+    assert_eq!(
+        errors(
+            "typedef opaque huge[4294967295];
+             struct s { int ok[4194304]; int a[4194305]; };
+             union u switch (int d) { case 0: hyper h[0x80000000]; default: void; };"
+        ),
+        [
+            "fixed-size `huge` would be 4294967295 bytes in Rust, over the 16 MiB limit; \
+             use a variable-length `<>` declaration for data this large",
+            "fixed-size `s.a` would be 16777220 bytes in Rust, over the 16 MiB limit; \
+             use a variable-length `<>` declaration for data this large",
+            "fixed-size `u.h` would be 17179869184 bytes in Rust, over the 16 MiB limit; \
+             use a variable-length `<>` declaration for data this large",
+        ]
+    );
+    // Sizes multiply through named types, and each oversized array is reported once, where it
+    // is declared: `big` itself is within the limit; `pair.two` is not; `holder.p` points at a
+    // `pair`, whose error is reported at `pair`.
+    assert_eq!(
+        errors(
+            "typedef opaque big[16777216];
+             struct pair { big two[2]; };
+             struct holder { pair *p; big b; };"
+        ),
+        [
+            "fixed-size `pair.two` would be 33554432 bytes in Rust, over the 16 MiB limit; \
+          use a variable-length `<>` declaration for data this large"
+        ]
+    );
+    // Variable-length data and boxed recursion live on the heap: these are small.
+    model(
+        "struct node { opaque data[1048576]; node *next; };
+         struct many { node lists[8]; opaque blob<>; };",
+    );
+}

@@ -1,0 +1,161 @@
+//! Pass 5: fixed-size data too large for a Rust value.
+//!
+//! A fixed array or fixed opaque is stored inline as a Rust array (`[T; N]`), so a value of a
+//! type holding one is at least `N` times its element's size, and it passes through the stack
+//! while it is decoded or built. rpcgen accepts `opaque x[4294967295]`, but the Rust array would
+//! be 4 GiB: rustc rejects such a type on 32-bit targets and no thread's stack holds it. Such
+//! declarations are errors; data that large belongs in a variable-length `<>` declaration,
+//! which Rust keeps on the heap.
+//!
+//! Sizes are estimates of the Rust layout (`int` 4 bytes, `char` 1, `string<>` and every
+//! variable-length or boxed value one heap handle of 24 or 8 bytes, a union its largest arm plus
+//! the discriminant), exact enough to tell kilobytes from gigabytes.
+
+use std::collections::HashMap;
+
+use crate::model::{Field, Type, TypeDef, TypeKind};
+
+use super::symbols::Symbols;
+use super::Cx;
+
+/// The largest Rust value, in bytes, one fixed-size declaration may make: 16 MiB.
+pub(super) const MAX_FIXED_BYTES: u64 = 16 << 20;
+
+/// Named types deeper than this are not measured (counted as 0 bytes): a guard for the stack,
+/// far beyond real nesting.
+const MAX_DEPTH: u32 = 256;
+
+/// Rule: a fixed-size array or opaque declaration makes a Rust value of at most
+/// [`MAX_FIXED_BYTES`]. Each oversized array is reported where it is declared, and only when
+/// its elements are within the limit (else the element's own declaration is the one to fix).
+pub(super) fn check_fixed_sizes(cx: &mut Cx, syms: &Symbols, defs: &[TypeDef]) {
+    let mut sizes = Sizes {
+        defs,
+        index: defs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.xdr_name.as_str(), i))
+            .collect(),
+        memo: vec![None; defs.len()],
+    };
+    for (item, def) in syms.types.iter().zip(defs) {
+        let mut check = |field: Option<&Field>, ty: &Type| {
+            let Some(bytes) = sizes.oversized_array(ty) else {
+                return;
+            };
+            let (name, span) = match field {
+                Some(f) => (
+                    format!("{}.{}", def.xdr_name, f.xdr_name),
+                    item.field_span(&f.xdr_name).unwrap_or(item.name.span),
+                ),
+                None => (def.xdr_name.clone(), item.name.span),
+            };
+            cx.error(
+                span,
+                format!(
+                    "fixed-size `{name}` would be {bytes} bytes in Rust, over the {} MiB limit; \
+                     use a variable-length `<>` declaration for data this large",
+                    MAX_FIXED_BYTES >> 20
+                ),
+            );
+        };
+        match &def.kind {
+            TypeKind::Alias(ty) => check(None, ty),
+            TypeKind::Enum(_) => {}
+            TypeKind::Struct(s) => s.fields.iter().for_each(|f| check(Some(f), &f.ty)),
+            TypeKind::Union(u) => u
+                .cases
+                .iter()
+                .filter_map(|c| c.field.as_ref())
+                .chain(u.default.iter().flatten())
+                .for_each(|f| check(Some(f), &f.ty)),
+        }
+    }
+}
+
+/// Estimated in-memory sizes of model types, memoised per type definition.
+struct Sizes<'a> {
+    defs: &'a [TypeDef],
+    index: HashMap<&'a str, usize>,
+    memo: Vec<Option<u64>>,
+}
+
+impl Sizes<'_> {
+    /// The size of the first fixed array or opaque in `ty` that is over the limit while its
+    /// elements are not.
+    fn oversized_array(&mut self, ty: &Type) -> Option<u64> {
+        match ty {
+            Type::FixedOpaque(n) => {
+                let bytes = u64::from(n.value);
+                (bytes > MAX_FIXED_BYTES).then_some(bytes)
+            }
+            Type::FixedArray(inner, n) => {
+                if let Some(bytes) = self.oversized_array(inner) {
+                    return Some(bytes);
+                }
+                let each = self.of_type(inner, 0);
+                let bytes = each.saturating_mul(u64::from(n.value));
+                (each <= MAX_FIXED_BYTES && bytes > MAX_FIXED_BYTES).then_some(bytes)
+            }
+            Type::VarArray(inner, _) | Type::Optional { inner, .. } => self.oversized_array(inner),
+            _ => None,
+        }
+    }
+
+    /// The estimated size of a Rust value of type `ty`.
+    fn of_type(&mut self, ty: &Type, depth: u32) -> u64 {
+        match ty {
+            Type::Bool | Type::Char | Type::UnsignedChar => 1,
+            Type::Short | Type::UnsignedShort => 2,
+            Type::Int | Type::UnsignedInt | Type::Float => 4,
+            Type::Hyper | Type::UnsignedHyper | Type::Double => 8,
+            // Vec and String: pointer, length, capacity.
+            Type::VarOpaque(_) | Type::String(_) | Type::VarArray(..) => 24,
+            Type::Optional { boxed: true, .. } => 8,
+            Type::Optional { inner, .. } => self.of_type(inner, depth),
+            Type::FixedOpaque(n) => u64::from(n.value),
+            Type::FixedArray(inner, n) => self
+                .of_type(inner, depth)
+                .saturating_mul(u64::from(n.value)),
+            // A user type of unknown layout.
+            Type::Extern { .. } => 0,
+            Type::Named(r) => match self.index.get(r.xdr_name.as_str()) {
+                Some(&i) => self.of_def(i, depth + 1),
+                None => 0,
+            },
+        }
+    }
+
+    /// The estimated size of a value of `defs[i]`.
+    fn of_def(&mut self, i: usize, depth: u32) -> u64 {
+        if let Some(size) = self.memo[i] {
+            return size;
+        }
+        if depth > MAX_DEPTH {
+            return 0;
+        }
+        // A cycle of inline types is reported by the recursion pass; count it as empty here.
+        self.memo[i] = Some(0);
+        let defs = self.defs;
+        let size = match &defs[i].kind {
+            TypeKind::Alias(ty) => self.of_type(ty, depth),
+            TypeKind::Enum(_) => 4,
+            TypeKind::Struct(s) => s.fields.iter().fold(0, |sum: u64, f| {
+                sum.saturating_add(self.of_type(&f.ty, depth))
+            }),
+            TypeKind::Union(u) => {
+                let largest = u
+                    .cases
+                    .iter()
+                    .filter_map(|c| c.field.as_ref())
+                    .chain(u.default.iter().flatten())
+                    .map(|f| self.of_type(&f.ty, depth))
+                    .max()
+                    .unwrap_or(0);
+                largest.saturating_add(4)
+            }
+        };
+        self.memo[i] = Some(size);
+        size
+    }
+}
