@@ -233,6 +233,23 @@ fn errors_name_the_field_and_bounds_are_checked_before_allocating() {
 }
 
 #[test]
+fn fixed_arrays_fail_on_short_input_before_reading_elements() {
+    // Composite up to `grid` (16 + 8 + 5 * 4 + 12 bytes), then one empty `names` element of
+    // the two: the four bytes left cannot hold two strings of at least four bytes each.
+    let mut bytes = vec![0u8; 16 + 8 + 5 * 4 + 12];
+    bytes.extend([0, 0, 0, 0]);
+    let err = from_bytes::<demo::Composite>(&bytes).expect_err("too short");
+    assert_eq!(err.path(), "names");
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::UnexpectedEof {
+            needed: 8,
+            remaining: 4
+        }
+    );
+}
+
+#[test]
 fn million_element_lists_do_not_recurse() {
     let n = 1_000_000;
     let l = list(n);

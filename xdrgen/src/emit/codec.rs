@@ -545,73 +545,79 @@ fn encode_value(cx: &Ctx<'_>, ty: &Type, value: &Value, at: &TokenStream) -> Tok
 
 /// An expression that decodes a value of type `ty`, mapping errors with `at`.
 fn decode_value(cx: &Ctx<'_>, ty: &Type, at: &TokenStream) -> TokenStream {
+    let result = decode_result(cx, ty);
+    quote!(#result #at?)
+}
+
+/// The `Decoder` method that reads a value of type `ty` directly, if there is one.
+fn decoder_method(ty: &Type) -> Option<&'static str> {
+    Some(match ty {
+        Type::Int => "get_i32",
+        Type::UnsignedInt => "get_u32",
+        Type::Hyper => "get_i64",
+        Type::UnsignedHyper => "get_u64",
+        Type::Float => "get_f32",
+        Type::Double => "get_f64",
+        Type::Bool => "get_bool",
+        Type::FixedOpaque(_) => "get_fixed_opaque",
+        _ => return None,
+    })
+}
+
+/// An expression of type `Result<T, Error>` that decodes a value of type `ty` from `input`.
+fn decode_result(cx: &Ctx<'_>, ty: &Type) -> TokenStream {
     let rt = &cx.rt;
-    let decode = quote!(#rt::Decode::decode(input)#at?);
-    let ty = match shape::resolve(cx.model, ty) {
-        Shape::Def(_) => return decode,
-        Shape::Plain(ty) => ty,
+    let Shape::Plain(ty) = shape::resolve(cx.model, ty) else {
+        return quote!(#rt::Decode::decode(input));
     };
+    if let Some(method) = decoder_method(ty) {
+        let method = ident(method);
+        return quote!(input.#method());
+    }
     match ty {
-        Type::Int => quote!(input.get_i32()#at?),
-        Type::UnsignedInt => quote!(input.get_u32()#at?),
-        Type::Hyper => quote!(input.get_i64()#at?),
-        Type::UnsignedHyper => quote!(input.get_u64()#at?),
-        Type::Float => quote!(input.get_f32()#at?),
-        Type::Double => quote!(input.get_f64()#at?),
-        Type::Bool => quote!(input.get_bool()#at?),
-        Type::FixedOpaque(_) => quote!(input.get_fixed_opaque()#at?),
-        Type::FixedArray(inner, n) => {
-            let each = decode_value(cx, inner, at);
-            let n = Literal::usize_unsuffixed(n.value as usize);
-            if shape::is_scalar(cx.model, inner) {
-                quote! {{
-                    let mut items = [::core::default::Default::default(); #n];
-                    for item in &mut items {
-                        *item = #each;
-                    }
-                    items
-                }}
-            } else {
-                quote! {{
-                    let mut items = ::std::vec::Vec::with_capacity(#n);
-                    for _ in 0..#n {
-                        items.push(#each);
-                    }
-                    match <[_; #n]>::try_from(items) {
-                        Ok(items) => items,
-                        Err(_) => unreachable!("exactly {} elements were decoded", #n),
-                    }
-                }}
+        Type::FixedArray(inner, _) => {
+            let min = Literal::usize_unsuffixed(shape::min_size(cx.model, inner));
+            let each = decode_fn(cx, inner);
+            quote!(input.get_array(#min, #each))
+        }
+        Type::VarArray(inner, _) => {
+            let min = Literal::usize_unsuffixed(shape::min_size(cx.model, inner));
+            let each = decode_fn(cx, inner);
+            quote!(input.get_var_array(#min, #each))
+        }
+        Type::Optional { inner, boxed: true } => {
+            let each = decode_result(cx, inner);
+            quote!(input.get_optional(|input| #each.map(::std::boxed::Box::new)))
+        }
+        Type::Optional { inner, .. } => {
+            let each = decode_fn(cx, inner);
+            quote!(input.get_optional(#each))
+        }
+        // `char`, `short` (range-checked by the runtime), strings, opaque and user types.
+        _ => quote!(#rt::Decode::decode(input)),
+    }
+}
+
+/// A function from the decoder to a `Result` holding a value of type `ty`: a path when one
+/// exists (clippy rejects closures that only call a function), else a closure over `input`.
+fn decode_fn(cx: &Ctx<'_>, ty: &Type) -> TokenStream {
+    let rt = &cx.rt;
+    match shape::resolve(cx.model, ty) {
+        Shape::Plain(ty) => match decoder_method(ty) {
+            Some(method) => {
+                let method = ident(method);
+                quote!(#rt::Decoder::#method)
             }
-        }
-        Type::VarArray(inner, size) => {
-            let bound = bound_expr(cx, size.as_ref());
-            let min = Literal::usize_unsuffixed(shape::min_element_size(cx.model, inner));
-            let each = decode_value(cx, inner, at);
-            quote! {{
-                let len = input.get_len(#bound, #min)#at?;
-                let mut items = ::std::vec::Vec::with_capacity(len);
-                for _ in 0..len {
-                    items.push(#each);
-                }
-                #rt::VarArray::new(items)#at?
-            }}
-        }
-        Type::Optional { inner, boxed } => {
-            let each = decode_value(cx, inner, at);
-            let each = if *boxed {
-                quote!(::std::boxed::Box::new(#each))
-            } else {
-                each
-            };
-            quote! {
-                if input.get_bool()#at? {
-                    Some(#each)
-                } else {
-                    None
-                }
+            None if matches!(
+                ty,
+                Type::FixedArray(..) | Type::VarArray(..) | Type::Optional { .. }
+            ) =>
+            {
+                let each = decode_result(cx, ty);
+                quote!(|input| #each)
             }
-        }
-        _ => decode,
+            None => quote!(#rt::Decode::decode),
+        },
+        Shape::Def(_) => quote!(#rt::Decode::decode),
     }
 }

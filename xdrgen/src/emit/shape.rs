@@ -73,10 +73,11 @@ fn fixed_size_at(model: &Model, ty: &Type, depth: u32) -> Option<usize> {
     }
 }
 
-/// The smallest encoded size of one value of the type, at least 1: the `min_element_size` that
-/// lets `Decoder::get_len` refuse counts the remaining bytes cannot hold.
-pub fn min_element_size(model: &Model, ty: &Type) -> usize {
-    min_size_at(model, ty, 0).max(1)
+/// The smallest encoded size of one value of the type (0 for extern types, which may encode to
+/// nothing): the `min_element_size` that lets `Decoder::get_array` and `Decoder::get_var_array`
+/// refuse counts the remaining bytes cannot hold.
+pub fn min_size(model: &Model, ty: &Type) -> usize {
+    min_size_at(model, ty, 0)
 }
 
 fn min_size_at(model: &Model, ty: &Type, depth: u32) -> usize {
@@ -194,28 +195,6 @@ pub fn is_copy(model: &Model, ty: &Type) -> bool {
             _ => true,
         },
     }
-}
-
-/// Whether the type is a plain number or `bool` (zero-initialisable, `Copy`).
-pub fn is_scalar(model: &Model, ty: &Type) -> bool {
-    matches!(resolve(model, ty), Shape::Plain(t) if is_scalar_type(t))
-}
-
-fn is_scalar_type(ty: &Type) -> bool {
-    matches!(
-        ty,
-        Type::Int
-            | Type::UnsignedInt
-            | Type::Hyper
-            | Type::UnsignedHyper
-            | Type::Float
-            | Type::Double
-            | Type::Bool
-            | Type::Char
-            | Type::UnsignedChar
-            | Type::Short
-            | Type::UnsignedShort
-    )
 }
 
 /// For a recursive struct whose last field is optional data of the struct itself (a linked

@@ -130,13 +130,14 @@ fn named_types_are_qualified_only_from_other_modules() {
 #[test]
 fn min_element_sizes() {
     let model = test_models::model();
-    let m = |ty: &Type| shape::min_element_size(&model, ty);
+    let m = |ty: &Type| shape::min_size(&model, ty);
     assert_eq!(m(&Type::Int), 4);
     assert_eq!(m(&Type::Hyper), 8);
     assert_eq!(m(&Type::String(None)), 4);
     assert_eq!(m(&Type::FixedOpaque(lit(5))), 8);
-    // An empty fixed opaque encodes to nothing, but a count must still be bounded by the input.
-    assert_eq!(m(&Type::FixedOpaque(lit(0))), 1);
+    // An empty fixed opaque encodes to nothing (the runtime still bounds a variable count by
+    // the bytes left).
+    assert_eq!(m(&Type::FixedOpaque(lit(0))), 0);
     // entry: int (4) + string (4) + optional flag (4).
     assert_eq!(m(&named("demo", "entry", "Entry")), 12);
     // value: discriminant + smallest arm (void).

@@ -347,75 +347,30 @@ pub mod demo {
                     .map_err(|e| e.at("text"))?,
                 r#type: ::xdrgen_runtime::codegen::Decode::decode(input)
                     .map_err(|e| e.at("type"))?,
-                grid: {
-                    let mut items = [::core::default::Default::default(); 3];
-                    for item in &mut items {
-                        *item = input.get_i32().map_err(|e| e.at("grid"))?;
-                    }
-                    items
-                },
-                names: {
-                    let mut items = ::std::vec::Vec::with_capacity(2);
-                    for _ in 0..2 {
-                        items
-                            .push(
-                                ::xdrgen_runtime::codegen::Decode::decode(input)
-                                    .map_err(|e| e.at("names"))?,
-                            );
-                    }
-                    match <[_; 2]>::try_from(items) {
-                        Ok(items) => items,
-                        Err(_) => unreachable!("exactly {} elements were decoded", 2),
-                    }
-                },
-                ids: {
-                    let len = input.get_len(8, 16).map_err(|e| e.at("ids"))?;
-                    let mut items = ::std::vec::Vec::with_capacity(len);
-                    for _ in 0..len {
-                        items.push(input.get_fixed_opaque().map_err(|e| e.at("ids"))?);
-                    }
-                    ::xdrgen_runtime::codegen::VarArray::new(items)
-                        .map_err(|e| e.at("ids"))?
-                },
-                colors: {
-                    let len = input.get_len(u32::MAX, 4).map_err(|e| e.at("colors"))?;
-                    let mut items = ::std::vec::Vec::with_capacity(len);
-                    for _ in 0..len {
-                        items
-                            .push(
-                                ::xdrgen_runtime::codegen::Decode::decode(input)
-                                    .map_err(|e| e.at("colors"))?,
-                            );
-                    }
-                    ::xdrgen_runtime::codegen::VarArray::new(items)
-                        .map_err(|e| e.at("colors"))?
-                },
-                labels: {
-                    let len = input.get_len(NAME_MAX, 4).map_err(|e| e.at("labels"))?;
-                    let mut items = ::std::vec::Vec::with_capacity(len);
-                    for _ in 0..len {
-                        items
-                            .push(
-                                ::xdrgen_runtime::codegen::Decode::decode(input)
-                                    .map_err(|e| e.at("labels"))?,
-                            );
-                    }
-                    ::xdrgen_runtime::codegen::VarArray::new(items)
-                        .map_err(|e| e.at("labels"))?
-                },
-                maybe: if input.get_bool().map_err(|e| e.at("maybe"))? {
-                    Some(input.get_u64().map_err(|e| e.at("maybe"))?)
-                } else {
-                    None
-                },
-                scalars: if input.get_bool().map_err(|e| e.at("scalars"))? {
-                    Some(
-                        ::xdrgen_runtime::codegen::Decode::decode(input)
-                            .map_err(|e| e.at("scalars"))?,
+                grid: input
+                    .get_array(4, ::xdrgen_runtime::codegen::Decoder::get_i32)
+                    .map_err(|e| e.at("grid"))?,
+                names: input
+                    .get_array(4, ::xdrgen_runtime::codegen::Decode::decode)
+                    .map_err(|e| e.at("names"))?,
+                ids: input
+                    .get_var_array(
+                        16,
+                        ::xdrgen_runtime::codegen::Decoder::get_fixed_opaque,
                     )
-                } else {
-                    None
-                },
+                    .map_err(|e| e.at("ids"))?,
+                colors: input
+                    .get_var_array(4, ::xdrgen_runtime::codegen::Decode::decode)
+                    .map_err(|e| e.at("colors"))?,
+                labels: input
+                    .get_var_array(4, ::xdrgen_runtime::codegen::Decode::decode)
+                    .map_err(|e| e.at("labels"))?,
+                maybe: input
+                    .get_optional(::xdrgen_runtime::codegen::Decoder::get_u64)
+                    .map_err(|e| e.at("maybe"))?,
+                scalars: input
+                    .get_optional(::xdrgen_runtime::codegen::Decode::decode)
+                    .map_err(|e| e.at("scalars"))?,
                 clock: ::xdrgen_runtime::codegen::Decode::decode(input)
                     .map_err(|e| e.at("clock"))?,
             })
@@ -1320,29 +1275,15 @@ pub mod demo {
         ) -> ::core::result::Result<Self, ::xdrgen_runtime::codegen::Error> {
             input.enter().map_err(|e| e.at("tree"))?;
             let value = Self {
-                children: {
-                    let len = input.get_len(u32::MAX, 12).map_err(|e| e.at("children"))?;
-                    let mut items = ::std::vec::Vec::with_capacity(len);
-                    for _ in 0..len {
-                        items
-                            .push(
-                                ::xdrgen_runtime::codegen::Decode::decode(input)
-                                    .map_err(|e| e.at("children"))?,
-                            );
-                    }
-                    ::xdrgen_runtime::codegen::VarArray::new(items)
-                        .map_err(|e| e.at("children"))?
-                },
-                left: if input.get_bool().map_err(|e| e.at("left"))? {
-                    Some(
-                        ::std::boxed::Box::new(
-                            ::xdrgen_runtime::codegen::Decode::decode(input)
-                                .map_err(|e| e.at("left"))?,
-                        ),
-                    )
-                } else {
-                    None
-                },
+                children: input
+                    .get_var_array(12, ::xdrgen_runtime::codegen::Decode::decode)
+                    .map_err(|e| e.at("children"))?,
+                left: input
+                    .get_optional(|input| {
+                        ::xdrgen_runtime::codegen::Decode::decode(input)
+                            .map(::std::boxed::Box::new)
+                    })
+                    .map_err(|e| e.at("left"))?,
                 v: input.get_i32().map_err(|e| e.at("v"))?,
             };
             input.leave();
@@ -1452,16 +1393,12 @@ pub mod demo {
                 0 => Self::Leaf(input.get_f64().map_err(|e| e.at("v"))?),
                 1 => {
                     Self::Neg(
-                        if input.get_bool().map_err(|e| e.at("e"))? {
-                            Some(
-                                ::std::boxed::Box::new(
-                                    ::xdrgen_runtime::codegen::Decode::decode(input)
-                                        .map_err(|e| e.at("e"))?,
-                                ),
-                            )
-                        } else {
-                            None
-                        },
+                        input
+                            .get_optional(|input| {
+                                ::xdrgen_runtime::codegen::Decode::decode(input)
+                                    .map(::std::boxed::Box::new)
+                            })
+                            .map_err(|e| e.at("e"))?,
                     )
                 }
                 _ => {
@@ -1581,27 +1518,18 @@ pub mod other {
                     .map_err(|e| e.at("c"))?,
                 id: input.get_fixed_opaque().map_err(|e| e.at("id"))?,
                 bytes: input.get_fixed_opaque().map_err(|e| e.at("bytes"))?,
-                entries: {
-                    let len = input.get_len(OTHER_MAX, 4).map_err(|e| e.at("entries"))?;
-                    let mut items = ::std::vec::Vec::with_capacity(len);
-                    for _ in 0..len {
-                        items
-                            .push(
-                                if input.get_bool().map_err(|e| e.at("entries"))? {
-                                    Some(
-                                        ::std::boxed::Box::new(
-                                            ::xdrgen_runtime::codegen::Decode::decode(input)
-                                                .map_err(|e| e.at("entries"))?,
-                                        ),
-                                    )
-                                } else {
-                                    None
-                                },
-                            );
-                    }
-                    ::xdrgen_runtime::codegen::VarArray::new(items)
-                        .map_err(|e| e.at("entries"))?
-                },
+                entries: input
+                    .get_var_array(
+                        4,
+                        |input| {
+                            input
+                                .get_optional(|input| {
+                                    ::xdrgen_runtime::codegen::Decode::decode(input)
+                                        .map(::std::boxed::Box::new)
+                                })
+                        },
+                    )
+                    .map_err(|e| e.at("entries"))?,
                 labels: ::xdrgen_runtime::codegen::Decode::decode(input)
                     .map_err(|e| e.at("labels"))?,
             })
