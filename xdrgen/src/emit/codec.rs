@@ -11,7 +11,7 @@ use super::rust_type::bound_expr;
 use super::shape::{self, Shape};
 use super::types::{case_value, discriminant_type, enum_variants};
 use super::{ident, Ctx};
-use crate::model::{Struct, Type, TypeDef, TypeKind, Union};
+use crate::model::{Field, Struct, Type, TypeDef, TypeKind, Union};
 
 /// A value being encoded: a place (`self.x`) or a reference (`item`).
 #[derive(Clone)]
@@ -162,20 +162,32 @@ fn struct_codec(
     def: &TypeDef,
     s: &Struct,
 ) -> (TokenStream, TokenStream, TokenStream) {
-    let mut len = Len::default();
-    let mut encode = TokenStream::new();
-    let mut inits = TokenStream::new();
-    for f in &s.fields {
-        let name = ident(&f.rust_name);
-        let value = Value::place(quote!(self.#name));
-        len.add(len_of(cx, &f.ty, &value));
-        encode.extend(encode_value(cx, &f.ty, &value, &at(&f.xdr_name)));
-        let decode = decode_value(cx, &f.ty, &at(&f.xdr_name));
-        inits.extend(quote!(#name: #decode,));
-    }
+    let (len, encode, inits) = fields_codec(cx, &s.fields, &quote!(self));
     let len = len.tokens();
     let decode = depth_guarded(def, TokenStream::new(), quote!(Self { #inits }));
     (len, quote!(#encode Ok(())), decode)
+}
+
+/// For struct fields read from `owner` (`self`, or a list's `node`): their encoded length,
+/// the statements that encode them, and the `name: value,` initialisers that decode them.
+fn fields_codec(
+    cx: &Ctx<'_>,
+    fields: &[Field],
+    owner: &TokenStream,
+) -> (Len, TokenStream, TokenStream) {
+    let mut len = Len::default();
+    let mut encode = TokenStream::new();
+    let mut inits = TokenStream::new();
+    for f in fields {
+        let name = ident(&f.rust_name);
+        let at = at(&f.xdr_name);
+        let value = Value::place(quote!(#owner.#name));
+        len.add(len_of(cx, &f.ty, &value));
+        encode.extend(encode_value(cx, &f.ty, &value, &at));
+        let decode = decode_value(cx, &f.ty, &at);
+        inits.extend(quote!(#name: #decode,));
+    }
+    (len, encode, inits)
 }
 
 /// A linked list (last field `Option<Box<Self>>`): loops instead of recursing per element.
@@ -189,17 +201,10 @@ fn list_codec(
     let next_field = &s.fields[link];
     let next = ident(&next_field.rust_name);
     let next_at = at(&next_field.xdr_name);
+    let (data_len, encode, inits) = fields_codec(cx, &s.fields[..link], &quote!(node));
+    // Each node's data, then the flag that says whether another node follows.
     let mut node_len = Len::constant(4);
-    let mut encode = TokenStream::new();
-    let mut inits = TokenStream::new();
-    for f in &s.fields[..link] {
-        let name = ident(&f.rust_name);
-        let value = Value::place(quote!(node.#name));
-        node_len.add(len_of(cx, &f.ty, &value));
-        encode.extend(encode_value(cx, &f.ty, &value, &at(&f.xdr_name)));
-        let decode = decode_value(cx, &f.ty, &at(&f.xdr_name));
-        inits.extend(quote!(#name: #decode,));
-    }
+    node_len.add(data_len);
     let node_len = node_len.tokens();
     let at_type = at(&def.xdr_name);
     let len = quote! {
@@ -290,11 +295,12 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
         let label = case_value(cx, u, c);
         match &c.field {
             Some(f) => {
-                let len = len_of(cx, &f.ty, &value);
-                let bind = binding(&len);
-                let len = len.tokens();
-                let encode = encode_value(cx, &f.ty, &value, &at(&f.xdr_name));
-                let decode = decode_value(cx, &f.ty, &at(&f.xdr_name));
+                let Arm {
+                    bind,
+                    len,
+                    encode,
+                    decode,
+                } = arm(cx, f, &value);
                 len_arms.extend(quote!(Self::#v(#bind) => #len,));
                 encode_arms.extend(quote!(Self::#v(value) => { #encode }));
                 decode_arms.extend(quote!(#label => Self::#v(#decode),));
@@ -314,33 +320,25 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
     };
     // A default arm holding a case's discriminant would decode as that case: refuse to encode it.
     let covered = cases_cover_all(cx, u);
-    let reject_label = if labels.is_empty() {
-        TokenStream::new()
-    } else if covered {
+    let err = unknown(quote!(*discriminant));
+    let reject_label = match labels.as_slice() {
+        [] => TokenStream::new(),
         // Every value has a case, so no default value can be encoded.
-        let err = unknown(quote!(*discriminant));
-        quote!(Self::Default(discriminant, ..) => return Err(#err),)
-    } else {
-        let err = unknown(quote!(*discriminant));
-        let labels = if labels.len() == 1 {
-            quote!(#(#labels)*)
-        } else {
-            quote!((#(#labels)|*))
-        };
-        quote! {
-            Self::Default(discriminant @ #labels, ..) => return Err(#err),
-        }
+        _ if covered => quote!(Self::Default(discriminant, ..) => return Err(#err),),
+        [label] => quote!(Self::Default(discriminant @ #label, ..) => return Err(#err),),
+        _ => quote!(Self::Default(discriminant @ (#(#labels)|*), ..) => return Err(#err),),
     };
     match &u.default {
         Some(default) => {
             encode_arms = quote!(#reject_label #encode_arms);
             match default {
                 Some(f) => {
-                    let len = len_of(cx, &f.ty, &value);
-                    let bind = binding(&len);
-                    let len = len.tokens();
-                    let encode = encode_value(cx, &f.ty, &value, &at(&f.xdr_name));
-                    let decode = decode_value(cx, &f.ty, &at(&f.xdr_name));
+                    let Arm {
+                        bind,
+                        len,
+                        encode,
+                        decode,
+                    } = arm(cx, f, &value);
                     len_arms.extend(quote!(Self::Default(_, #bind) => #len,));
                     if !covered {
                         encode_arms.extend(quote!(Self::Default(_, value) => { #encode }));
@@ -382,12 +380,30 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
     (len, encode, depth_guarded(def, prelude, body))
 }
 
-/// The pattern binding an arm's value: `value`, or `_` when its length is a constant.
-fn binding(len: &Len) -> TokenStream {
-    if len.terms.is_empty() {
-        quote!(_)
-    } else {
-        quote!(value)
+/// The code for a union arm that holds a value.
+struct Arm {
+    /// The pattern binding the arm's value: `value`, or `_` when its length is a constant.
+    bind: TokenStream,
+    /// Its encoded length.
+    len: TokenStream,
+    /// Statements that encode `value`.
+    encode: TokenStream,
+    /// An expression that decodes it.
+    decode: TokenStream,
+}
+
+fn arm(cx: &Ctx<'_>, f: &Field, value: &Value) -> Arm {
+    let at = at(&f.xdr_name);
+    let len = len_of(cx, &f.ty, value);
+    Arm {
+        bind: if len.terms.is_empty() {
+            quote!(_)
+        } else {
+            quote!(value)
+        },
+        len: len.tokens(),
+        encode: encode_value(cx, &f.ty, value, &at),
+        decode: decode_value(cx, &f.ty, &at),
     }
 }
 
