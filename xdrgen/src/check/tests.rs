@@ -495,3 +495,31 @@ fn fixed_arrays_too_large_for_rust_are_errors_naming_the_field() {
          struct many { node lists[8]; opaque blob<>; };",
     );
 }
+
+#[test]
+fn a_case_named_default_gives_way_to_the_default_arm() {
+    // `E_DEFAULT` becomes the variant `Default`, which the `default:` arm's variant also uses.
+    let cases = |text: &str| -> Vec<String> {
+        let m = model(text);
+        let TypeKind::Union(u) = &m.type_def("u").expect("u").kind else {
+            panic!("not a union")
+        };
+        u.cases.iter().map(|c| c.rust_name.clone()).collect()
+    };
+    assert_eq!(
+        cases(
+            "enum e { E_DEFAULT, E_OTHER, E_THIRD };\n\
+             union u switch (e d) { case E_DEFAULT: int x; case E_OTHER: void; default: void; };"
+        ),
+        ["Default_", "Other"]
+    );
+    assert_eq!(
+        cases("union u switch (int d) { case 1: int default_; default: void; };"),
+        ["Default_"]
+    );
+    // Without a default arm the name is free.
+    assert_eq!(
+        cases("enum e { E_DEFAULT, E_OTHER };\nunion u switch (e d) { case E_DEFAULT: int x; case E_OTHER: void; };"),
+        ["Default", "Other"]
+    );
+}
