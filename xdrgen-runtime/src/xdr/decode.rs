@@ -301,7 +301,8 @@ impl<'a> Decoder<'a> {
         mut f: impl FnMut(&mut Self) -> Result<T, Error>,
     ) -> Result<[T; N], Error> {
         self.check_room(N, min_element_size)?;
-        let mut items = Vec::with_capacity(N);
+        // Elements that may be empty prove nothing about N: let the vector grow as they come.
+        let mut items = Vec::with_capacity(if min_element_size == 0 { 0 } else { N });
         for _ in 0..N {
             items.push(f(self)?);
         }

@@ -9,7 +9,7 @@
 //!
 //! Sizes are estimates of the Rust layout (`int` 4 bytes, `char` 1, `string<>` and every
 //! variable-length or boxed value one heap handle of 24 or 8 bytes, a union its largest arm plus
-//! the discriminant), exact enough to tell kilobytes from gigabytes.
+//! the discriminant, an extern type 1 byte), exact enough to tell kilobytes from gigabytes.
 
 use std::collections::HashMap;
 
@@ -117,8 +117,8 @@ impl Sizes<'_> {
             Type::FixedArray(inner, n) => self
                 .of_type(inner, depth)
                 .saturating_mul(u64::from(n.value)),
-            // A user type of unknown layout.
-            Type::Extern { .. } => 0,
+            // A user type of unknown layout: at least a byte, so its arrays are bounded too.
+            Type::Extern { .. } => 1,
             Type::Named(r) => match self.index.get(r.xdr_name.as_str()) {
                 Some(&i) => self.of_def(i, depth + 1),
                 None => 0,

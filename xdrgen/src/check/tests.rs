@@ -523,3 +523,29 @@ fn a_case_named_default_gives_way_to_the_default_arm() {
         ["Default", "Other"]
     );
 }
+
+#[test]
+fn fixed_arrays_of_extern_types_count_each_element() {
+    // The Rust size of an extern type is unknown; each element counts as at least one byte, so
+    // a count beyond 16 Mi elements is refused whatever the type.
+    let mut options = Options::default();
+    options
+        .extern_types
+        .insert("cstuff".into(), "crate::CStuff".into());
+    let (m, diags) = run_files(
+        &[(
+            "t.x",
+            "struct s { cstuff ok[16777216]; cstuff a[16777217]; };",
+        )],
+        &options,
+    );
+    assert!(m.is_none());
+    let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "fixed-size `s.a` would be 16777217 bytes in Rust, over the 16 MiB limit; \
+          use a variable-length `<>` declaration for data this large"
+        ]
+    );
+}
