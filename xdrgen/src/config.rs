@@ -26,7 +26,7 @@ use crate::{check, Error};
 /// ```ignore
 /// include!(concat!(env!("OUT_DIR"), "/demo.rs"));
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     files: Vec<PathBuf>,
     check: check::Options,
@@ -36,12 +36,23 @@ pub struct Config {
     cargo_messages: bool,
 }
 
+impl Default for Config {
+    /// The same as [`Config::new`].
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
 impl Config {
     /// A configuration with no files, the runtime at `::xdrgen_runtime`, and `cargo:` messages on.
     pub fn new() -> Self {
         Config {
+            files: Vec::new(),
+            check: check::Options::default(),
+            emit: emit::Options::default(),
+            out_dir: None,
+            output_name: None,
             cargo_messages: true,
-            ..Config::default()
         }
     }
 
