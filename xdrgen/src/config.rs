@@ -158,7 +158,9 @@ impl Config {
         self
     }
 
-    /// Whether to print `cargo:rerun-if-changed` lines (default true; the CLI turns them off).
+    /// Whether to print `cargo:rerun-if-changed` lines, and warnings about the `.x` files as
+    /// `cargo:warning` lines (default true; the CLI turns them off). When off, warnings are
+    /// printed to standard error instead.
     pub fn cargo_messages(&mut self, enabled: bool) -> &mut Self {
         self.cargo_messages = enabled;
         self
@@ -175,13 +177,21 @@ impl Config {
                 println!("cargo:rerun-if-changed={}", f.display());
             }
         }
-        let (model, _warnings, sources) = crate::load(&self.files, &self.check)
+        let (model, warnings, sources) = crate::load(&self.files, &self.check)
             .map_err(|(diagnostics, sources)| Error::invalid(diagnostics.into_vec(), &sources))?;
         if self.cargo_messages {
             // #include'd files are inputs too.
             for (_, file) in sources.files().skip(self.files.len()) {
                 println!("cargo:rerun-if-changed={}", file.path.display());
             }
+            // cargo shows one line per `cargo:warning`: the `path:line:col: warning: ...` one.
+            for w in warnings.iter() {
+                if let Some(line) = w.render(&sources).lines().next() {
+                    println!("cargo:warning={line}");
+                }
+            }
+        } else if warnings.iter().next().is_some() {
+            eprintln!("{}", warnings.render(&sources));
         }
         let body = emit::generate(&model, &self.emit);
         Ok(format!("{}{body}", header(&sources)))
