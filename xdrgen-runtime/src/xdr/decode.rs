@@ -351,6 +351,30 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// Runs `f` on this decoder and puts `name` on the path of any error it returns: how
+    /// generated code names the struct or union being decoded (its fields name themselves
+    /// inside `f`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xdrgen_runtime::xdr::Decoder;
+    ///
+    /// let mut input = Decoder::new(&[0, 0]);
+    /// let err = input
+    ///     .within("point", |input| input.get_i32().map_err(|e| e.at("x")))
+    ///     .unwrap_err();
+    /// assert_eq!(err.path(), "point.x");
+    /// ```
+    #[inline]
+    pub fn within<T>(
+        &mut self,
+        name: &'static str,
+        f: impl FnOnce(&mut Self) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        f(self).map_err(|e| e.at(name))
+    }
+
     /// Enters one level of a recursive type: fails with [`ErrorKind::DepthLimit`] when
     /// `limits.max_depth` levels are already entered. Pair every successful `enter` with
     /// [`leave`](Decoder::leave).
@@ -604,6 +628,16 @@ mod tests {
             kind(d.get_optional(Decoder::get_i32)),
             ErrorKind::InvalidBool(2)
         );
+    }
+
+    #[test]
+    fn within_names_the_type_on_errors_only() {
+        let mut d = Decoder::new(&[0, 0, 0, 5, 0, 0]);
+        assert_eq!(d.within("point", Decoder::get_i32).unwrap(), 5);
+        let err = d
+            .within("line", |d| d.within("point", Decoder::get_i32))
+            .unwrap_err();
+        assert_eq!(err.path(), "line.point");
     }
 
     #[test]

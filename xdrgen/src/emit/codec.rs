@@ -117,10 +117,28 @@ pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
             )
         }
         TypeKind::Struct(s) => match shape::list_link(cx.model, def) {
-            Some(link) => list_codec(cx, def, s, link),
+            Some(link) => list_codec(cx, s, link),
             None => struct_codec(cx, def, s),
         },
         TypeKind::Union(u) => union_codec(cx, def, u),
+    };
+    let result = quote!(::core::result::Result);
+    // Errors leave a struct or union with its name on their path (fields add theirs inside);
+    // an enum names itself in its one statement.
+    let (encode, decode) = match &def.kind {
+        TypeKind::Enum(_) => (encode, decode),
+        _ => {
+            let type_name = &def.xdr_name;
+            let encode = if can_fail(&encode) {
+                quote!(out.within(#type_name, |out| { #encode }))
+            } else {
+                encode
+            };
+            (
+                encode,
+                quote!(input.within(#type_name, |input| { #decode })),
+            )
+        }
     };
     quote! {
         impl #rt::Encode for #name {
@@ -128,17 +146,27 @@ pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
                 #len
             }
 
-            fn encode(&self, out: &mut #rt::Encoder) -> ::core::result::Result<(), #rt::Error> {
+            fn encode(&self, out: &mut #rt::Encoder) -> #result<(), #rt::Error> {
                 #encode
             }
         }
 
         impl #rt::Decode for #name {
-            fn decode(input: &mut #rt::Decoder<'_>) -> ::core::result::Result<Self, #rt::Error> {
+            fn decode(input: &mut #rt::Decoder<'_>) -> #result<Self, #rt::Error> {
                 #decode
             }
         }
     }
+}
+
+/// Whether statements can return an error (hold a `?` or name `Err`).
+fn can_fail(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Punct(p) => p.as_char() == '?',
+        proc_macro2::TokenTree::Ident(i) => i == "Err",
+        proc_macro2::TokenTree::Group(g) => can_fail(&g.stream()),
+        proc_macro2::TokenTree::Literal(_) => false,
+    })
 }
 
 /// A decode body: `prelude` statements then the value `expr`, inside the decoder's depth guard
@@ -147,9 +175,8 @@ fn depth_guarded(def: &TypeDef, prelude: TokenStream, expr: TokenStream) -> Toke
     if !def.recursive {
         return quote!(#prelude Ok(#expr));
     }
-    let at = at(&def.xdr_name);
     quote! {
-        input.enter()#at?;
+        input.enter()?;
         #prelude
         let value = #expr;
         input.leave();
@@ -191,12 +218,7 @@ fn fields_codec(
 }
 
 /// A linked list (last field `Option<Box<Self>>`): loops instead of recursing per element.
-fn list_codec(
-    cx: &Ctx<'_>,
-    def: &TypeDef,
-    s: &Struct,
-    link: usize,
-) -> (TokenStream, TokenStream, TokenStream) {
+fn list_codec(cx: &Ctx<'_>, s: &Struct, link: usize) -> (TokenStream, TokenStream, TokenStream) {
     let rt = &cx.rt;
     let next_field = &s.fields[link];
     let next = ident(&next_field.rust_name);
@@ -206,7 +228,6 @@ fn list_codec(
     let mut node_len = Len::constant(4);
     node_len.add(data_len);
     let node_len = node_len.tokens();
-    let at_type = at(&def.xdr_name);
     let len = quote! {
         let mut len = 0;
         let mut cursor = Some(self);
@@ -234,7 +255,7 @@ fn list_codec(
     };
     let decode = quote! {
         // One level of depth for the whole list, so other recursion inside still counts.
-        input.enter()#at_type?;
+        input.enter()?;
         let node = |input: &mut #rt::Decoder<'_>| -> ::core::result::Result<(Self, bool), #rt::Error> {
             let node = Self { #inits #next: None };
             Ok((node, input.get_bool()#next_at?))
@@ -285,7 +306,6 @@ fn cases_cover_all(cx: &Ctx<'_>, u: &Union) -> bool {
 
 fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStream, TokenStream) {
     let rt = &cx.rt;
-    let type_at = at(&def.xdr_name);
     let value = Value::reference(quote!(value));
     let mut len_arms = TokenStream::new();
     let mut encode_arms = TokenStream::new();
@@ -313,10 +333,9 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
         }
     }
     let labels: Vec<TokenStream> = u.cases.iter().map(|c| case_value(cx, u, c)).collect();
-    let type_name = &def.xdr_name;
     let unknown = |d: TokenStream| {
         let d = discriminant_i64(cx, u, d);
-        quote!(#rt::Error::new(#rt::ErrorKind::UnknownDiscriminant(#d)).at(#type_name))
+        quote!(#rt::Error::new(#rt::ErrorKind::UnknownDiscriminant(#d)))
     };
     // A default arm holding a case's discriminant would decode as that case: refuse to encode it.
     let covered = cases_cover_all(cx, u);
@@ -361,7 +380,7 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
         None => {}
     }
     let put = encode_discriminant(cx, u, quote!(self.discriminant()));
-    let get = decode_value(cx, &u.discriminant, &type_at);
+    let get = decode_value(cx, &u.discriminant, &at(&u.discriminant_name));
     let d = discriminant_type(cx, u);
     let len = quote!(4 + match self { #len_arms });
     let encode = quote! {
