@@ -4,8 +4,9 @@
 //! type holding one is at least `N` times its element's size, and it passes through the stack
 //! while it is decoded or built. rpcgen accepts `opaque x[4294967295]`, but the Rust array would
 //! be 4 GiB: rustc rejects such a type on 32-bit targets and no thread's stack holds it. Such
-//! declarations are errors; data that large belongs in a variable-length `<>` declaration,
-//! which Rust keeps on the heap.
+//! declarations are errors, and so are types whose fields add up to more than the limit (forty
+//! structs each holding two of the one before make a value of 2^40 times the first); data that
+//! large belongs in a variable-length `<>` declaration, which Rust keeps on the heap.
 //!
 //! Sizes are estimates of the Rust layout (`int` 4 bytes, `char` 1, `string<>` and every
 //! variable-length or boxed value one heap handle of 24 or 8 bytes, a union its largest arm plus
@@ -17,6 +18,7 @@ use crate::model::{Field, Type, TypeDef, TypeKind};
 
 use super::symbols::Symbols;
 use super::Cx;
+use crate::source::Span;
 
 /// The largest Rust value, in bytes, one fixed-size declaration may make: 16 MiB.
 pub(super) const MAX_FIXED_BYTES: u64 = 16 << 20;
@@ -25,9 +27,9 @@ pub(super) const MAX_FIXED_BYTES: u64 = 16 << 20;
 /// far beyond real nesting.
 const MAX_DEPTH: u32 = 256;
 
-/// Rule: a fixed-size array or opaque declaration makes a Rust value of at most
-/// [`MAX_FIXED_BYTES`]. Each oversized array is reported where it is declared, and only when
-/// its elements are within the limit (else the element's own declaration is the one to fix).
+/// Rule: no Rust value of a declaration or type exceeds [`MAX_FIXED_BYTES`]. Each excess is
+/// reported once, where it arises: at a fixed array or opaque over the limit whose elements are
+/// not, else at a type whose fields (or arms) add up to more while none is over on its own.
 pub(super) fn check_fixed_sizes(cx: &mut Cx, syms: &Symbols, defs: &[TypeDef]) {
     let mut sizes = Sizes {
         defs,
@@ -38,39 +40,52 @@ pub(super) fn check_fixed_sizes(cx: &mut Cx, syms: &Symbols, defs: &[TypeDef]) {
             .collect(),
         memo: vec![None; defs.len()],
     };
-    for (item, def) in syms.types.iter().zip(defs) {
-        let mut check = |field: Option<&Field>, ty: &Type| {
-            let Some(bytes) = sizes.oversized_array(ty) else {
-                return;
-            };
-            let (name, span) = match field {
-                Some(f) => (
-                    format!("{}.{}", def.xdr_name, f.xdr_name),
-                    item.field_span(&f.xdr_name).unwrap_or(item.name.span),
-                ),
-                None => (def.xdr_name.clone(), item.name.span),
-            };
-            cx.error(
-                span,
-                format!(
-                    "fixed-size `{name}` would be {bytes} bytes in Rust, over the {} MiB limit; \
-                     use a variable-length `<>` declaration for data this large",
-                    MAX_FIXED_BYTES >> 20
-                ),
-            );
-        };
-        match &def.kind {
-            TypeKind::Alias(ty) => check(None, ty),
-            TypeKind::Enum(_) => {}
-            TypeKind::Struct(s) => s.fields.iter().for_each(|f| check(Some(f), &f.ty)),
+    for (i, (item, def)) in syms.types.iter().zip(defs).enumerate() {
+        let declarations: Vec<(Option<&Field>, &Type)> = match &def.kind {
+            TypeKind::Alias(ty) => vec![(None, ty)],
+            TypeKind::Enum(_) => Vec::new(),
+            TypeKind::Struct(s) => s.fields.iter().map(|f| (Some(f), &f.ty)).collect(),
             TypeKind::Union(u) => u
                 .cases
                 .iter()
                 .filter_map(|c| c.field.as_ref())
                 .chain(u.default.iter().flatten())
-                .for_each(|f| check(Some(f), &f.ty)),
+                .map(|f| (Some(f), &f.ty))
+                .collect(),
+        };
+        let mut parts_over = false;
+        for &(field, ty) in &declarations {
+            parts_over |= sizes.of_type(ty, 0) > MAX_FIXED_BYTES;
+            let Some(bytes) = sizes.oversized_array(ty) else {
+                continue;
+            };
+            let (name, span) = match field {
+                Some(f) => (
+                    format!("fixed-size `{}.{}`", def.xdr_name, f.xdr_name),
+                    item.field_span(&f.xdr_name).unwrap_or(item.name.span),
+                ),
+                None => (format!("fixed-size `{}`", def.xdr_name), item.name.span),
+            };
+            too_large(cx, span, &name, bytes);
+        }
+        let bytes = sizes.of_def(i, 0);
+        if bytes > MAX_FIXED_BYTES && !parts_over {
+            let name = format!("{} `{}`", item.body.keyword(), def.xdr_name);
+            too_large(cx, item.name.span, &name, bytes);
         }
     }
+}
+
+/// Reports that `what` would make a Rust value of `bytes` bytes.
+fn too_large(cx: &mut Cx, span: Span, what: &str, bytes: u64) {
+    cx.error(
+        span,
+        format!(
+            "{what} would be {bytes} bytes in Rust, over the {} MiB limit; \
+             use a variable-length `<>` declaration for data this large",
+            MAX_FIXED_BYTES >> 20
+        ),
+    );
 }
 
 /// Estimated in-memory sizes of model types, memoised per type definition.

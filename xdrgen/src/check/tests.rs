@@ -489,6 +489,20 @@ fn fixed_arrays_too_large_for_rust_are_errors_naming_the_field() {
           use a variable-length `<>` declaration for data this large"
         ]
     );
+    // Fields each within the limit can still add up to a value over it: reported once, at
+    // the type whose fields add up, not at the types that contain it.
+    assert_eq!(
+        errors(
+            "typedef opaque big[16777216];
+             struct l0 { big x; big y; };
+             struct l1 { l0 x; l0 y; };
+             union u switch (int d) { case 1: l1 a; default: void; };"
+        ),
+        [
+            "struct `l0` would be 33554432 bytes in Rust, over the 16 MiB limit; \
+          use a variable-length `<>` declaration for data this large"
+        ]
+    );
     // Variable-length data and boxed recursion live on the heap: these are small.
     model(
         "struct node { opaque data[1048576]; node *next; };

@@ -71,7 +71,9 @@ struct Len {
 
 impl Len {
     fn add(&mut self, other: Len) {
-        self.fixed += other.fixed;
+        // The checker keeps types far below this; a hand-made model must not panic here (rustc
+        // rejects a type of that size anyway).
+        self.fixed = self.fixed.saturating_add(other.fixed);
         self.terms.extend(other.terms);
     }
     fn constant(n: usize) -> Len {
@@ -447,7 +449,7 @@ fn each_len(cx: &Ctx<'_>, inner: &Type) -> TokenStream {
 /// The encoded length of `value` (of type `ty`).
 fn len_of(cx: &Ctx<'_>, ty: &Type, value: &Value) -> Len {
     let rt = &cx.rt;
-    if let Some(n) = shape::fixed_size(cx.model, ty) {
+    if let Some(n) = cx.sizes.fixed_size(ty) {
         return Len::constant(n);
     }
     let item = Value::reference(quote!(item));
@@ -464,7 +466,7 @@ fn len_of(cx: &Ctx<'_>, ty: &Type, value: &Value) -> Len {
             }
             Type::VarArray(inner, _) => {
                 let v = value.expr();
-                let each = match shape::fixed_size(cx.model, inner) {
+                let each = match cx.sizes.fixed_size(inner) {
                     Some(0) => return Len::constant(4),
                     Some(n) => {
                         let n = Literal::usize_unsuffixed(n);
@@ -611,12 +613,12 @@ fn decode_result(cx: &Ctx<'_>, ty: &Type) -> TokenStream {
     }
     match ty {
         Type::FixedArray(inner, _) => {
-            let min = Literal::usize_unsuffixed(shape::min_size(cx.model, inner));
+            let min = Literal::usize_unsuffixed(cx.sizes.min_size(inner));
             let each = decode_fn(cx, inner);
             quote!(input.get_array(#min, #each))
         }
         Type::VarArray(inner, _) => {
-            let min = Literal::usize_unsuffixed(shape::min_size(cx.model, inner));
+            let min = Literal::usize_unsuffixed(cx.sizes.min_size(inner));
             let each = decode_fn(cx, inner);
             quote!(input.get_var_array(#min, #each))
         }
