@@ -22,7 +22,11 @@
 //!   IEEE 754 bit patterns.
 //! - `char`, `short` and their unsigned forms (rpcgen extensions) also take a whole unit; the
 //!   signed ones are sign-extended as C does, so `(char)-54` is `ff ff ff ca`.
-//! - `bool` is exactly 0 or 1; decoding anything else is an error.
+//! - Decoding is stricter than libtirpc, which takes any non-zero `bool` as true, any word
+//!   as an `enum` and truncates `char`/`short` words: here a `bool` must be 0 or 1, an `enum`
+//!   word must name a member ([`UnknownEnumValue`](xdr::ErrorKind::UnknownEnumValue), so a
+//!   member added by a newer peer fails to decode until the bindings are regenerated), and a
+//!   narrow word must fit its Rust type ([`OutOfRange`](xdr::ErrorKind::OutOfRange)).
 //! - Fixed-length opaque data is the bytes then zero padding up to a multiple of four;
 //!   variable-length opaque data and strings are a length unit, the bytes, then the padding.
 //!   Padding must be zero when decoding.
@@ -47,7 +51,8 @@
 //! Decoding reads from a cursor that knows how many bytes are left. Every length read from the
 //! wire is checked against its `.x` bound **and** against the remaining bytes (times the
 //! smallest size of one element, see [`Decoder::get_len`](xdr::Decoder::get_len)) *before*
-//! anything is allocated, so no allocation is ever sized by a declared count larger than the
+//! anything is allocated, and so is the element count of a fixed array
+//! ([`Decoder::get_array`](xdr::Decoder::get_array)), so no allocation is ever sized by a declared count larger than the
 //! input could hold: a 12-byte message claiming four billion elements fails at once instead of
 //! reserving gigabytes. Recursion depth is capped by [`Limits::max_depth`](xdr::Limits) and
 //! whole messages by [`Limits::max_message`](xdr::Limits). Errors never panic; they name the

@@ -69,15 +69,9 @@ impl Decode for NodeInfo {
             let memory = d.get_u64().map_err(|e| e.at("memory"))?;
             let cpus = d.get_i32().map_err(|e| e.at("cpus"))?;
             let cookie = Opaque::decode(d).map_err(|e| e.at("cookie"))?;
-            let ids = (|| {
-                let n = d.get_len(4, 4)?;
-                let mut v = Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(d.get_u32()?);
-                }
-                VarArray::new(v)
-            })()
-            .map_err(|e| e.at("ids"))?;
+            let ids = d
+                .get_var_array(4, Decoder::get_u32)
+                .map_err(|e| e.at("ids"))?;
             let uuid = d.get_fixed_opaque::<5>().map_err(|e| e.at("uuid"))?;
             let active = d.get_bool().map_err(|e| e.at("active"))?;
             let nice = i8::decode(d).map_err(|e| e.at("nice"))?;
@@ -304,11 +298,9 @@ impl Decode for List {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, Error> {
         d.enter()?;
         let v = d.get_i32().map_err(|e| e.at("v"))?;
-        let next = if d.get_bool().map_err(|e| e.at("next"))? {
-            Some(Box::new(List::decode(d).map_err(|e| e.at("next"))?))
-        } else {
-            None
-        };
+        let next = d
+            .get_optional(|d| List::decode(d).map(Box::new))
+            .map_err(|e| e.at("next"))?;
         d.leave();
         Ok(List { v, next })
     }

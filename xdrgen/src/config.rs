@@ -26,7 +26,7 @@ use crate::{check, Error};
 /// ```ignore
 /// include!(concat!(env!("OUT_DIR"), "/demo.rs"));
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     files: Vec<PathBuf>,
     check: check::Options,
@@ -36,12 +36,23 @@ pub struct Config {
     cargo_messages: bool,
 }
 
+impl Default for Config {
+    /// The same as [`Config::new`].
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
 impl Config {
     /// A configuration with no files, the runtime at `::xdrgen_runtime`, and `cargo:` messages on.
     pub fn new() -> Self {
         Config {
+            files: Vec::new(),
+            check: check::Options::default(),
+            emit: emit::Options::default(),
+            out_dir: None,
+            output_name: None,
             cargo_messages: true,
-            ..Config::default()
         }
     }
 
@@ -147,7 +158,9 @@ impl Config {
         self
     }
 
-    /// Whether to print `cargo:rerun-if-changed` lines (default true; the CLI turns them off).
+    /// Whether to print `cargo:rerun-if-changed` lines, and warnings about the `.x` files as
+    /// `cargo:warning` lines (default true; the CLI turns them off). When off, warnings are
+    /// printed to standard error instead.
     pub fn cargo_messages(&mut self, enabled: bool) -> &mut Self {
         self.cargo_messages = enabled;
         self
@@ -164,13 +177,21 @@ impl Config {
                 println!("cargo:rerun-if-changed={}", f.display());
             }
         }
-        let (model, _warnings, sources) = crate::load(&self.files, &self.check)
+        let (model, warnings, sources) = crate::load(&self.files, &self.check)
             .map_err(|(diagnostics, sources)| Error::invalid(diagnostics.into_vec(), &sources))?;
         if self.cargo_messages {
             // #include'd files are inputs too.
             for (_, file) in sources.files().skip(self.files.len()) {
                 println!("cargo:rerun-if-changed={}", file.path.display());
             }
+            // cargo shows one line per `cargo:warning`: the `path:line:col: warning: ...` one.
+            for w in warnings.iter() {
+                if let Some(line) = w.render(&sources).lines().next() {
+                    println!("cargo:warning={line}");
+                }
+            }
+        } else if warnings.iter().next().is_some() {
+            eprintln!("{}", warnings.render(&sources));
         }
         let body = emit::generate(&model, &self.emit);
         Ok(format!("{}{body}", header(&sources)))

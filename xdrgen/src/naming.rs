@@ -114,6 +114,20 @@ pub fn variant_names(members: &[&str]) -> Vec<String> {
     words.iter().map(|w| escape(rest(shared, w), "V")).collect()
 }
 
+/// The variant that holds a union's `default:` arm; emitters write it as `Default`.
+pub const DEFAULT_ARM: &str = "Default";
+
+/// A union case's variant name in a union that has (`has_default`) or lacks a `default:` arm:
+/// a case that would take the default arm's name [`DEFAULT_ARM`] gets a `_` suffix, as
+/// keywords do (`E_DEFAULT` → `Default_`).
+pub fn union_case_name(name: String, has_default: bool) -> String {
+    if has_default && name == DEFAULT_ARM {
+        format!("{name}_")
+    } else {
+        name
+    }
+}
+
 /// Finds names that map to the same Rust name in one scope: `(xdr_name, rust_name)` pairs in
 /// source order → `(first index, later index)` for each clash with an earlier distinct `.x` name.
 pub fn collisions<S: AsRef<str>>(names: &[(S, S)]) -> Vec<(usize, usize)> {

@@ -270,3 +270,20 @@ fn generate_writes_what_the_build_rs_api_writes() {
     ]);
     assert_eq!(text(&run).0, std::fs::read_to_string(&cli_out).unwrap());
 }
+
+#[test]
+fn generate_reports_warnings_on_stderr() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-generate-warnings");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("alias.x");
+    std::fs::write(&file, "enum e { A = 1, B = 1 };\n").unwrap();
+    let run = xdrgen(&["generate", file.to_str().unwrap()]);
+    let (stdout, stderr) = text(&run);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stdout.contains("pub const B: Self = Self::A;"), "{stdout}");
+    assert!(
+        stderr.contains("alias.x:1:17: warning: enum member `B` has the value 1 of `A`"),
+        "{stderr}"
+    );
+}

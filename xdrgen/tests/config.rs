@@ -133,3 +133,13 @@ fn a_missing_input_file_is_reported() {
     let text = err.to_string();
     assert!(text.contains("no/such/file.x"), "{text}");
 }
+
+#[test]
+fn default_is_new() {
+    // `Config::default()` must not silently drop the `cargo:rerun-if-changed` lines that
+    // `Config::new()` prints (prost-build's `Config` behaves the same both ways).
+    assert_eq!(
+        format!("{:?}", xdrgen::Config::default()),
+        format!("{:?}", xdrgen::Config::new())
+    );
+}

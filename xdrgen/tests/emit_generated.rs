@@ -217,7 +217,7 @@ fn errors_name_the_field_and_bounds_are_checked_before_allocating() {
     let mut bytes = vec![0u8; 16 + 8 + 4 + 4 + 4 + 4 + 4 + 12 + 8];
     bytes.extend([0, 0, 0, 9]);
     let err = from_bytes::<demo::Composite>(&bytes).expect_err("over bound");
-    assert_eq!(err.path(), "ids");
+    assert_eq!(err.path(), "composite.ids");
     assert!(matches!(
         err.kind(),
         ErrorKind::LengthExceedsBound {
@@ -229,7 +229,42 @@ fn errors_name_the_field_and_bounds_are_checked_before_allocating() {
     let mut bytes = vec![0u8; 16 + 8 + 4 + 4 + 4 + 4 + 4 + 12 + 8 + 4];
     bytes.extend([0xff, 0xff, 0xff, 0xff]);
     let err = from_bytes::<demo::Composite>(&bytes).expect_err("too short");
-    assert_eq!(err.path(), "colors");
+    assert_eq!(err.path(), "composite.colors");
+}
+
+#[test]
+fn fixed_arrays_fail_on_short_input_before_reading_elements() {
+    // Composite up to `grid` (16 + 8 + 5 * 4 + 12 bytes), then one empty `names` element of
+    // the two: the four bytes left cannot hold two strings of at least four bytes each.
+    let mut bytes = vec![0u8; 16 + 8 + 5 * 4 + 12];
+    bytes.extend([0, 0, 0, 0]);
+    let err = from_bytes::<demo::Composite>(&bytes).expect_err("too short");
+    assert_eq!(err.path(), "composite.names");
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::UnexpectedEof {
+            needed: 8,
+            remaining: 4
+        }
+    );
+}
+
+#[test]
+fn error_paths_name_each_type_and_field_outermost_first() {
+    // The spec: every field adds its name, every struct, union and enum its own.
+    let err = from_bytes::<demo::Value>(&[0, 0, 0, 1, 0, 0]).expect_err("short arm");
+    assert_eq!(err.path(), "value.i");
+    let err = from_bytes::<demo::Value>(&[0, 0]).expect_err("short discriminant");
+    assert_eq!(err.path(), "value.kind");
+    let err = from_bytes::<demo::Value>(&[0, 0, 0, 9, 0, 0, 0, 5]).expect_err("over bound");
+    assert_eq!(
+        err.to_string(),
+        "value.blob: length 5 exceeds bound 4",
+        "a default arm's field"
+    );
+    // Encoding errors too.
+    let bad = demo::Value::Default(1, Opaque::default());
+    assert_eq!(to_bytes(&bad).expect_err("case value").path(), "value");
 }
 
 #[test]

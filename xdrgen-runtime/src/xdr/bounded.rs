@@ -36,8 +36,10 @@ pub struct Opaque<const N: u32 = { u32::MAX }>(Vec<u8>);
 
 /// An XDR variable-length array `T<N>`: at most `N` elements.
 ///
-/// It has no `Encode`/`Decode` impls: generated code writes the length with
-/// [`Encoder::put_len`], reads it with [`Decoder::get_len`] and handles the elements itself.
+/// It has no `Encode`/`Decode` impls, as its elements may be encoded in several ways (`char`
+/// as a word, optional data with a flag): generated code writes the length with
+/// [`Encoder::put_len`] and the elements itself, and reads the whole array with
+/// [`Decoder::get_var_array`].
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VarArray<T, const N: u32 = { u32::MAX }>(Vec<T>);
 

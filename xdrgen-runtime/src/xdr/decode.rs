@@ -4,6 +4,7 @@
 //! the wire is checked against its `.x` bound *and* against the bytes that remain before
 //! anything is allocated, so hostile input costs at most its own size in memory.
 
+use super::bounded::VarArray;
 use super::encode::padded_len;
 use super::error::{bound_error, Error, ErrorKind};
 use super::limits::Limits;
@@ -263,11 +264,115 @@ impl<'a> Decoder<'a> {
             return Err(bound_error(u64::from(len), bound));
         }
         let len = len as usize;
-        let needed = len.saturating_mul(min_element_size.max(1));
+        self.check_room(len, min_element_size.max(1))?;
+        Ok(len)
+    }
+
+    /// `Err(UnexpectedEof)` unless `count` elements of `min_element_size` bytes each fit in
+    /// the bytes left.
+    #[inline]
+    fn check_room(&self, count: usize, min_element_size: usize) -> Result<(), Error> {
+        let needed = count.saturating_mul(min_element_size);
         if needed > self.rest.len() {
             return Err(eof(needed, self.rest.len()));
         }
-        Ok(len)
+        Ok(())
+    }
+
+    /// Reads a fixed-length array (`T x[N]`): `N` elements, each read by `f`.
+    ///
+    /// `min_element_size` is the size of the smallest encoding of one element (see
+    /// [`get_len`](Decoder::get_len); 0 is allowed here). When the bytes left cannot hold `N`
+    /// such elements it fails with [`ErrorKind::UnexpectedEof`] before reading or allocating
+    /// anything.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xdrgen_runtime::xdr::Decoder;
+    ///
+    /// let mut input = Decoder::new(&[0, 0, 0, 1, 0xff, 0xff, 0xff, 0xfe]);
+    /// let pair: [i32; 2] = input.get_array(4, Decoder::get_i32).unwrap();
+    /// assert_eq!(pair, [1, -2]);
+    /// ```
+    pub fn get_array<T, const N: usize>(
+        &mut self,
+        min_element_size: usize,
+        mut f: impl FnMut(&mut Self) -> Result<T, Error>,
+    ) -> Result<[T; N], Error> {
+        self.check_room(N, min_element_size)?;
+        // Elements that may be empty prove nothing about N: let the vector grow as they come.
+        let mut items = Vec::with_capacity(if min_element_size == 0 { 0 } else { N });
+        for _ in 0..N {
+            items.push(f(self)?);
+        }
+        // Exactly N elements were pushed, so this never fails; an error is still better than
+        // a panic path.
+        <[T; N]>::try_from(items).map_err(|items| eof(N, items.len()))
+    }
+
+    /// Reads a variable-length array (`T x<N>`): the count, checked as by
+    /// [`get_len`](Decoder::get_len) against `N` and the bytes left, then each element with
+    /// `f`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xdrgen_runtime::xdr::{Decoder, VarArray};
+    ///
+    /// let mut input = Decoder::new(&[0, 0, 0, 1, 0, 0, 0, 7]);
+    /// let ids: VarArray<u32, 8> = input.get_var_array(4, Decoder::get_u32).unwrap();
+    /// assert_eq!(ids.as_slice(), [7]);
+    /// ```
+    pub fn get_var_array<T, const N: u32>(
+        &mut self,
+        min_element_size: usize,
+        mut f: impl FnMut(&mut Self) -> Result<T, Error>,
+    ) -> Result<VarArray<T, N>, Error> {
+        let len = self.get_len(N, min_element_size)?;
+        let mut items = Vec::with_capacity(len);
+        for _ in 0..len {
+            items.push(f(self)?);
+        }
+        VarArray::new(items)
+    }
+
+    /// Reads optional data (`T *x`): the `bool` that says whether a value follows, then the
+    /// value with `f`.
+    #[inline]
+    pub fn get_optional<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, Error>,
+    ) -> Result<Option<T>, Error> {
+        if self.get_bool()? {
+            f(self).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Runs `f` on this decoder and puts `name` on the path of any error it returns: how
+    /// generated code names the struct or union being decoded (its fields name themselves
+    /// inside `f`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xdrgen_runtime::xdr::Decoder;
+    ///
+    /// let mut input = Decoder::new(&[0, 0]);
+    /// let err = input
+    ///     .within("point", |input| input.get_i32().map_err(|e| e.at("x")))
+    ///     .unwrap_err();
+    /// assert_eq!(err.path(), "point.x");
+    /// ```
+    #[inline]
+    pub fn within<T>(
+        &mut self,
+        name: &'static str,
+        f: impl FnOnce(&mut Self) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        f(self).map_err(|e| e.at(name))
     }
 
     /// Enters one level of a recursive type: fails with [`ErrorKind::DepthLimit`] when
@@ -454,6 +559,85 @@ mod tests {
                 remaining: 1
             }
         );
+    }
+
+    #[test]
+    fn get_array_checks_room_before_reading() {
+        let mut d = Decoder::new(&[0, 0, 0, 1, 0xff, 0xff, 0xff, 0xfe, 9]);
+        let items: [i32; 2] = d.get_array(4, Decoder::get_i32).unwrap();
+        assert_eq!(items, [1, -2]);
+        assert_eq!(d.remaining(), 1);
+        // Three elements of at least 8 bytes cannot fit in 12 bytes: nothing is read.
+        let mut calls = 0;
+        let mut d = Decoder::new(&[0; 12]);
+        let r: Result<[u64; 3], Error> = d.get_array(8, |d| {
+            calls += 1;
+            d.get_u64()
+        });
+        assert_eq!(
+            kind(r),
+            ErrorKind::UnexpectedEof {
+                needed: 24,
+                remaining: 12
+            }
+        );
+        assert_eq!((calls, d.remaining()), (0, 12));
+        // Elements that may encode to nothing need no room.
+        let mut d = Decoder::new(&[]);
+        let units: [(); 1000] = d.get_array(0, |_| Ok(())).unwrap();
+        assert_eq!(units.len(), 1000);
+    }
+
+    #[test]
+    fn get_array_passes_element_errors_on() {
+        let mut d = Decoder::new(&[0, 0, 0, 1, 0, 0, 0, 2]);
+        let r: Result<[bool; 2], Error> = d.get_array(4, Decoder::get_bool);
+        assert_eq!(kind(r), ErrorKind::InvalidBool(2));
+    }
+
+    #[test]
+    fn get_var_array_checks_bound_and_room() {
+        let mut d = Decoder::new(&[0, 0, 0, 2, 0, 0, 0, 7, 0, 0, 0, 8]);
+        let items: VarArray<u32, 2> = d.get_var_array(4, Decoder::get_u32).unwrap();
+        assert_eq!(items.as_slice(), [7, 8]);
+        let mut d = Decoder::new(&[0, 0, 0, 3, 0, 0, 0, 7, 0, 0, 0, 8, 0, 0, 0, 9]);
+        let r: Result<VarArray<u32, 2>, Error> = d.get_var_array(4, Decoder::get_u32);
+        assert_eq!(
+            kind(r),
+            ErrorKind::LengthExceedsBound {
+                length: 3,
+                bound: 2
+            }
+        );
+        let mut d = Decoder::new(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1]);
+        let r: Result<VarArray<u32>, Error> = d.get_var_array(4, Decoder::get_u32);
+        assert!(matches!(
+            kind(r),
+            ErrorKind::UnexpectedEof { remaining: 4, .. }
+        ));
+    }
+
+    #[test]
+    fn get_optional_reads_flag_then_value() {
+        let mut d = Decoder::new(&[0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0, 0]);
+        assert_eq!(d.get_optional(Decoder::get_i32).unwrap(), Some(5));
+        assert_eq!(d.get_optional(Decoder::get_i32).unwrap(), None);
+        d.finish().unwrap();
+        let mut d = Decoder::new(&[0, 0, 0, 2]);
+        assert_eq!(
+            kind(d.get_optional(Decoder::get_i32)),
+            ErrorKind::InvalidBool(2)
+        );
+    }
+
+    #[test]
+    fn within_names_the_type_on_errors_only() {
+        let mut d = Decoder::new(&[0, 0, 0, 5, 0, 0]);
+        assert_eq!(d.within("point", Decoder::get_i32).unwrap(), 5);
+        let err = d
+            .within("line", |d| d.within("point", Decoder::get_i32))
+            .unwrap_err();
+        assert_eq!(err.path(), "line.point");
     }
 
     #[test]

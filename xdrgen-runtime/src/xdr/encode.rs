@@ -126,6 +126,18 @@ impl Encoder {
         self.buf.reserve(additional);
     }
 
+    /// Runs `f` on this encoder and puts `name` on the path of any error it returns: how
+    /// generated code names the struct or union being encoded (its fields name themselves
+    /// inside `f`).
+    #[inline]
+    pub fn within(
+        &mut self,
+        name: &'static str,
+        f: impl FnOnce(&mut Self) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        f(self).map_err(|e| e.at(name))
+    }
+
     /// Appends an `unsigned int`.
     #[inline]
     pub fn put_u32(&mut self, v: u32) {
@@ -214,6 +226,21 @@ mod tests {
     }
 
     // Expected bytes below are written out by hand from RFC 4506 section 4.
+
+    #[test]
+    fn within_names_the_type_on_errors_only() {
+        let mut e = Encoder::new();
+        e.within("point", |out| {
+            out.put_u32(7);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(e.as_bytes(), [0, 0, 0, 7]);
+        let err = e
+            .within("point", |out| out.put_len(3, 2).map_err(|e| e.at("ids")))
+            .unwrap_err();
+        assert_eq!(err.path(), "point.ids");
+    }
 
     #[test]
     fn integers() {

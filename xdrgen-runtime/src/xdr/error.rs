@@ -58,8 +58,10 @@ impl Error {
 
     /// Prepends a path element (a field or type name) and returns the error.
     ///
-    /// Generated code calls `.map_err(|e| e.at("field"))` for each field and `.at("type_name")`
-    /// at the type level, so the finished path reads outermost first.
+    /// Generated code calls `.map_err(|e| e.at("field"))` for each field and names each struct
+    /// and union with [`Decoder::within`](crate::xdr::Decoder::within) /
+    /// [`Encoder::within`](crate::xdr::Encoder::within) (an enum with `.at("type_name")`), so
+    /// the finished path reads outermost first: `remote_domain_get_xml_desc_ret.xml`.
     #[cold]
     pub fn at(mut self, name: &'static str) -> Self {
         self.inner.path.push(name);

@@ -9,8 +9,9 @@
 //! 3. `types` and `unions`: build the model's types, checking sizes, `void`, `quadruple`,
 //!    union discriminants and case labels;
 //! 4. `recursion`: infinite-size types, `recursive` and `boxed`;
-//! 5. `programs`: RFC 5531 `program` blocks and libvirt procedure enums;
-//! 6. `names`: `.x` names that become the same Rust name.
+//! 5. `sizes`: fixed-size arrays and types too large for a Rust value (over 16 MiB);
+//! 6. `programs`: RFC 5531 `program` blocks and libvirt procedure enums;
+//! 7. `names`: `.x` names that become the same Rust name.
 //!
 //! Every rule is a small function that pushes its errors into one [`Diagnostics`] and goes on, so
 //! one run reports every problem.
@@ -19,6 +20,7 @@ mod consts;
 mod names;
 mod programs;
 mod recursion;
+mod sizes;
 mod symbols;
 mod types;
 mod unions;
@@ -80,6 +82,7 @@ pub fn check(
     };
     let mut type_defs = resolver.build_all(&mut cx, &mut consts);
     recursion::analyse(&mut cx, &syms, &mut type_defs);
+    sizes::check_fixed_sizes(&mut cx, &syms, &type_defs);
     for (item, def) in syms.types.iter().zip(&type_defs) {
         names::check_type_scope(&mut cx, item, def);
     }

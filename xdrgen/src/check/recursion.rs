@@ -10,9 +10,7 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::model::{Type, TypeDef, TypeKind};
 
-use crate::ast::Declaration;
-
-use super::symbols::{Body, Symbols};
+use super::symbols::Symbols;
 use super::Cx;
 
 /// One use of a named type by another.
@@ -90,7 +88,7 @@ fn check_infinite_size(cx: &mut Cx, syms: &Symbols, defs: &[TypeDef], edges: &[V
         let item = &syms.types[start];
         let span = path
             .first()
-            .and_then(|&(from, e)| field_span(syms, from, &edges[from][e].field))
+            .and_then(|&(from, e)| syms.types[from].field_span(&edges[from][e].field))
             .unwrap_or(item.name.span);
         cx.error(
             span,
@@ -100,24 +98,6 @@ fn check_infinite_size(cx: &mut Cx, syms: &Symbols, defs: &[TypeDef], edges: &[V
                 item.name.name
             ),
         );
-    }
-}
-
-/// Where the field `field` of `types[ty]` is declared (`None` for typedefs).
-fn field_span(syms: &Symbols, ty: usize, field: &str) -> Option<crate::source::Span> {
-    let decl_span = |d: &Declaration| match d {
-        Declaration::Named { name, span, .. } if name.name == field => Some(*span),
-        _ => None,
-    };
-    match syms.types[ty].body {
-        Body::Struct(s) => s.fields.iter().find_map(|f| decl_span(&f.decl)),
-        Body::Union(u) => u
-            .arms
-            .iter()
-            .map(|a| &a.field)
-            .chain(u.default.as_deref())
-            .find_map(|f| decl_span(&f.decl)),
-        Body::Alias(_) | Body::Enum(_) => None,
     }
 }
 

@@ -22,6 +22,26 @@ pub(super) struct TypeItem<'a> {
     pub body: Body<'a>,
 }
 
+impl TypeItem<'_> {
+    /// Where the field (or union arm) `field` is declared; `None` for typedefs and enums.
+    pub fn field_span(&self, field: &str) -> Option<Span> {
+        let decl_span = |d: &Declaration| match d {
+            Declaration::Named { name, span, .. } if name.name == field => Some(*span),
+            _ => None,
+        };
+        match self.body {
+            Body::Struct(s) => s.fields.iter().find_map(|f| decl_span(&f.decl)),
+            Body::Union(u) => u
+                .arms
+                .iter()
+                .map(|a| &a.field)
+                .chain(u.default.as_deref())
+                .find_map(|f| decl_span(&f.decl)),
+            Body::Alias(_) | Body::Enum(_) => None,
+        }
+    }
+}
+
 /// What a [`TypeItem`] is.
 #[derive(Clone, Copy)]
 pub(super) enum Body<'a> {

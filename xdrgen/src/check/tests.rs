@@ -455,3 +455,111 @@ fn long_enums_and_deep_constant_chains_stay_cheap() {
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(errs[0].contains("more than 200 deep"), "{errs:?}");
 }
+
+#[test]
+fn fixed_arrays_too_large_for_rust_are_errors_naming_the_field() {
+    // rpcgen accepts these, but `[u8; 4294967295]` is a 4 GiB value (rustc rejects it on 32-bit
+    // targets and it overflows any stack).
+    assert_eq!(
+        errors(
+            "typedef opaque huge[4294967295];
+             struct s { int ok[4194304]; int a[4194305]; };
+             union u switch (int d) { case 0: hyper h[0x80000000]; default: void; };"
+        ),
+        [
+            "fixed-size `huge` would be 4294967295 bytes in Rust, over the 16 MiB limit; \
+             use a variable-length `<>` declaration for data this large",
+            "fixed-size `s.a` would be 16777220 bytes in Rust, over the 16 MiB limit; \
+             use a variable-length `<>` declaration for data this large",
+            "fixed-size `u.h` would be 17179869184 bytes in Rust, over the 16 MiB limit; \
+             use a variable-length `<>` declaration for data this large",
+        ]
+    );
+    // Sizes multiply through named types, and each oversized array is reported once, where it
+    // is declared: `big` itself is within the limit; `pair.two` is not; `holder.p` points at a
+    // `pair`, whose error is reported at `pair`.
+    assert_eq!(
+        errors(
+            "typedef opaque big[16777216];
+             struct pair { big two[2]; };
+             struct holder { pair *p; big b; };"
+        ),
+        [
+            "fixed-size `pair.two` would be 33554432 bytes in Rust, over the 16 MiB limit; \
+          use a variable-length `<>` declaration for data this large"
+        ]
+    );
+    // Fields each within the limit can still add up to a value over it: reported once, at
+    // the type whose fields add up, not at the types that contain it.
+    assert_eq!(
+        errors(
+            "typedef opaque big[16777216];
+             struct l0 { big x; big y; };
+             struct l1 { l0 x; l0 y; };
+             union u switch (int d) { case 1: l1 a; default: void; };"
+        ),
+        [
+            "struct `l0` would be 33554432 bytes in Rust, over the 16 MiB limit; \
+          use a variable-length `<>` declaration for data this large"
+        ]
+    );
+    // Variable-length data and boxed recursion live on the heap: these are small.
+    model(
+        "struct node { opaque data[1048576]; node *next; };
+         struct many { node lists[8]; opaque blob<>; };",
+    );
+}
+
+#[test]
+fn a_case_named_default_gives_way_to_the_default_arm() {
+    // `E_DEFAULT` becomes the variant `Default`, which the `default:` arm's variant also uses.
+    let cases = |text: &str| -> Vec<String> {
+        let m = model(text);
+        let TypeKind::Union(u) = &m.type_def("u").expect("u").kind else {
+            panic!("not a union")
+        };
+        u.cases.iter().map(|c| c.rust_name.clone()).collect()
+    };
+    assert_eq!(
+        cases(
+            "enum e { E_DEFAULT, E_OTHER, E_THIRD };\n\
+             union u switch (e d) { case E_DEFAULT: int x; case E_OTHER: void; default: void; };"
+        ),
+        ["Default_", "Other"]
+    );
+    assert_eq!(
+        cases("union u switch (int d) { case 1: int default_; default: void; };"),
+        ["Default_"]
+    );
+    // Without a default arm the name is free.
+    assert_eq!(
+        cases("enum e { E_DEFAULT, E_OTHER };\nunion u switch (e d) { case E_DEFAULT: int x; case E_OTHER: void; };"),
+        ["Default", "Other"]
+    );
+}
+
+#[test]
+fn fixed_arrays_of_extern_types_count_each_element() {
+    // The Rust size of an extern type is unknown; each element counts as at least one byte, so
+    // a count beyond 16 Mi elements is refused whatever the type.
+    let mut options = Options::default();
+    options
+        .extern_types
+        .insert("cstuff".into(), "crate::CStuff".into());
+    let (m, diags) = run_files(
+        &[(
+            "t.x",
+            "struct s { cstuff ok[16777216]; cstuff a[16777217]; };",
+        )],
+        &options,
+    );
+    assert!(m.is_none());
+    let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "fixed-size `s.a` would be 16777217 bytes in Rust, over the 16 MiB limit; \
+          use a variable-length `<>` declaration for data this large"
+        ]
+    );
+}

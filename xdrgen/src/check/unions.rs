@@ -81,6 +81,7 @@ impl Resolver<'_, '_> {
                         .member_variant(cx, consts, disc, value)
                         .unwrap_or_else(|| literal_variant(arm, value)),
                 };
+                let rust_name = naming::union_case_name(rust_name, body.default.is_some());
                 cases.push(UnionCase {
                     value,
                     label: match label {

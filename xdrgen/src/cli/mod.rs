@@ -191,19 +191,30 @@ fn default_libvirt_files() -> Result<Vec<PathBuf>, String> {
 /// Parses `NAME=VALUE` with a decimal, `0x` hex, or negative value.
 fn parse_constant(s: &str) -> Result<(String, i128), String> {
     let (name, value) = split_pair(s, "VALUE")?;
-    let (negative, digits) = match value.strip_prefix('-') {
+    let (negative, unsigned) = match value.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, value.strip_prefix('+').unwrap_or(value)),
     };
-    let parsed = match digits
+    let (radix, digits) = match unsigned
         .strip_prefix("0x")
-        .or_else(|| digits.strip_prefix("0X"))
+        .or_else(|| unsigned.strip_prefix("0X"))
     {
-        Some(hex) => i128::from_str_radix(hex, 16),
-        None => digits.parse::<i128>(),
+        Some(hex) => (16, hex),
+        None => (10, unsigned),
+    };
+    // `from_str_radix` would take another sign.
+    if !digits.starts_with(|c: char| c.is_digit(radix)) {
+        return Err(format!("`{value}` is not a number"));
     }
-    .map_err(|e| format!("`{value}` is not a number: {e}"))?;
-    Ok((name, if negative { -parsed } else { parsed }))
+    let magnitude = u128::from_str_radix(digits, radix)
+        .map_err(|e| format!("`{value}` is not a number: {e}"))?;
+    let parsed = if negative {
+        0i128.checked_sub_unsigned(magnitude)
+    } else {
+        i128::try_from(magnitude).ok()
+    };
+    let parsed = parsed.ok_or_else(|| format!("`{value}` does not fit in 128 bits"))?;
+    Ok((name, parsed))
 }
 
 /// Parses `NAME=PATH`.
@@ -241,6 +252,15 @@ mod tests {
         assert!(parse_constant("A").is_err());
         assert!(parse_constant("A=x").is_err());
         assert!(parse_constant("1A=1").is_err());
+        // One sign only: a second one once made `-i128::MIN` overflow.
+        assert!(parse_constant("A=--170141183460469231731687303715884105728").is_err());
+        assert!(parse_constant("A=-+1").is_err());
+        assert!(parse_constant("A=+-1").is_err());
+        assert_eq!(
+            parse_constant("A=-170141183460469231731687303715884105728"),
+            Ok(("A".into(), i128::MIN))
+        );
+        assert!(parse_constant("A=170141183460469231731687303715884105728").is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::rust_type::bound_expr;
 use super::shape::{self, Shape};
 use super::types::{case_value, discriminant_type, enum_variants};
 use super::{ident, Ctx};
-use crate::model::{Struct, Type, TypeDef, TypeKind, Union};
+use crate::model::{Field, Struct, Type, TypeDef, TypeKind, Union};
 
 /// A value being encoded: a place (`self.x`) or a reference (`item`).
 #[derive(Clone)]
@@ -71,7 +71,9 @@ struct Len {
 
 impl Len {
     fn add(&mut self, other: Len) {
-        self.fixed += other.fixed;
+        // The checker keeps types far below this; a hand-made model must not panic here (rustc
+        // rejects a type of that size anyway).
+        self.fixed = self.fixed.saturating_add(other.fixed);
         self.terms.extend(other.terms);
     }
     fn constant(n: usize) -> Len {
@@ -128,10 +130,28 @@ pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
             )
         }
         TypeKind::Struct(s) => match shape::list_link(cx.model, def) {
-            Some(link) => list_codec(cx, def, s, link),
+            Some(link) => list_codec(cx, s, link),
             None => struct_codec(cx, def, s),
         },
         TypeKind::Union(u) => union_codec(cx, def, u),
+    };
+    let result = quote!(::core::result::Result);
+    // Errors leave a struct or union with its name on their path (fields add theirs inside);
+    // an enum names itself in its one statement.
+    let (encode, decode) = match &def.kind {
+        TypeKind::Enum(_) => (encode, decode),
+        _ => {
+            let type_name = &def.xdr_name;
+            let encode = if can_fail(&encode) {
+                quote!(out.within(#type_name, |out| { #encode }))
+            } else {
+                encode
+            };
+            (
+                encode,
+                quote!(input.within(#type_name, |input| { #decode })),
+            )
+        }
     };
     quote! {
         impl #rt::Encode for #name {
@@ -139,17 +159,27 @@ pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
                 #len
             }
 
-            fn encode(&self, out: &mut #rt::Encoder) -> ::core::result::Result<(), #rt::Error> {
+            fn encode(&self, out: &mut #rt::Encoder) -> #result<(), #rt::Error> {
                 #encode
             }
         }
 
         impl #rt::Decode for #name {
-            fn decode(input: &mut #rt::Decoder<'_>) -> ::core::result::Result<Self, #rt::Error> {
+            fn decode(input: &mut #rt::Decoder<'_>) -> #result<Self, #rt::Error> {
                 #decode
             }
         }
     }
+}
+
+/// Whether statements can return an error (hold a `?` or name `Err`).
+fn can_fail(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Punct(p) => p.as_char() == '?',
+        proc_macro2::TokenTree::Ident(i) => i == "Err",
+        proc_macro2::TokenTree::Group(g) => can_fail(&g.stream()),
+        proc_macro2::TokenTree::Literal(_) => false,
+    })
 }
 
 /// A decode body: `prelude` statements then the value `expr`, inside the decoder's depth guard
@@ -158,9 +188,8 @@ fn depth_guarded(def: &TypeDef, prelude: TokenStream, expr: TokenStream) -> Toke
     if !def.recursive {
         return quote!(#prelude Ok(#expr));
     }
-    let at = at(&def.xdr_name);
     quote! {
-        input.enter()#at?;
+        input.enter()?;
         #prelude
         let value = #expr;
         input.leave();
@@ -173,46 +202,45 @@ fn struct_codec(
     def: &TypeDef,
     s: &Struct,
 ) -> (TokenStream, TokenStream, TokenStream) {
-    let mut len = Len::default();
-    let mut encode = TokenStream::new();
-    let mut inits = TokenStream::new();
-    for f in &s.fields {
-        let name = ident(&f.rust_name);
-        let value = Value::place(quote!(self.#name));
-        len.add(len_of(cx, &f.ty, &value));
-        encode.extend(encode_value(cx, &f.ty, &value, &at(&f.xdr_name)));
-        let decode = decode_value(cx, &f.ty, &at(&f.xdr_name));
-        inits.extend(quote!(#name: #decode,));
-    }
+    let (len, encode, inits) = fields_codec(cx, &s.fields, &quote!(self));
     let len = len.tokens();
     let decode = depth_guarded(def, TokenStream::new(), quote!(Self { #inits }));
     (len, quote!(#encode Ok(())), decode)
 }
 
-/// A linked list (last field `Option<Box<Self>>`): loops instead of recursing per element.
-fn list_codec(
+/// For struct fields read from `owner` (`self`, or a list's `node`): their encoded length,
+/// the statements that encode them, and the `name: value,` initialisers that decode them.
+fn fields_codec(
     cx: &Ctx<'_>,
-    def: &TypeDef,
-    s: &Struct,
-    link: usize,
-) -> (TokenStream, TokenStream, TokenStream) {
+    fields: &[Field],
+    owner: &TokenStream,
+) -> (Len, TokenStream, TokenStream) {
+    let mut len = Len::default();
+    let mut encode = TokenStream::new();
+    let mut inits = TokenStream::new();
+    for f in fields {
+        let name = ident(&f.rust_name);
+        let at = at(&f.xdr_name);
+        let value = Value::place(quote!(#owner.#name));
+        len.add(len_of(cx, &f.ty, &value));
+        encode.extend(encode_value(cx, &f.ty, &value, &at));
+        let decode = decode_value(cx, &f.ty, &at);
+        inits.extend(quote!(#name: #decode,));
+    }
+    (len, encode, inits)
+}
+
+/// A linked list (last field `Option<Box<Self>>`): loops instead of recursing per element.
+fn list_codec(cx: &Ctx<'_>, s: &Struct, link: usize) -> (TokenStream, TokenStream, TokenStream) {
     let rt = &cx.rt;
     let next_field = &s.fields[link];
     let next = ident(&next_field.rust_name);
     let next_at = at(&next_field.xdr_name);
+    let (data_len, encode, inits) = fields_codec(cx, &s.fields[..link], &quote!(node));
+    // Each node's data, then the flag that says whether another node follows.
     let mut node_len = Len::constant(4);
-    let mut encode = TokenStream::new();
-    let mut inits = TokenStream::new();
-    for f in &s.fields[..link] {
-        let name = ident(&f.rust_name);
-        let value = Value::place(quote!(node.#name));
-        node_len.add(len_of(cx, &f.ty, &value));
-        encode.extend(encode_value(cx, &f.ty, &value, &at(&f.xdr_name)));
-        let decode = decode_value(cx, &f.ty, &at(&f.xdr_name));
-        inits.extend(quote!(#name: #decode,));
-    }
+    node_len.add(data_len);
     let node_len = node_len.tokens();
-    let at_type = at(&def.xdr_name);
     let len = quote! {
         let mut len = 0;
         let mut cursor = Some(self);
@@ -240,7 +268,7 @@ fn list_codec(
     };
     let decode = quote! {
         // One level of depth for the whole list, so other recursion inside still counts.
-        input.enter()#at_type?;
+        input.enter()?;
         let node = |input: &mut #rt::Decoder<'_>| -> ::core::result::Result<(Self, bool), #rt::Error> {
             let node = Self { #inits #next: None };
             Ok((node, input.get_bool()#next_at?))
@@ -291,7 +319,6 @@ fn cases_cover_all(cx: &Ctx<'_>, u: &Union) -> bool {
 
 fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStream, TokenStream) {
     let rt = &cx.rt;
-    let type_at = at(&def.xdr_name);
     let value = Value::reference(quote!(value));
     let mut len_arms = TokenStream::new();
     let mut encode_arms = TokenStream::new();
@@ -301,11 +328,12 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
         let label = case_value(cx, u, c);
         match &c.field {
             Some(f) => {
-                let len = len_of(cx, &f.ty, &value);
-                let bind = binding(&len);
-                let len = len.tokens();
-                let encode = encode_value(cx, &f.ty, &value, &at(&f.xdr_name));
-                let decode = decode_value(cx, &f.ty, &at(&f.xdr_name));
+                let Arm {
+                    bind,
+                    len,
+                    encode,
+                    decode,
+                } = arm(cx, f, &value);
                 len_arms.extend(quote!(Self::#v(#bind) => #len,));
                 encode_arms.extend(quote!(Self::#v(value) => { #encode }));
                 decode_arms.extend(quote!(#label => Self::#v(#decode),));
@@ -318,40 +346,31 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
         }
     }
     let labels: Vec<TokenStream> = u.cases.iter().map(|c| case_value(cx, u, c)).collect();
-    let type_name = &def.xdr_name;
     let unknown = |d: TokenStream| {
         let d = discriminant_i64(cx, u, d);
-        quote!(#rt::Error::new(#rt::ErrorKind::UnknownDiscriminant(#d)).at(#type_name))
+        quote!(#rt::Error::new(#rt::ErrorKind::UnknownDiscriminant(#d)))
     };
     // A default arm holding a case's discriminant would decode as that case: refuse to encode it.
     let covered = cases_cover_all(cx, u);
-    let reject_label = if labels.is_empty() {
-        TokenStream::new()
-    } else if covered {
+    let err = unknown(quote!(*discriminant));
+    let reject_label = match labels.as_slice() {
+        [] => TokenStream::new(),
         // Every value has a case, so no default value can be encoded.
-        let err = unknown(quote!(*discriminant));
-        quote!(Self::Default(discriminant, ..) => return Err(#err),)
-    } else {
-        let err = unknown(quote!(*discriminant));
-        let labels = if labels.len() == 1 {
-            quote!(#(#labels)*)
-        } else {
-            quote!((#(#labels)|*))
-        };
-        quote! {
-            Self::Default(discriminant @ #labels, ..) => return Err(#err),
-        }
+        _ if covered => quote!(Self::Default(discriminant, ..) => return Err(#err),),
+        [label] => quote!(Self::Default(discriminant @ #label, ..) => return Err(#err),),
+        _ => quote!(Self::Default(discriminant @ (#(#labels)|*), ..) => return Err(#err),),
     };
     match &u.default {
         Some(default) => {
             encode_arms = quote!(#reject_label #encode_arms);
             match default {
                 Some(f) => {
-                    let len = len_of(cx, &f.ty, &value);
-                    let bind = binding(&len);
-                    let len = len.tokens();
-                    let encode = encode_value(cx, &f.ty, &value, &at(&f.xdr_name));
-                    let decode = decode_value(cx, &f.ty, &at(&f.xdr_name));
+                    let Arm {
+                        bind,
+                        len,
+                        encode,
+                        decode,
+                    } = arm(cx, f, &value);
                     len_arms.extend(quote!(Self::Default(_, #bind) => #len,));
                     if !covered {
                         encode_arms.extend(quote!(Self::Default(_, value) => { #encode }));
@@ -374,7 +393,7 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
         None => {}
     }
     let put = encode_discriminant(cx, u, quote!(self.discriminant()));
-    let get = decode_value(cx, &u.discriminant, &type_at);
+    let get = decode_value(cx, &u.discriminant, &at(&u.discriminant_name));
     let d = discriminant_type(cx, u);
     let len = quote!(4 + match self { #len_arms });
     let encode = quote! {
@@ -393,12 +412,30 @@ fn union_codec(cx: &Ctx<'_>, def: &TypeDef, u: &Union) -> (TokenStream, TokenStr
     (len, encode, depth_guarded(def, prelude, body))
 }
 
-/// The pattern binding an arm's value: `value`, or `_` when its length is a constant.
-fn binding(len: &Len) -> TokenStream {
-    if len.terms.is_empty() {
-        quote!(_)
-    } else {
-        quote!(value)
+/// The code for a union arm that holds a value.
+struct Arm {
+    /// The pattern binding the arm's value: `value`, or `_` when its length is a constant.
+    bind: TokenStream,
+    /// Its encoded length.
+    len: TokenStream,
+    /// Statements that encode `value`.
+    encode: TokenStream,
+    /// An expression that decodes it.
+    decode: TokenStream,
+}
+
+fn arm(cx: &Ctx<'_>, f: &Field, value: &Value) -> Arm {
+    let at = at(&f.xdr_name);
+    let len = len_of(cx, &f.ty, value);
+    Arm {
+        bind: if len.terms.is_empty() {
+            quote!(_)
+        } else {
+            quote!(value)
+        },
+        len: len.tokens(),
+        encode: encode_value(cx, &f.ty, value, &at),
+        decode: decode_value(cx, &f.ty, &at),
     }
 }
 
@@ -423,7 +460,7 @@ fn each_len(cx: &Ctx<'_>, inner: &Type) -> TokenStream {
 /// The encoded length of `value` (of type `ty`).
 fn len_of(cx: &Ctx<'_>, ty: &Type, value: &Value) -> Len {
     let rt = &cx.rt;
-    if let Some(n) = shape::fixed_size(cx.model, ty) {
+    if let Some(n) = cx.sizes.fixed_size(ty) {
         return Len::constant(n);
     }
     let item = Value::reference(quote!(item));
@@ -440,7 +477,7 @@ fn len_of(cx: &Ctx<'_>, ty: &Type, value: &Value) -> Len {
             }
             Type::VarArray(inner, _) => {
                 let v = value.expr();
-                let each = match shape::fixed_size(cx.model, inner) {
+                let each = match cx.sizes.fixed_size(inner) {
                     Some(0) => return Len::constant(4),
                     Some(n) => {
                         let n = Literal::usize_unsuffixed(n);
@@ -556,74 +593,80 @@ fn encode_value(cx: &Ctx<'_>, ty: &Type, value: &Value, at: &TokenStream) -> Tok
 
 /// An expression that decodes a value of type `ty`, mapping errors with `at`.
 fn decode_value(cx: &Ctx<'_>, ty: &Type, at: &TokenStream) -> TokenStream {
+    let result = decode_result(cx, ty);
+    quote!(#result #at?)
+}
+
+/// The `Decoder` method that reads a value of type `ty` directly, if there is one.
+fn decoder_method(ty: &Type) -> Option<&'static str> {
+    Some(match ty {
+        Type::Int => "get_i32",
+        Type::UnsignedInt => "get_u32",
+        Type::Hyper => "get_i64",
+        Type::UnsignedHyper => "get_u64",
+        Type::Float => "get_f32",
+        Type::Double => "get_f64",
+        Type::Bool => "get_bool",
+        Type::FixedOpaque(_) => "get_fixed_opaque",
+        _ => return None,
+    })
+}
+
+/// An expression of type `Result<T, Error>` that decodes a value of type `ty` from `input`.
+fn decode_result(cx: &Ctx<'_>, ty: &Type) -> TokenStream {
     let rt = &cx.rt;
-    let decode = quote!(#rt::Decode::decode(input)#at?);
-    let ty = match shape::resolve(cx.model, ty) {
-        Shape::Def(_) => return decode,
-        Shape::Plain(ty) => ty,
+    let Shape::Plain(ty) = shape::resolve(cx.model, ty) else {
+        return quote!(#rt::Decode::decode(input));
     };
+    if let Some(method) = decoder_method(ty) {
+        let method = ident(method);
+        return quote!(input.#method());
+    }
     match ty {
-        Type::Int => quote!(input.get_i32()#at?),
-        Type::UnsignedInt => quote!(input.get_u32()#at?),
-        Type::Hyper => quote!(input.get_i64()#at?),
-        Type::UnsignedHyper => quote!(input.get_u64()#at?),
-        Type::Float => quote!(input.get_f32()#at?),
-        Type::Double => quote!(input.get_f64()#at?),
-        Type::Bool => quote!(input.get_bool()#at?),
-        Type::FixedOpaque(_) => quote!(input.get_fixed_opaque()#at?),
-        Type::FixedArray(inner, n) => {
-            let each = decode_value(cx, inner, at);
-            let n = Literal::usize_unsuffixed(n.value as usize);
-            if shape::is_scalar(cx.model, inner) {
-                quote! {{
-                    let mut items = [::core::default::Default::default(); #n];
-                    for item in &mut items {
-                        *item = #each;
-                    }
-                    items
-                }}
-            } else {
-                quote! {{
-                    let mut items = ::std::vec::Vec::with_capacity(#n);
-                    for _ in 0..#n {
-                        items.push(#each);
-                    }
-                    match <[_; #n]>::try_from(items) {
-                        Ok(items) => items,
-                        Err(_) => unreachable!("exactly {} elements were decoded", #n),
-                    }
-                }}
+        Type::FixedArray(inner, _) => {
+            let min = Literal::usize_unsuffixed(cx.sizes.min_size(inner));
+            let each = decode_fn(cx, inner);
+            quote!(input.get_array(#min, #each))
+        }
+        Type::VarArray(inner, _) => {
+            let min = Literal::usize_unsuffixed(cx.sizes.min_size(inner));
+            let each = decode_fn(cx, inner);
+            quote!(input.get_var_array(#min, #each))
+        }
+        Type::Optional { inner, boxed: true } => {
+            let each = decode_result(cx, inner);
+            quote!(input.get_optional(|input| #each.map(::std::boxed::Box::new)))
+        }
+        Type::Optional { inner, .. } => {
+            let each = decode_fn(cx, inner);
+            quote!(input.get_optional(#each))
+        }
+        // `char`, `short` (range-checked by the runtime), strings, opaque and user types.
+        _ => quote!(#rt::Decode::decode(input)),
+    }
+}
+
+/// A function from the decoder to a `Result` holding a value of type `ty`: a path when one
+/// exists (clippy rejects closures that only call a function), else a closure over `input`.
+fn decode_fn(cx: &Ctx<'_>, ty: &Type) -> TokenStream {
+    let rt = &cx.rt;
+    match shape::resolve(cx.model, ty) {
+        Shape::Plain(ty) => match decoder_method(ty) {
+            Some(method) => {
+                let method = ident(method);
+                quote!(#rt::Decoder::#method)
             }
-        }
-        Type::VarArray(inner, size) => {
-            let bound = bound_expr(cx, size.as_ref());
-            let min = Literal::usize_unsuffixed(shape::min_element_size(cx.model, inner));
-            let each = decode_value(cx, inner, at);
-            quote! {{
-                let len = input.get_len(#bound, #min)#at?;
-                let mut items = ::std::vec::Vec::with_capacity(len);
-                for _ in 0..len {
-                    items.push(#each);
-                }
-                #rt::VarArray::new(items)#at?
-            }}
-        }
-        Type::Optional { inner, boxed } => {
-            let each = decode_value(cx, inner, at);
-            let each = if *boxed {
-                quote!(::std::boxed::Box::new(#each))
-            } else {
-                each
-            };
-            quote! {
-                if input.get_bool()#at? {
-                    Some(#each)
-                } else {
-                    None
-                }
+            None if matches!(
+                ty,
+                Type::FixedArray(..) | Type::VarArray(..) | Type::Optional { .. }
+            ) =>
+            {
+                let each = decode_result(cx, ty);
+                quote!(|input| #each)
             }
-        }
-        _ => decode,
+            None => quote!(#rt::Decode::decode),
+        },
+        Shape::Def(_) => quote!(#rt::Decode::decode),
     }
 }
 

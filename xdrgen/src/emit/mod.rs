@@ -61,12 +61,14 @@ impl Default for Options {
 /// adds it).
 pub fn generate(model: &Model, options: &Options) -> String {
     let (rt, rt_error) = runtime_path(&options.runtime_path);
+    let sizes = shape::Sizes::new(model);
     let modules = model.modules.iter().map(|module| {
         let cx = Ctx {
             model,
             options,
             module,
             rt: rt.clone(),
+            sizes: &sizes,
         };
         module_tokens(&cx)
     });
@@ -145,6 +147,8 @@ pub(crate) struct Ctx<'a> {
     pub module: &'a Module,
     /// `::xdrgen_runtime::codegen`, or the configured equivalent.
     pub rt: TokenStream,
+    /// Encoded sizes of the model's types, computed once.
+    pub sizes: &'a shape::Sizes<'a>,
 }
 
 /// `<runtime_path>::codegen`, and a `compile_error!` when the configured path is not a path.

@@ -5,7 +5,10 @@
 //! itself through optional data) stop at `Optional` or carry a depth limit, so a malformed model
 //! cannot hang the generator.
 
-use crate::model::{Model, Type, TypeDef, TypeKind, Union};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::model::{Field, Model, Type, TypeDef, TypeKind, Union};
 
 /// How deep a walk through named types may go before giving up: far beyond any real nesting.
 const MAX_DEPTH: u32 = 64;
@@ -38,80 +41,113 @@ pub fn resolve<'a>(model: &'a Model, ty: &'a Type) -> Shape<'a> {
     Shape::Plain(ty)
 }
 
-/// The encoded size of every value of the type, when it is the same for all of them.
-pub fn fixed_size(model: &Model, ty: &Type) -> Option<usize> {
-    fixed_size_at(model, ty, 0)
+/// Encoded sizes of types, remembered per named type: without that, a type used twice by each
+/// of forty nested structs would be walked 2^40 times.
+pub struct Sizes<'a> {
+    model: &'a Model,
+    fixed: RefCell<HashMap<String, Option<usize>>>,
+    min: RefCell<HashMap<String, usize>>,
 }
 
-fn fixed_size_at(model: &Model, ty: &Type, depth: u32) -> Option<usize> {
-    if depth > MAX_DEPTH {
-        return None;
+impl<'a> Sizes<'a> {
+    /// An empty cache for the types of `model`.
+    pub fn new(model: &'a Model) -> Self {
+        Sizes {
+            model,
+            fixed: RefCell::default(),
+            min: RefCell::default(),
+        }
     }
-    match resolve(model, ty) {
-        Shape::Def(def) => match &def.kind {
-            TypeKind::Enum(_) => Some(4),
-            TypeKind::Struct(s) => s.fields.iter().try_fold(0usize, |sum, f| {
-                sum.checked_add(fixed_size_at(model, &f.ty, depth + 1)?)
-            }),
-            // Arms usually differ; a union's size is computed per value.
-            TypeKind::Union(_) | TypeKind::Alias(_) => None,
-        },
-        Shape::Plain(ty) => match ty {
-            Type::Hyper | Type::UnsignedHyper | Type::Double => Some(8),
-            Type::FixedOpaque(n) => Some(padded(n.value)),
-            Type::FixedArray(inner, n) => {
-                fixed_size_at(model, inner, depth + 1)?.checked_mul(n.value as usize)
+
+    /// The encoded size of every value of the type, when it is the same for all of them.
+    pub fn fixed_size(&self, ty: &Type) -> Option<usize> {
+        self.fixed_at(ty, 0)
+    }
+
+    fn fixed_at(&self, ty: &Type, depth: u32) -> Option<usize> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match resolve(self.model, ty) {
+            Shape::Def(def) => {
+                if let Some(&size) = self.fixed.borrow().get(&def.xdr_name) {
+                    return size;
+                }
+                let size = match &def.kind {
+                    TypeKind::Enum(_) => Some(4),
+                    TypeKind::Struct(s) => s.fields.iter().try_fold(0usize, |sum, f| {
+                        sum.checked_add(self.fixed_at(&f.ty, depth + 1)?)
+                    }),
+                    // Arms usually differ; a union's size is computed per value.
+                    TypeKind::Union(_) | TypeKind::Alias(_) => None,
+                };
+                self.fixed.borrow_mut().insert(def.xdr_name.clone(), size);
+                size
             }
-            Type::Named(_)
-            | Type::Extern { .. }
-            | Type::VarOpaque(_)
-            | Type::String(_)
-            | Type::VarArray(..)
-            | Type::Optional { .. } => None,
-            _ => Some(4),
-        },
+            Shape::Plain(ty) => match ty {
+                Type::Hyper | Type::UnsignedHyper | Type::Double => Some(8),
+                Type::FixedOpaque(n) => Some(padded(n.value)),
+                Type::FixedArray(inner, n) => self
+                    .fixed_at(inner, depth + 1)?
+                    .checked_mul(n.value as usize),
+                Type::Named(_)
+                | Type::Extern { .. }
+                | Type::VarOpaque(_)
+                | Type::String(_)
+                | Type::VarArray(..)
+                | Type::Optional { .. } => None,
+                _ => Some(4),
+            },
+        }
     }
-}
 
-/// The smallest encoded size of one value of the type, at least 1: the `min_element_size` that
-/// lets `Decoder::get_len` refuse counts the remaining bytes cannot hold.
-pub fn min_element_size(model: &Model, ty: &Type) -> usize {
-    min_size_at(model, ty, 0).max(1)
-}
-
-fn min_size_at(model: &Model, ty: &Type, depth: u32) -> usize {
-    if depth > MAX_DEPTH {
-        return 0;
+    /// The smallest encoded size of one value of the type (0 for extern types, which may
+    /// encode to nothing): the `min_element_size` that lets `Decoder::get_array` and
+    /// `Decoder::get_var_array` refuse counts the remaining bytes cannot hold.
+    pub fn min_size(&self, ty: &Type) -> usize {
+        self.min_at(ty, 0)
     }
-    match resolve(model, ty) {
-        Shape::Def(def) => match &def.kind {
-            TypeKind::Enum(_) | TypeKind::Alias(_) => 4,
-            TypeKind::Struct(s) => s
-                .fields
-                .iter()
-                .map(|f| min_size_at(model, &f.ty, depth + 1))
-                .fold(0usize, usize::saturating_add),
-            TypeKind::Union(u) => 4usize.saturating_add(union_min_arm(model, u, depth)),
-        },
-        Shape::Plain(ty) => match ty {
-            Type::Hyper | Type::UnsignedHyper | Type::Double => 8,
-            Type::FixedOpaque(n) => padded(n.value),
-            Type::FixedArray(inner, n) => {
-                min_size_at(model, inner, depth + 1).saturating_mul(n.value as usize)
+
+    fn min_at(&self, ty: &Type, depth: u32) -> usize {
+        if depth > MAX_DEPTH {
+            return 0;
+        }
+        match resolve(self.model, ty) {
+            Shape::Def(def) => {
+                if let Some(&size) = self.min.borrow().get(&def.xdr_name) {
+                    return size;
+                }
+                let size = match &def.kind {
+                    TypeKind::Enum(_) | TypeKind::Alias(_) => 4,
+                    TypeKind::Struct(s) => s
+                        .fields
+                        .iter()
+                        .map(|f| self.min_at(&f.ty, depth + 1))
+                        .fold(0usize, usize::saturating_add),
+                    TypeKind::Union(u) => 4usize.saturating_add(self.union_min_arm(u, depth)),
+                };
+                self.min.borrow_mut().insert(def.xdr_name.clone(), size);
+                size
             }
-            // Unknown (extern) types may encode to nothing at all.
-            Type::Extern { .. } | Type::Named(_) => 0,
-            _ => 4,
-        },
+            Shape::Plain(ty) => match ty {
+                Type::Hyper | Type::UnsignedHyper | Type::Double => 8,
+                Type::FixedOpaque(n) => padded(n.value),
+                Type::FixedArray(inner, n) => self
+                    .min_at(inner, depth + 1)
+                    .saturating_mul(n.value as usize),
+                // Unknown (extern) types may encode to nothing at all.
+                Type::Extern { .. } | Type::Named(_) => 0,
+                _ => 4,
+            },
+        }
     }
-}
 
-fn union_min_arm(model: &Model, u: &Union, depth: u32) -> usize {
-    let arm =
-        |f: Option<&crate::model::Field>| f.map_or(0, |f| min_size_at(model, &f.ty, depth + 1));
-    let cases = u.cases.iter().map(|c| arm(c.field.as_ref()));
-    let default = u.default.iter().map(|d| arm(d.as_ref()));
-    cases.chain(default).min().unwrap_or(0)
+    fn union_min_arm(&self, u: &Union, depth: u32) -> usize {
+        let arm = |f: Option<&Field>| f.map_or(0, |f| self.min_at(&f.ty, depth + 1));
+        let cases = u.cases.iter().map(|c| arm(c.field.as_ref()));
+        let default = u.default.iter().map(|d| arm(d.as_ref()));
+        cases.chain(default).min().unwrap_or(0)
+    }
 }
 
 /// `n` rounded up to a multiple of 4.
@@ -194,28 +230,6 @@ pub fn is_copy(model: &Model, ty: &Type) -> bool {
             _ => true,
         },
     }
-}
-
-/// Whether the type is a plain number or `bool` (zero-initialisable, `Copy`).
-pub fn is_scalar(model: &Model, ty: &Type) -> bool {
-    matches!(resolve(model, ty), Shape::Plain(t) if is_scalar_type(t))
-}
-
-fn is_scalar_type(ty: &Type) -> bool {
-    matches!(
-        ty,
-        Type::Int
-            | Type::UnsignedInt
-            | Type::Hyper
-            | Type::UnsignedHyper
-            | Type::Float
-            | Type::Double
-            | Type::Bool
-            | Type::Char
-            | Type::UnsignedChar
-            | Type::Short
-            | Type::UnsignedShort
-    )
 }
 
 /// For a recursive struct whose last field is optional data of the struct itself (a linked

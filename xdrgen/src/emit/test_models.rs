@@ -44,6 +44,11 @@ pub fn field(xdr: &str, rust: &str, ty: Type) -> Field {
     }
 }
 
+/// A struct type definition.
+pub fn struct_def(xdr: &str, fields: Vec<Field>) -> TypeDef {
+    def(xdr, &crate::naming::type_name(xdr), structure(fields))
+}
+
 fn def(xdr: &str, rust: &str, kind: TypeKind) -> TypeDef {
     TypeDef {
         xdr_name: xdr.to_string(),

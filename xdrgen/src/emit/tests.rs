@@ -6,12 +6,18 @@ use super::test_models::{self, lit, named, sized};
 use super::*;
 use crate::model::{Size, Type};
 
-fn cx_for<'a>(model: &'a Model, options: &'a Options, module: usize) -> Ctx<'a> {
+fn cx_for<'a>(
+    model: &'a Model,
+    options: &'a Options,
+    sizes: &'a shape::Sizes<'a>,
+    module: usize,
+) -> Ctx<'a> {
     Ctx {
         model,
         options,
         module: &model.modules[module],
         rt: quote!(::xdrgen_runtime::codegen),
+        sizes,
     }
 }
 
@@ -19,7 +25,8 @@ fn cx_for<'a>(model: &'a Model, options: &'a Options, module: usize) -> Ctx<'a> 
 fn mapped(ty: &Type, module: usize) -> String {
     let model = test_models::model();
     let options = Options::default();
-    let cx = cx_for(&model, &options, module);
+    let sizes = shape::Sizes::new(&model);
+    let cx = cx_for(&model, &options, &sizes, module);
     rust_type::rust_type(&cx, ty).to_string()
 }
 
@@ -130,13 +137,15 @@ fn named_types_are_qualified_only_from_other_modules() {
 #[test]
 fn min_element_sizes() {
     let model = test_models::model();
-    let m = |ty: &Type| shape::min_element_size(&model, ty);
+    let sizes = shape::Sizes::new(&model);
+    let m = |ty: &Type| sizes.min_size(ty);
     assert_eq!(m(&Type::Int), 4);
     assert_eq!(m(&Type::Hyper), 8);
     assert_eq!(m(&Type::String(None)), 4);
     assert_eq!(m(&Type::FixedOpaque(lit(5))), 8);
-    // An empty fixed opaque encodes to nothing, but a count must still be bounded by the input.
-    assert_eq!(m(&Type::FixedOpaque(lit(0))), 1);
+    // An empty fixed opaque encodes to nothing (the runtime still bounds a variable count by
+    // the bytes left).
+    assert_eq!(m(&Type::FixedOpaque(lit(0))), 0);
     // entry: int (4) + string (4) + optional flag (4).
     assert_eq!(m(&named("demo", "entry", "Entry")), 12);
     // value: discriminant + smallest arm (void).
@@ -241,4 +250,42 @@ fn compiled_fixture_is_current() {
         "{} is stale: rerun with XDRGEN_BLESS=1",
         path.display()
     );
+}
+
+#[test]
+fn types_shared_by_many_fields_are_measured_once() {
+    // l{i} holds two l{i-1}: a walk that does not remember sizes visits l0 2^40 times.
+    let mut types = vec![test_models::struct_def(
+        "l0",
+        vec![
+            test_models::field("x", "x", Type::Int),
+            test_models::field("y", "y", Type::Int),
+        ],
+    )];
+    for i in 1..=40 {
+        let inner = named("demo", &format!("l{}", i - 1), &format!("L{}", i - 1));
+        types.push(test_models::struct_def(
+            &format!("l{i}"),
+            vec![
+                test_models::field("x", "x", inner.clone()),
+                test_models::field("y", "y", inner),
+            ],
+        ));
+    }
+    let mut module = test_models::demo_module();
+    module.types = types;
+    module.consts.clear();
+    let model = Model {
+        modules: vec![module],
+    };
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let text = generate(&model, &Options::default());
+        let _ = done.send(text);
+    });
+    let text = finished
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("generation finishes in seconds");
+    // l40 is 2^41 ints: a constant length, computed without walking every field.
+    assert!(text.contains("8796093022208"), "{text}");
 }

@@ -173,23 +173,29 @@ pub mod demo {
         fn decode(
             input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
         ) -> ::core::result::Result<Self, ::xdrgen_runtime::codegen::Error> {
-            Ok(Self {
-                i: input.get_i32().map_err(|e| e.at("i"))?,
-                u: input.get_u32().map_err(|e| e.at("u"))?,
-                h: input.get_i64().map_err(|e| e.at("h"))?,
-                uh: input.get_u64().map_err(|e| e.at("uh"))?,
-                b: input.get_bool().map_err(|e| e.at("b"))?,
-                c: ::xdrgen_runtime::codegen::Decode::decode(input)
-                    .map_err(|e| e.at("c"))?,
-                uc: ::xdrgen_runtime::codegen::Decode::decode(input)
-                    .map_err(|e| e.at("uc"))?,
-                s: ::xdrgen_runtime::codegen::Decode::decode(input)
-                    .map_err(|e| e.at("s"))?,
-                us: ::xdrgen_runtime::codegen::Decode::decode(input)
-                    .map_err(|e| e.at("us"))?,
-                col: ::xdrgen_runtime::codegen::Decode::decode(input)
-                    .map_err(|e| e.at("col"))?,
-            })
+            input
+                .within(
+                    "scalars",
+                    |input| {
+                        Ok(Self {
+                            i: input.get_i32().map_err(|e| e.at("i"))?,
+                            u: input.get_u32().map_err(|e| e.at("u"))?,
+                            h: input.get_i64().map_err(|e| e.at("h"))?,
+                            uh: input.get_u64().map_err(|e| e.at("uh"))?,
+                            b: input.get_bool().map_err(|e| e.at("b"))?,
+                            c: ::xdrgen_runtime::codegen::Decode::decode(input)
+                                .map_err(|e| e.at("c"))?,
+                            uc: ::xdrgen_runtime::codegen::Decode::decode(input)
+                                .map_err(|e| e.at("uc"))?,
+                            s: ::xdrgen_runtime::codegen::Decode::decode(input)
+                                .map_err(|e| e.at("s"))?,
+                            us: ::xdrgen_runtime::codegen::Decode::decode(input)
+                                .map_err(|e| e.at("us"))?,
+                            col: ::xdrgen_runtime::codegen::Decode::decode(input)
+                                .map_err(|e| e.at("col"))?,
+                        })
+                    },
+                )
         }
     }
 
@@ -277,56 +283,63 @@ pub mod demo {
             &self,
             out: &mut ::xdrgen_runtime::codegen::Encoder,
         ) -> ::core::result::Result<(), ::xdrgen_runtime::codegen::Error> {
-            out.put_fixed_opaque(&self.id);
-            out.put_fixed_opaque(&self.raw);
-            ::xdrgen_runtime::codegen::Encode::encode(&self.blob, out)
-                .map_err(|e| e.at("blob"))?;
-            ::xdrgen_runtime::codegen::Encode::encode(&self.any_blob, out)
-                .map_err(|e| e.at("any_blob"))?;
-            ::xdrgen_runtime::codegen::Encode::encode(&self.label, out)
-                .map_err(|e| e.at("label"))?;
-            ::xdrgen_runtime::codegen::Encode::encode(&self.text, out)
-                .map_err(|e| e.at("text"))?;
-            ::xdrgen_runtime::codegen::Encode::encode(&self.r#type, out)
-                .map_err(|e| e.at("type"))?;
-            for item in &self.grid {
-                out.put_i32(*item);
-            }
-            for item in &self.names {
-                ::xdrgen_runtime::codegen::Encode::encode(item, out)
-                    .map_err(|e| e.at("names"))?;
-            }
-            out.put_len(self.ids.len(), 8).map_err(|e| e.at("ids"))?;
-            for item in self.ids.iter() {
-                out.put_fixed_opaque(item);
-            }
-            out.put_len(self.colors.len(), u32::MAX).map_err(|e| e.at("colors"))?;
-            for item in self.colors.iter() {
-                out.put_i32(i32::from(*item));
-            }
-            out.put_len(self.labels.len(), NAME_MAX).map_err(|e| e.at("labels"))?;
-            for item in self.labels.iter() {
-                ::xdrgen_runtime::codegen::Encode::encode(item, out)
-                    .map_err(|e| e.at("labels"))?;
-            }
-            match self.maybe.as_ref() {
-                Some(item) => {
-                    out.put_bool(true);
-                    out.put_u64(*item);
-                }
-                None => out.put_bool(false),
-            }
-            match self.scalars.as_ref() {
-                Some(item) => {
-                    out.put_bool(true);
-                    ::xdrgen_runtime::codegen::Encode::encode(item, out)
-                        .map_err(|e| e.at("scalars"))?;
-                }
-                None => out.put_bool(false),
-            }
-            ::xdrgen_runtime::codegen::Encode::encode(&self.clock, out)
-                .map_err(|e| e.at("clock"))?;
-            Ok(())
+            out.within(
+                "composite",
+                |out| {
+                    out.put_fixed_opaque(&self.id);
+                    out.put_fixed_opaque(&self.raw);
+                    ::xdrgen_runtime::codegen::Encode::encode(&self.blob, out)
+                        .map_err(|e| e.at("blob"))?;
+                    ::xdrgen_runtime::codegen::Encode::encode(&self.any_blob, out)
+                        .map_err(|e| e.at("any_blob"))?;
+                    ::xdrgen_runtime::codegen::Encode::encode(&self.label, out)
+                        .map_err(|e| e.at("label"))?;
+                    ::xdrgen_runtime::codegen::Encode::encode(&self.text, out)
+                        .map_err(|e| e.at("text"))?;
+                    ::xdrgen_runtime::codegen::Encode::encode(&self.r#type, out)
+                        .map_err(|e| e.at("type"))?;
+                    for item in &self.grid {
+                        out.put_i32(*item);
+                    }
+                    for item in &self.names {
+                        ::xdrgen_runtime::codegen::Encode::encode(item, out)
+                            .map_err(|e| e.at("names"))?;
+                    }
+                    out.put_len(self.ids.len(), 8).map_err(|e| e.at("ids"))?;
+                    for item in self.ids.iter() {
+                        out.put_fixed_opaque(item);
+                    }
+                    out.put_len(self.colors.len(), u32::MAX)
+                        .map_err(|e| e.at("colors"))?;
+                    for item in self.colors.iter() {
+                        out.put_i32(i32::from(*item));
+                    }
+                    out.put_len(self.labels.len(), NAME_MAX)
+                        .map_err(|e| e.at("labels"))?;
+                    for item in self.labels.iter() {
+                        ::xdrgen_runtime::codegen::Encode::encode(item, out)
+                            .map_err(|e| e.at("labels"))?;
+                    }
+                    match self.maybe.as_ref() {
+                        Some(item) => {
+                            out.put_bool(true);
+                            out.put_u64(*item);
+                        }
+                        None => out.put_bool(false),
+                    }
+                    match self.scalars.as_ref() {
+                        Some(item) => {
+                            out.put_bool(true);
+                            ::xdrgen_runtime::codegen::Encode::encode(item, out)
+                                .map_err(|e| e.at("scalars"))?;
+                        }
+                        None => out.put_bool(false),
+                    }
+                    ::xdrgen_runtime::codegen::Encode::encode(&self.clock, out)
+                        .map_err(|e| e.at("clock"))?;
+                    Ok(())
+                },
+            )
         }
     }
 
@@ -334,91 +347,52 @@ pub mod demo {
         fn decode(
             input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
         ) -> ::core::result::Result<Self, ::xdrgen_runtime::codegen::Error> {
-            Ok(Self {
-                id: input.get_fixed_opaque().map_err(|e| e.at("id"))?,
-                raw: input.get_fixed_opaque().map_err(|e| e.at("raw"))?,
-                blob: ::xdrgen_runtime::codegen::Decode::decode(input)
-                    .map_err(|e| e.at("blob"))?,
-                any_blob: ::xdrgen_runtime::codegen::Decode::decode(input)
-                    .map_err(|e| e.at("any_blob"))?,
-                label: ::xdrgen_runtime::codegen::Decode::decode(input)
-                    .map_err(|e| e.at("label"))?,
-                text: ::xdrgen_runtime::codegen::Decode::decode(input)
-                    .map_err(|e| e.at("text"))?,
-                r#type: ::xdrgen_runtime::codegen::Decode::decode(input)
-                    .map_err(|e| e.at("type"))?,
-                grid: {
-                    let mut items = [::core::default::Default::default(); 3];
-                    for item in &mut items {
-                        *item = input.get_i32().map_err(|e| e.at("grid"))?;
-                    }
-                    items
-                },
-                names: {
-                    let mut items = ::std::vec::Vec::with_capacity(2);
-                    for _ in 0..2 {
-                        items
-                            .push(
-                                ::xdrgen_runtime::codegen::Decode::decode(input)
-                                    .map_err(|e| e.at("names"))?,
-                            );
-                    }
-                    match <[_; 2]>::try_from(items) {
-                        Ok(items) => items,
-                        Err(_) => unreachable!("exactly {} elements were decoded", 2),
-                    }
-                },
-                ids: {
-                    let len = input.get_len(8, 16).map_err(|e| e.at("ids"))?;
-                    let mut items = ::std::vec::Vec::with_capacity(len);
-                    for _ in 0..len {
-                        items.push(input.get_fixed_opaque().map_err(|e| e.at("ids"))?);
-                    }
-                    ::xdrgen_runtime::codegen::VarArray::new(items)
-                        .map_err(|e| e.at("ids"))?
-                },
-                colors: {
-                    let len = input.get_len(u32::MAX, 4).map_err(|e| e.at("colors"))?;
-                    let mut items = ::std::vec::Vec::with_capacity(len);
-                    for _ in 0..len {
-                        items
-                            .push(
-                                ::xdrgen_runtime::codegen::Decode::decode(input)
-                                    .map_err(|e| e.at("colors"))?,
-                            );
-                    }
-                    ::xdrgen_runtime::codegen::VarArray::new(items)
-                        .map_err(|e| e.at("colors"))?
-                },
-                labels: {
-                    let len = input.get_len(NAME_MAX, 4).map_err(|e| e.at("labels"))?;
-                    let mut items = ::std::vec::Vec::with_capacity(len);
-                    for _ in 0..len {
-                        items
-                            .push(
-                                ::xdrgen_runtime::codegen::Decode::decode(input)
-                                    .map_err(|e| e.at("labels"))?,
-                            );
-                    }
-                    ::xdrgen_runtime::codegen::VarArray::new(items)
-                        .map_err(|e| e.at("labels"))?
-                },
-                maybe: if input.get_bool().map_err(|e| e.at("maybe"))? {
-                    Some(input.get_u64().map_err(|e| e.at("maybe"))?)
-                } else {
-                    None
-                },
-                scalars: if input.get_bool().map_err(|e| e.at("scalars"))? {
-                    Some(
-                        ::xdrgen_runtime::codegen::Decode::decode(input)
-                            .map_err(|e| e.at("scalars"))?,
-                    )
-                } else {
-                    None
-                },
-                clock: ::xdrgen_runtime::codegen::Decode::decode(input)
-                    .map_err(|e| e.at("clock"))?,
-            })
+            input
+                .within(
+                    "composite",
+                    |input| {
+                        Ok(Self {
+                            id: input.get_fixed_opaque().map_err(|e| e.at("id"))?,
+                            raw: input.get_fixed_opaque().map_err(|e| e.at("raw"))?,
+                            blob: ::xdrgen_runtime::codegen::Decode::decode(input)
+                                .map_err(|e| e.at("blob"))?,
+                            any_blob: ::xdrgen_runtime::codegen::Decode::decode(input)
+                                .map_err(|e| e.at("any_blob"))?,
+                            label: ::xdrgen_runtime::codegen::Decode::decode(input)
+                                .map_err(|e| e.at("label"))?,
+                            text: ::xdrgen_runtime::codegen::Decode::decode(input)
+                                .map_err(|e| e.at("text"))?,
+                            r#type: ::xdrgen_runtime::codegen::Decode::decode(input)
+                                .map_err(|e| e.at("type"))?,
+                            grid: input
+                                .get_array(4, ::xdrgen_runtime::codegen::Decoder::get_i32)
+                                .map_err(|e| e.at("grid"))?,
+                            names: input
+                                .get_array(4, ::xdrgen_runtime::codegen::Decode::decode)
+                                .map_err(|e| e.at("names"))?,
+                            ids: input
+                                .get_var_array(
+                                    16,
+                                    ::xdrgen_runtime::codegen::Decoder::get_fixed_opaque,
+                                )
+                                .map_err(|e| e.at("ids"))?,
+                            colors: input
+                                .get_var_array(4, ::xdrgen_runtime::codegen::Decode::decode)
+                                .map_err(|e| e.at("colors"))?,
+                            labels: input
+                                .get_var_array(4, ::xdrgen_runtime::codegen::Decode::decode)
+                                .map_err(|e| e.at("labels"))?,
+                            maybe: input
+                                .get_optional(::xdrgen_runtime::codegen::Decoder::get_u64)
+                                .map_err(|e| e.at("maybe"))?,
+                            scalars: input
+                                .get_optional(::xdrgen_runtime::codegen::Decode::decode)
+                                .map_err(|e| e.at("scalars"))?,
+                            clock: ::xdrgen_runtime::codegen::Decode::decode(input)
+                                .map_err(|e| e.at("clock"))?,
+                        })
+                    },
+                )
         }
     }
 
@@ -511,10 +485,16 @@ pub mod demo {
         fn decode(
             input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
         ) -> ::core::result::Result<Self, ::xdrgen_runtime::codegen::Error> {
-            Ok(Self {
-                f: input.get_f32().map_err(|e| e.at("f"))?,
-                dbl: input.get_f64().map_err(|e| e.at("dbl"))?,
-            })
+            input
+                .within(
+                    "measure",
+                    |input| {
+                        Ok(Self {
+                            f: input.get_f32().map_err(|e| e.at("f"))?,
+                            dbl: input.get_f64().map_err(|e| e.at("dbl"))?,
+                        })
+                    },
+                )
         }
     }
 
@@ -577,36 +557,40 @@ pub mod demo {
             &self,
             out: &mut ::xdrgen_runtime::codegen::Encoder,
         ) -> ::core::result::Result<(), ::xdrgen_runtime::codegen::Error> {
-            out.put_i32(self.discriminant());
-            match self {
-                Self::Default(discriminant @ (1 | 2 | 3 | -1), ..) => {
-                    return Err(
-                        ::xdrgen_runtime::codegen::Error::new(
-                                ::xdrgen_runtime::codegen::ErrorKind::UnknownDiscriminant(
-                                    i64::from(*discriminant),
+            out.within(
+                "value",
+                |out| {
+                    out.put_i32(self.discriminant());
+                    match self {
+                        Self::Default(discriminant @ (1 | 2 | 3 | -1), ..) => {
+                            return Err(
+                                ::xdrgen_runtime::codegen::Error::new(
+                                    ::xdrgen_runtime::codegen::ErrorKind::UnknownDiscriminant(
+                                        i64::from(*discriminant),
+                                    ),
                                 ),
-                            )
-                            .at("value"),
-                    );
-                }
-                Self::Int(value) => {
-                    out.put_i32(*value);
-                }
-                Self::Name(value) => {
-                    ::xdrgen_runtime::codegen::Encode::encode(value, out)
-                        .map_err(|e| e.at("n"))?;
-                }
-                Self::Other(value) => {
-                    ::xdrgen_runtime::codegen::Encode::encode(value, out)
-                        .map_err(|e| e.at("n"))?;
-                }
-                Self::Nothing => {}
-                Self::Default(_, value) => {
-                    ::xdrgen_runtime::codegen::Encode::encode(value, out)
-                        .map_err(|e| e.at("blob"))?;
-                }
-            }
-            Ok(())
+                            );
+                        }
+                        Self::Int(value) => {
+                            out.put_i32(*value);
+                        }
+                        Self::Name(value) => {
+                            ::xdrgen_runtime::codegen::Encode::encode(value, out)
+                                .map_err(|e| e.at("n"))?;
+                        }
+                        Self::Other(value) => {
+                            ::xdrgen_runtime::codegen::Encode::encode(value, out)
+                                .map_err(|e| e.at("n"))?;
+                        }
+                        Self::Nothing => {}
+                        Self::Default(_, value) => {
+                            ::xdrgen_runtime::codegen::Encode::encode(value, out)
+                                .map_err(|e| e.at("blob"))?;
+                        }
+                    }
+                    Ok(())
+                },
+            )
         }
     }
 
@@ -614,32 +598,40 @@ pub mod demo {
         fn decode(
             input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
         ) -> ::core::result::Result<Self, ::xdrgen_runtime::codegen::Error> {
-            let discriminant: i32 = input.get_i32().map_err(|e| e.at("value"))?;
-            Ok(
-                match discriminant {
-                    1 => Self::Int(input.get_i32().map_err(|e| e.at("i"))?),
-                    2 => {
-                        Self::Name(
-                            ::xdrgen_runtime::codegen::Decode::decode(input)
-                                .map_err(|e| e.at("n"))?,
+            input
+                .within(
+                    "value",
+                    |input| {
+                        let discriminant: i32 = input
+                            .get_i32()
+                            .map_err(|e| e.at("kind"))?;
+                        Ok(
+                            match discriminant {
+                                1 => Self::Int(input.get_i32().map_err(|e| e.at("i"))?),
+                                2 => {
+                                    Self::Name(
+                                        ::xdrgen_runtime::codegen::Decode::decode(input)
+                                            .map_err(|e| e.at("n"))?,
+                                    )
+                                }
+                                3 => {
+                                    Self::Other(
+                                        ::xdrgen_runtime::codegen::Decode::decode(input)
+                                            .map_err(|e| e.at("n"))?,
+                                    )
+                                }
+                                -1 => Self::Nothing,
+                                _ => {
+                                    Self::Default(
+                                        discriminant,
+                                        ::xdrgen_runtime::codegen::Decode::decode(input)
+                                            .map_err(|e| e.at("blob"))?,
+                                    )
+                                }
+                            },
                         )
-                    }
-                    3 => {
-                        Self::Other(
-                            ::xdrgen_runtime::codegen::Decode::decode(input)
-                                .map_err(|e| e.at("n"))?,
-                        )
-                    }
-                    -1 => Self::Nothing,
-                    _ => {
-                        Self::Default(
-                            discriminant,
-                            ::xdrgen_runtime::codegen::Decode::decode(input)
-                                .map_err(|e| e.at("blob"))?,
-                        )
-                    }
-                },
-            )
+                    },
+                )
         }
     }
 
@@ -701,18 +693,23 @@ pub mod demo {
             &self,
             out: &mut ::xdrgen_runtime::codegen::Encoder,
         ) -> ::core::result::Result<(), ::xdrgen_runtime::codegen::Error> {
-            out.put_i32(i32::from(self.discriminant()));
-            match self {
-                Self::Red(value) => {
-                    ::xdrgen_runtime::codegen::Encode::encode(value, out)
-                        .map_err(|e| e.at("m"))?;
-                }
-                Self::Green => {}
-                Self::Blue(value) => {
-                    out.put_i32(*value);
-                }
-            }
-            Ok(())
+            out.within(
+                "paint",
+                |out| {
+                    out.put_i32(i32::from(self.discriminant()));
+                    match self {
+                        Self::Red(value) => {
+                            ::xdrgen_runtime::codegen::Encode::encode(value, out)
+                                .map_err(|e| e.at("m"))?;
+                        }
+                        Self::Green => {}
+                        Self::Blue(value) => {
+                            out.put_i32(*value);
+                        }
+                    }
+                    Ok(())
+                },
+            )
         }
     }
 
@@ -720,20 +717,30 @@ pub mod demo {
         fn decode(
             input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
         ) -> ::core::result::Result<Self, ::xdrgen_runtime::codegen::Error> {
-            let discriminant: Color = ::xdrgen_runtime::codegen::Decode::decode(input)
-                .map_err(|e| e.at("paint"))?;
-            Ok(
-                match discriminant {
-                    Color::Red => {
-                        Self::Red(
-                            ::xdrgen_runtime::codegen::Decode::decode(input)
-                                .map_err(|e| e.at("m"))?,
+            input
+                .within(
+                    "paint",
+                    |input| {
+                        let discriminant: Color = ::xdrgen_runtime::codegen::Decode::decode(
+                                input,
+                            )
+                            .map_err(|e| e.at("c"))?;
+                        Ok(
+                            match discriminant {
+                                Color::Red => {
+                                    Self::Red(
+                                        ::xdrgen_runtime::codegen::Decode::decode(input)
+                                            .map_err(|e| e.at("m"))?,
+                                    )
+                                }
+                                Color::Green => Self::Green,
+                                Color::Blue => {
+                                    Self::Blue(input.get_i32().map_err(|e| e.at("x"))?)
+                                }
+                            },
                         )
-                    }
-                    Color::Green => Self::Green,
-                    Color::Blue => Self::Blue(input.get_i32().map_err(|e| e.at("x"))?),
-                },
-            )
+                    },
+                )
         }
     }
 
@@ -779,22 +786,26 @@ pub mod demo {
             &self,
             out: &mut ::xdrgen_runtime::codegen::Encoder,
         ) -> ::core::result::Result<(), ::xdrgen_runtime::codegen::Error> {
-            out.put_i32(i32::from(self.discriminant()));
-            match self {
-                Self::Default(discriminant @ Color::Red, ..) => {
-                    return Err(
-                        ::xdrgen_runtime::codegen::Error::new(
-                                ::xdrgen_runtime::codegen::ErrorKind::UnknownDiscriminant(
-                                    i64::from(i32::from(*discriminant)),
+            out.within(
+                "partial",
+                |out| {
+                    out.put_i32(i32::from(self.discriminant()));
+                    match self {
+                        Self::Default(discriminant @ Color::Red, ..) => {
+                            return Err(
+                                ::xdrgen_runtime::codegen::Error::new(
+                                    ::xdrgen_runtime::codegen::ErrorKind::UnknownDiscriminant(
+                                        i64::from(i32::from(*discriminant)),
+                                    ),
                                 ),
-                            )
-                            .at("partial"),
-                    );
-                }
-                Self::Red => {}
-                Self::Default(_) => {}
-            }
-            Ok(())
+                            );
+                        }
+                        Self::Red => {}
+                        Self::Default(_) => {}
+                    }
+                    Ok(())
+                },
+            )
         }
     }
 
@@ -802,14 +813,22 @@ pub mod demo {
         fn decode(
             input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
         ) -> ::core::result::Result<Self, ::xdrgen_runtime::codegen::Error> {
-            let discriminant: Color = ::xdrgen_runtime::codegen::Decode::decode(input)
-                .map_err(|e| e.at("partial"))?;
-            Ok(
-                match discriminant {
-                    Color::Red => Self::Red,
-                    _ => Self::Default(discriminant),
-                },
-            )
+            input
+                .within(
+                    "partial",
+                    |input| {
+                        let discriminant: Color = ::xdrgen_runtime::codegen::Decode::decode(
+                                input,
+                            )
+                            .map_err(|e| e.at("c"))?;
+                        Ok(
+                            match discriminant {
+                                Color::Red => Self::Red,
+                                _ => Self::Default(discriminant),
+                            },
+                        )
+                    },
+                )
         }
     }
 
@@ -862,23 +881,27 @@ pub mod demo {
             &self,
             out: &mut ::xdrgen_runtime::codegen::Encoder,
         ) -> ::core::result::Result<(), ::xdrgen_runtime::codegen::Error> {
-            out.put_i32(i32::from(self.discriminant()));
-            match self {
-                Self::Default(discriminant, ..) => {
-                    return Err(
-                        ::xdrgen_runtime::codegen::Error::new(
-                                ::xdrgen_runtime::codegen::ErrorKind::UnknownDiscriminant(
-                                    i64::from(i32::from(*discriminant)),
+            out.within(
+                "total",
+                |out| {
+                    out.put_i32(i32::from(self.discriminant()));
+                    match self {
+                        Self::Default(discriminant, ..) => {
+                            return Err(
+                                ::xdrgen_runtime::codegen::Error::new(
+                                    ::xdrgen_runtime::codegen::ErrorKind::UnknownDiscriminant(
+                                        i64::from(i32::from(*discriminant)),
+                                    ),
                                 ),
-                            )
-                            .at("total"),
-                    );
-                }
-                Self::Red => {}
-                Self::Green => {}
-                Self::Blue => {}
-            }
-            Ok(())
+                            );
+                        }
+                        Self::Red => {}
+                        Self::Green => {}
+                        Self::Blue => {}
+                    }
+                    Ok(())
+                },
+            )
         }
     }
 
@@ -886,15 +909,23 @@ pub mod demo {
         fn decode(
             input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
         ) -> ::core::result::Result<Self, ::xdrgen_runtime::codegen::Error> {
-            let discriminant: Color = ::xdrgen_runtime::codegen::Decode::decode(input)
-                .map_err(|e| e.at("total"))?;
-            Ok(
-                match discriminant {
-                    Color::Red => Self::Red,
-                    Color::Green => Self::Green,
-                    Color::Blue => Self::Blue,
-                },
-            )
+            input
+                .within(
+                    "total",
+                    |input| {
+                        let discriminant: Color = ::xdrgen_runtime::codegen::Decode::decode(
+                                input,
+                            )
+                            .map_err(|e| e.at("c"))?;
+                        Ok(
+                            match discriminant {
+                                Color::Red => Self::Red,
+                                Color::Green => Self::Green,
+                                Color::Blue => Self::Blue,
+                            },
+                        )
+                    },
+                )
         }
     }
 
@@ -950,22 +981,29 @@ pub mod demo {
         fn decode(
             input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
         ) -> ::core::result::Result<Self, ::xdrgen_runtime::codegen::Error> {
-            let discriminant: bool = input.get_bool().map_err(|e| e.at("flag"))?;
-            Ok(
-                match discriminant {
-                    true => Self::Set(input.get_u32().map_err(|e| e.at("v"))?),
-                    _ => {
-                        return Err(
-                            ::xdrgen_runtime::codegen::Error::new(
-                                    ::xdrgen_runtime::codegen::ErrorKind::UnknownDiscriminant(
-                                        i64::from(discriminant),
-                                    ),
-                                )
-                                .at("flag"),
-                        );
-                    }
-                },
-            )
+            input
+                .within(
+                    "flag",
+                    |input| {
+                        let discriminant: bool = input
+                            .get_bool()
+                            .map_err(|e| e.at("set"))?;
+                        Ok(
+                            match discriminant {
+                                true => Self::Set(input.get_u32().map_err(|e| e.at("v"))?),
+                                _ => {
+                                    return Err(
+                                        ::xdrgen_runtime::codegen::Error::new(
+                                            ::xdrgen_runtime::codegen::ErrorKind::UnknownDiscriminant(
+                                                i64::from(discriminant),
+                                            ),
+                                        ),
+                                    );
+                                }
+                            },
+                        )
+                    },
+                )
         }
     }
 
@@ -1058,22 +1096,27 @@ pub mod demo {
             &self,
             out: &mut ::xdrgen_runtime::codegen::Encoder,
         ) -> ::core::result::Result<(), ::xdrgen_runtime::codegen::Error> {
-            let mut node = self;
-            loop {
-                out.put_i32(node.v);
-                ::xdrgen_runtime::codegen::Encode::encode(&node.name, out)
-                    .map_err(|e| e.at("name"))?;
-                match node.next.as_deref() {
-                    Some(next) => {
-                        out.put_bool(true);
-                        node = next;
+            out.within(
+                "entry",
+                |out| {
+                    let mut node = self;
+                    loop {
+                        out.put_i32(node.v);
+                        ::xdrgen_runtime::codegen::Encode::encode(&node.name, out)
+                            .map_err(|e| e.at("name"))?;
+                        match node.next.as_deref() {
+                            Some(next) => {
+                                out.put_bool(true);
+                                node = next;
+                            }
+                            None => {
+                                out.put_bool(false);
+                                return Ok(());
+                            }
+                        }
                     }
-                    None => {
-                        out.put_bool(false);
-                        return Ok(());
-                    }
-                }
-            }
+                },
+            )
         }
     }
 
@@ -1081,27 +1124,36 @@ pub mod demo {
         fn decode(
             input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
         ) -> ::core::result::Result<Self, ::xdrgen_runtime::codegen::Error> {
-            input.enter().map_err(|e| e.at("entry"))?;
-            let node = |
-                input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
-            | -> ::core::result::Result<(Self, bool), ::xdrgen_runtime::codegen::Error> {
-                let node = Self {
-                    v: input.get_i32().map_err(|e| e.at("v"))?,
-                    name: ::xdrgen_runtime::codegen::Decode::decode(input)
-                        .map_err(|e| e.at("name"))?,
-                    next: None,
-                };
-                Ok((node, input.get_bool().map_err(|e| e.at("next"))?))
-            };
-            let (mut head, mut more) = node(input)?;
-            let mut tail = &mut head.next;
-            while more {
-                let (next, next_more) = node(input)?;
-                more = next_more;
-                tail = &mut tail.insert(::std::boxed::Box::new(next)).next;
-            }
-            input.leave();
-            Ok(head)
+            input
+                .within(
+                    "entry",
+                    |input| {
+                        input.enter()?;
+                        let node = |
+                            input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
+                        | -> ::core::result::Result<
+                            (Self, bool),
+                            ::xdrgen_runtime::codegen::Error,
+                        > {
+                            let node = Self {
+                                v: input.get_i32().map_err(|e| e.at("v"))?,
+                                name: ::xdrgen_runtime::codegen::Decode::decode(input)
+                                    .map_err(|e| e.at("name"))?,
+                                next: None,
+                            };
+                            Ok((node, input.get_bool().map_err(|e| e.at("next"))?))
+                        };
+                        let (mut head, mut more) = node(input)?;
+                        let mut tail = &mut head.next;
+                        while more {
+                            let (next, next_more) = node(input)?;
+                            more = next_more;
+                            tail = &mut tail.insert(::std::boxed::Box::new(next)).next;
+                        }
+                        input.leave();
+                        Ok(head)
+                    },
+                )
         }
     }
 
@@ -1224,25 +1276,34 @@ pub mod demo {
         fn decode(
             input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
         ) -> ::core::result::Result<Self, ::xdrgen_runtime::codegen::Error> {
-            input.enter().map_err(|e| e.at("chain"))?;
-            let node = |
-                input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
-            | -> ::core::result::Result<(Self, bool), ::xdrgen_runtime::codegen::Error> {
-                let node = Self {
-                    x: input.get_i64().map_err(|e| e.at("x"))?,
-                    next: None,
-                };
-                Ok((node, input.get_bool().map_err(|e| e.at("next"))?))
-            };
-            let (mut head, mut more) = node(input)?;
-            let mut tail = &mut head.next;
-            while more {
-                let (next, next_more) = node(input)?;
-                more = next_more;
-                tail = &mut tail.insert(::std::boxed::Box::new(next)).next;
-            }
-            input.leave();
-            Ok(head)
+            input
+                .within(
+                    "chain",
+                    |input| {
+                        input.enter()?;
+                        let node = |
+                            input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
+                        | -> ::core::result::Result<
+                            (Self, bool),
+                            ::xdrgen_runtime::codegen::Error,
+                        > {
+                            let node = Self {
+                                x: input.get_i64().map_err(|e| e.at("x"))?,
+                                next: None,
+                            };
+                            Ok((node, input.get_bool().map_err(|e| e.at("next"))?))
+                        };
+                        let (mut head, mut more) = node(input)?;
+                        let mut tail = &mut head.next;
+                        while more {
+                            let (next, next_more) = node(input)?;
+                            more = next_more;
+                            tail = &mut tail.insert(::std::boxed::Box::new(next)).next;
+                        }
+                        input.leave();
+                        Ok(head)
+                    },
+                )
         }
     }
 
@@ -1296,21 +1357,27 @@ pub mod demo {
             &self,
             out: &mut ::xdrgen_runtime::codegen::Encoder,
         ) -> ::core::result::Result<(), ::xdrgen_runtime::codegen::Error> {
-            out.put_len(self.children.len(), u32::MAX).map_err(|e| e.at("children"))?;
-            for item in self.children.iter() {
-                ::xdrgen_runtime::codegen::Encode::encode(item, out)
-                    .map_err(|e| e.at("children"))?;
-            }
-            match self.left.as_deref() {
-                Some(item) => {
-                    out.put_bool(true);
-                    ::xdrgen_runtime::codegen::Encode::encode(item, out)
-                        .map_err(|e| e.at("left"))?;
-                }
-                None => out.put_bool(false),
-            }
-            out.put_i32(self.v);
-            Ok(())
+            out.within(
+                "tree",
+                |out| {
+                    out.put_len(self.children.len(), u32::MAX)
+                        .map_err(|e| e.at("children"))?;
+                    for item in self.children.iter() {
+                        ::xdrgen_runtime::codegen::Encode::encode(item, out)
+                            .map_err(|e| e.at("children"))?;
+                    }
+                    match self.left.as_deref() {
+                        Some(item) => {
+                            out.put_bool(true);
+                            ::xdrgen_runtime::codegen::Encode::encode(item, out)
+                                .map_err(|e| e.at("left"))?;
+                        }
+                        None => out.put_bool(false),
+                    }
+                    out.put_i32(self.v);
+                    Ok(())
+                },
+            )
         }
     }
 
@@ -1318,35 +1385,30 @@ pub mod demo {
         fn decode(
             input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
         ) -> ::core::result::Result<Self, ::xdrgen_runtime::codegen::Error> {
-            input.enter().map_err(|e| e.at("tree"))?;
-            let value = Self {
-                children: {
-                    let len = input.get_len(u32::MAX, 12).map_err(|e| e.at("children"))?;
-                    let mut items = ::std::vec::Vec::with_capacity(len);
-                    for _ in 0..len {
-                        items
-                            .push(
-                                ::xdrgen_runtime::codegen::Decode::decode(input)
-                                    .map_err(|e| e.at("children"))?,
-                            );
-                    }
-                    ::xdrgen_runtime::codegen::VarArray::new(items)
-                        .map_err(|e| e.at("children"))?
-                },
-                left: if input.get_bool().map_err(|e| e.at("left"))? {
-                    Some(
-                        ::std::boxed::Box::new(
-                            ::xdrgen_runtime::codegen::Decode::decode(input)
+            input
+                .within(
+                    "tree",
+                    |input| {
+                        input.enter()?;
+                        let value = Self {
+                            children: input
+                                .get_var_array(
+                                    12,
+                                    ::xdrgen_runtime::codegen::Decode::decode,
+                                )
+                                .map_err(|e| e.at("children"))?,
+                            left: input
+                                .get_optional(|input| {
+                                    ::xdrgen_runtime::codegen::Decode::decode(input)
+                                        .map(::std::boxed::Box::new)
+                                })
                                 .map_err(|e| e.at("left"))?,
-                        ),
-                    )
-                } else {
-                    None
-                },
-                v: input.get_i32().map_err(|e| e.at("v"))?,
-            };
-            input.leave();
-            Ok(value)
+                            v: input.get_i32().map_err(|e| e.at("v"))?,
+                        };
+                        input.leave();
+                        Ok(value)
+                    },
+                )
         }
     }
 
@@ -1422,23 +1484,28 @@ pub mod demo {
             &self,
             out: &mut ::xdrgen_runtime::codegen::Encoder,
         ) -> ::core::result::Result<(), ::xdrgen_runtime::codegen::Error> {
-            out.put_u32(self.discriminant());
-            match self {
-                Self::Leaf(value) => {
-                    out.put_f64(*value);
-                }
-                Self::Neg(value) => {
-                    match value.as_deref() {
-                        Some(item) => {
-                            out.put_bool(true);
-                            ::xdrgen_runtime::codegen::Encode::encode(item, out)
-                                .map_err(|e| e.at("e"))?;
+            out.within(
+                "expr",
+                |out| {
+                    out.put_u32(self.discriminant());
+                    match self {
+                        Self::Leaf(value) => {
+                            out.put_f64(*value);
                         }
-                        None => out.put_bool(false),
+                        Self::Neg(value) => {
+                            match value.as_deref() {
+                                Some(item) => {
+                                    out.put_bool(true);
+                                    ::xdrgen_runtime::codegen::Encode::encode(item, out)
+                                        .map_err(|e| e.at("e"))?;
+                                }
+                                None => out.put_bool(false),
+                            }
+                        }
                     }
-                }
-            }
-            Ok(())
+                    Ok(())
+                },
+            )
         }
     }
 
@@ -1446,37 +1513,38 @@ pub mod demo {
         fn decode(
             input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
         ) -> ::core::result::Result<Self, ::xdrgen_runtime::codegen::Error> {
-            input.enter().map_err(|e| e.at("expr"))?;
-            let discriminant: u32 = input.get_u32().map_err(|e| e.at("expr"))?;
-            let value = match discriminant {
-                0 => Self::Leaf(input.get_f64().map_err(|e| e.at("v"))?),
-                1 => {
-                    Self::Neg(
-                        if input.get_bool().map_err(|e| e.at("e"))? {
-                            Some(
-                                ::std::boxed::Box::new(
-                                    ::xdrgen_runtime::codegen::Decode::decode(input)
+            input
+                .within(
+                    "expr",
+                    |input| {
+                        input.enter()?;
+                        let discriminant: u32 = input.get_u32().map_err(|e| e.at("op"))?;
+                        let value = match discriminant {
+                            0 => Self::Leaf(input.get_f64().map_err(|e| e.at("v"))?),
+                            1 => {
+                                Self::Neg(
+                                    input
+                                        .get_optional(|input| {
+                                            ::xdrgen_runtime::codegen::Decode::decode(input)
+                                                .map(::std::boxed::Box::new)
+                                        })
                                         .map_err(|e| e.at("e"))?,
-                                ),
-                            )
-                        } else {
-                            None
-                        },
-                    )
-                }
-                _ => {
-                    return Err(
-                        ::xdrgen_runtime::codegen::Error::new(
-                                ::xdrgen_runtime::codegen::ErrorKind::UnknownDiscriminant(
-                                    i64::from(discriminant),
-                                ),
-                            )
-                            .at("expr"),
-                    );
-                }
-            };
-            input.leave();
-            Ok(value)
+                                )
+                            }
+                            _ => {
+                                return Err(
+                                    ::xdrgen_runtime::codegen::Error::new(
+                                        ::xdrgen_runtime::codegen::ErrorKind::UnknownDiscriminant(
+                                            i64::from(discriminant),
+                                        ),
+                                    ),
+                                );
+                            }
+                        };
+                        input.leave();
+                        Ok(value)
+                    },
+                )
         }
     }
 
@@ -1552,23 +1620,29 @@ pub mod other {
             &self,
             out: &mut ::xdrgen_runtime::codegen::Encoder,
         ) -> ::core::result::Result<(), ::xdrgen_runtime::codegen::Error> {
-            out.put_i32(i32::from(self.c));
-            out.put_fixed_opaque(&self.id);
-            out.put_fixed_opaque(&self.bytes);
-            out.put_len(self.entries.len(), OTHER_MAX).map_err(|e| e.at("entries"))?;
-            for item in self.entries.iter() {
-                match item.as_deref() {
-                    Some(item) => {
-                        out.put_bool(true);
-                        ::xdrgen_runtime::codegen::Encode::encode(item, out)
-                            .map_err(|e| e.at("entries"))?;
+            out.within(
+                "wrapper",
+                |out| {
+                    out.put_i32(i32::from(self.c));
+                    out.put_fixed_opaque(&self.id);
+                    out.put_fixed_opaque(&self.bytes);
+                    out.put_len(self.entries.len(), OTHER_MAX)
+                        .map_err(|e| e.at("entries"))?;
+                    for item in self.entries.iter() {
+                        match item.as_deref() {
+                            Some(item) => {
+                                out.put_bool(true);
+                                ::xdrgen_runtime::codegen::Encode::encode(item, out)
+                                    .map_err(|e| e.at("entries"))?;
+                            }
+                            None => out.put_bool(false),
+                        }
                     }
-                    None => out.put_bool(false),
-                }
-            }
-            ::xdrgen_runtime::codegen::Encode::encode(&self.labels, out)
-                .map_err(|e| e.at("labels"))?;
-            Ok(())
+                    ::xdrgen_runtime::codegen::Encode::encode(&self.labels, out)
+                        .map_err(|e| e.at("labels"))?;
+                    Ok(())
+                },
+            )
         }
     }
 
@@ -1576,35 +1650,32 @@ pub mod other {
         fn decode(
             input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
         ) -> ::core::result::Result<Self, ::xdrgen_runtime::codegen::Error> {
-            Ok(Self {
-                c: ::xdrgen_runtime::codegen::Decode::decode(input)
-                    .map_err(|e| e.at("c"))?,
-                id: input.get_fixed_opaque().map_err(|e| e.at("id"))?,
-                bytes: input.get_fixed_opaque().map_err(|e| e.at("bytes"))?,
-                entries: {
-                    let len = input.get_len(OTHER_MAX, 4).map_err(|e| e.at("entries"))?;
-                    let mut items = ::std::vec::Vec::with_capacity(len);
-                    for _ in 0..len {
-                        items
-                            .push(
-                                if input.get_bool().map_err(|e| e.at("entries"))? {
-                                    Some(
-                                        ::std::boxed::Box::new(
-                                            ::xdrgen_runtime::codegen::Decode::decode(input)
-                                                .map_err(|e| e.at("entries"))?,
-                                        ),
-                                    )
-                                } else {
-                                    None
-                                },
-                            );
-                    }
-                    ::xdrgen_runtime::codegen::VarArray::new(items)
-                        .map_err(|e| e.at("entries"))?
-                },
-                labels: ::xdrgen_runtime::codegen::Decode::decode(input)
-                    .map_err(|e| e.at("labels"))?,
-            })
+            input
+                .within(
+                    "wrapper",
+                    |input| {
+                        Ok(Self {
+                            c: ::xdrgen_runtime::codegen::Decode::decode(input)
+                                .map_err(|e| e.at("c"))?,
+                            id: input.get_fixed_opaque().map_err(|e| e.at("id"))?,
+                            bytes: input.get_fixed_opaque().map_err(|e| e.at("bytes"))?,
+                            entries: input
+                                .get_var_array(
+                                    4,
+                                    |input| {
+                                        input
+                                            .get_optional(|input| {
+                                                ::xdrgen_runtime::codegen::Decode::decode(input)
+                                                    .map(::std::boxed::Box::new)
+                                            })
+                                    },
+                                )
+                                .map_err(|e| e.at("entries"))?,
+                            labels: ::xdrgen_runtime::codegen::Decode::decode(input)
+                                .map_err(|e| e.at("labels"))?,
+                        })
+                    },
+                )
         }
     }
 
