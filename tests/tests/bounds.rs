@@ -82,7 +82,7 @@ fn both_refuse<T: Decode + std::fmt::Debug>(
         &ErrorKind::LengthExceedsBound { length, bound },
         "{name}: {err}"
     );
-    assert_eq!(err.path(), field);
+    assert_eq!(err.path(), format!("{name}.{field}"));
 }
 
 /// A length word, then `len` bytes of `fill` padded to a multiple of 4.
