@@ -340,12 +340,13 @@ pub struct Version {
 pub struct Procedure {
     /// The comment before the procedure.
     pub doc: Doc,
-    /// The result type; `None` for `void`.
-    pub result: Option<TypeSpec>,
+    /// The result type; `None` for `void`. [`DeclType::Plain`], or [`DeclType::String`] for
+    /// `string` / `string<N>`, which rpcgen accepts here (`int PRINTMESSAGE(string) = 1;`).
+    pub result: Option<DeclType>,
     /// The procedure's name.
     pub name: Ident,
-    /// The argument types; empty for `(void)`.
-    pub args: Vec<TypeSpec>,
+    /// The argument types, shaped as [`Procedure::result`]; empty for `(void)`.
+    pub args: Vec<DeclType>,
     /// Its number.
     pub number: Value,
     /// The whole procedure line.

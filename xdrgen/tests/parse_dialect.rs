@@ -138,12 +138,12 @@ fn rpcgen_type_names_and_unsigned_alone() {
     let proc_ = &p.versions[0].procedures[0];
     assert!(matches!(
         proc_.result,
-        Some(TypeSpec::Builtin {
+        Some(DeclType::Plain(TypeSpec::Builtin {
             ty: Builtin::UnsignedInt,
             ..
-        })
+        }))
     ));
-    assert!(matches!(&proc_.args[1], TypeSpec::Named(n) if n.name == "s"));
+    assert!(matches!(&proc_.args[1], DeclType::Plain(TypeSpec::Named(n)) if n.name == "s"));
 }
 
 #[test]
@@ -197,4 +197,35 @@ fn procedure_argument_names_and_empty_parentheses() {
     assert_eq!(procs[0].args.len(), 2);
     assert!(procs[1].args.is_empty());
     assert!(procs[1].result.is_none());
+}
+
+#[test]
+fn string_results_and_arguments_as_rpcgen_takes_them() {
+    // rpcgen's tutorial example, and a bounded form.
+    let f = parse_ok(
+        "program MESSAGEPROG {\n    version PRINTMESSAGEVERS {\n        int PRINTMESSAGE(string) = 1;\n        string ECHO(string<10>) = 2;\n    } = 1;\n} = 0x20000001;\n",
+    );
+    let Item::Definition(Definition {
+        kind: DefinitionKind::Program(p),
+        ..
+    }) = &f.ast.items[0]
+    else {
+        panic!("not a program")
+    };
+    let [print, echo] = &p.versions[0].procedures[..] else {
+        panic!("two procedures")
+    };
+    assert_eq!(print.args, [DeclType::String(None)]);
+    assert!(matches!(
+        print.result,
+        Some(DeclType::Plain(TypeSpec::Builtin {
+            ty: Builtin::Int,
+            ..
+        }))
+    ));
+    assert_eq!(echo.result, Some(DeclType::String(None)));
+    assert!(matches!(
+        &echo.args[..],
+        [DeclType::String(Some(Value::Literal { value: 10, .. }))]
+    ));
 }

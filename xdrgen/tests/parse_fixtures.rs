@@ -388,7 +388,9 @@ fn program_versions_and_procedures() {
         ]
     );
     assert_eq!(v.procedures[1].doc.annotations[0].key, "generate");
-    assert!(matches!(&v.procedures[2].args[0], TypeSpec::Named(n) if n.name == "node"));
+    assert!(
+        matches!(&v.procedures[2].args[0], DeclType::Plain(TypeSpec::Named(n)) if n.name == "node")
+    );
 }
 
 #[test]

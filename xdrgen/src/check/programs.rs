@@ -114,14 +114,23 @@ fn onc_program(cx: &mut Cx, consts: &mut Consts, r: &Resolver, p: &ProgramItem) 
                 pnum,
                 proc.number.span(),
             );
-            let anon = format!("{}_{}", prog.name.name, proc.name.name);
+            let (outer, name) = (&prog.name.name, &proc.name.name);
+            let args = proc
+                .args
+                .iter()
+                .map(|a| r.decl_type(cx, consts, a, outer, name))
+                .collect();
+            let result = proc
+                .result
+                .as_ref()
+                .map(|t| r.decl_type(cx, consts, t, outer, name));
             procedures.push(Procedure {
                 xdr_name: proc.name.name.clone(),
                 method_name: naming::method_name(&proc.name.name),
                 variant_name,
                 number: pnum,
-                args: proc.args.iter().map(|a| r.spec(cx, a, &anon)).collect(),
-                result: proc.result.as_ref().map(|t| r.spec(cx, t, &anon)),
+                args,
+                result,
                 message: None,
                 annotations: annotations(cx, &proc.doc),
                 docs: cx.docs(Some(&proc.doc), None),

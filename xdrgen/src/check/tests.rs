@@ -316,6 +316,24 @@ fn onc_programs_are_checked() {
     assert_eq!(p.versions[0].number, 3);
 }
 
+#[test]
+fn string_procedure_types_are_strings() {
+    let m = model(
+        "const MSG_MAX = 80;\n\
+         program MESSAGEPROG { version V { int PRINT(string) = 1; string ECHO(string<MSG_MAX>) = 2; } = 1; } = 0x20000001;",
+    );
+    let procs = &m.modules[0].programs[0].versions[0].procedures;
+    assert_eq!(procs[0].args, [Type::String(None)]);
+    assert_eq!(procs[1].result, Some(Type::String(None)));
+    assert_eq!(
+        procs[1].args,
+        [Type::String(Some(Size {
+            value: 80,
+            name: Some("MSG_MAX".into())
+        }))]
+    );
+}
+
 /// A small libvirt-style protocol (written for this test).
 const LIBVIRT_STYLE: &str = "\
 struct demo_ping_args { int n; };

@@ -210,7 +210,7 @@ impl<'a, 'd> Builder<'a, 'd> {
         let doc = self.node_doc(&pair);
         let mut it = parts(pair);
         let result_pair = next(&mut it);
-        let result = self.proc_type(result_pair, "result");
+        let result = self.proc_type(result_pair);
         let name = self.ident(next(&mut it));
         let args = parts(next(&mut it))
             .filter(|p| p.as_rule() == Rule::proc_arg)
@@ -218,7 +218,7 @@ impl<'a, 'd> Builder<'a, 'd> {
                 let arg_span = self.span(&arg);
                 // The optional argument name only names a C parameter; a `*` makes a pointer.
                 let pointer = arg.clone().into_inner().any(|p| p.as_rule() == Rule::star);
-                let ty = self.proc_type(next(&mut parts(arg)), "argument");
+                let ty = self.proc_type(next(&mut parts(arg)));
                 if pointer {
                     self.diags.push(Diagnostic::error(
                         arg_span,
@@ -240,26 +240,21 @@ impl<'a, 'd> Builder<'a, 'd> {
         }
     }
 
-    /// The type of a procedure result or argument (`None` for `void`); `string` is refused.
-    fn proc_type(&mut self, pair: P<'_>, role: &str) -> Option<TypeSpec> {
+    /// The type of a procedure result or argument (`None` for `void`).
+    fn proc_type(&mut self, pair: P<'_>) -> Option<DeclType> {
         match pair.as_rule() {
-            Rule::type_spec => Some(self.type_spec(pair)),
+            Rule::type_spec => Some(DeclType::Plain(self.type_spec(pair))),
+            // `string` or `string<N>`; a missing bound means `<>`.
             Rule::proc_string => {
-                self.diags.push(Diagnostic::error(
-                    self.span(&pair),
-                    format!(
-                        "`string` as a procedure {role} is not supported: declare \
-                         `typedef string name<>;` and use `name`"
-                    ),
-                ));
-                None
+                let bound = parts(pair)
+                    .find(|p| p.as_rule() == Rule::var_len)
+                    .and_then(|len| parts(len).find(|p| p.as_rule() == Rule::value))
+                    .map(|v| self.value(v));
+                Some(DeclType::String(bound))
             }
             Rule::kw_void => None,
             // `proc_result`: one of the above inside.
-            _ => pair
-                .into_inner()
-                .next()
-                .and_then(|p| self.proc_type(p, role)),
+            _ => pair.into_inner().next().and_then(|p| self.proc_type(p)),
         }
     }
 
