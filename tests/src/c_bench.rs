@@ -88,7 +88,11 @@ impl CBench {
         let high = self.read_u32()?;
         let low = self.read_u32()?;
         let what = match status {
-            0 => return Ok(Duration::from_nanos((u64::from(high) << 32) | u64::from(low))),
+            0 => {
+                return Ok(Duration::from_nanos(
+                    (u64::from(high) << 32) | u64::from(low),
+                ))
+            }
             1 => "C could not decode every byte",
             2 => "C failed to encode",
             3 => "C encoded different bytes",
