@@ -96,6 +96,15 @@ const STUB_HEADERS: &[(&str, &str)] = &[
 /// The echo driver's fixed part; the type table and `#include`s are generated around it.
 const DRIVER_BODY: &str = include_str!("driver_body.c");
 
+/// The benchmark driver's fixed part (see [`crate::c_bench`]), used like [`DRIVER_BODY`].
+const BENCH_BODY: &str = include_str!("bench_body.c");
+
+/// gcc's optimisation level for the echo driver: it only checks bytes, so it builds fast.
+const PEER_OPT: &str = "-O1";
+
+/// gcc's optimisation level for the benchmark driver and the rpcgen code it times.
+const BENCH_OPT: &str = "-O2";
+
 /// What to build: `.x` files and the XDR type names the driver's table lists (index = position).
 #[derive(Debug, Clone)]
 pub struct PeerSpec {
@@ -109,6 +118,23 @@ pub struct PeerSpec {
 /// Concurrent tests of one binary share a work dir, so builds take turns; the second finds the
 /// stamp written by the first. (Different test binaries use different work dirs.)
 pub fn build_peer(work_dir: &Path, spec: &PeerSpec) -> Result<PathBuf, BuildError> {
+    build_driver(work_dir, spec, DRIVER_BODY, PEER_OPT)
+}
+
+/// Builds (or reuses) the benchmark driver of [`crate::c_bench`] for `spec` under `work_dir`,
+/// with rpcgen's routines and the driver compiled at `-O2`; returns its path.
+pub fn build_bench_peer(work_dir: &Path, spec: &PeerSpec) -> Result<PathBuf, BuildError> {
+    build_driver(work_dir, spec, BENCH_BODY, BENCH_OPT)
+}
+
+/// Builds (or reuses) a driver: the generated table followed by `body`, linked with rpcgen's
+/// routines for `spec`, every file compiled at gcc optimisation level `opt`.
+fn build_driver(
+    work_dir: &Path,
+    spec: &PeerSpec,
+    body: &str,
+    opt: &'static str,
+) -> Result<PathBuf, BuildError> {
     static BUILD_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _turn = BUILD_LOCK
         .lock()
@@ -118,9 +144,9 @@ pub fn build_peer(work_dir: &Path, spec: &PeerSpec) -> Result<PathBuf, BuildErro
     std::fs::create_dir_all(work_dir.join("include/libvirt"))
         .map_err(|e| fail(&work_dir.display().to_string(), e))?;
 
-    let driver = driver_source(spec);
-    // Everything that goes into the executable: driver, stub headers, inputs.
-    let mut stamp = driver.clone();
+    let driver = driver_source_with(spec, body);
+    // Everything that goes into the executable: driver, flags, stub headers, inputs.
+    let mut stamp = format!("{opt}\n{driver}");
     for (path, text) in STUB_HEADERS {
         let _ = write!(stamp, "\n{path} {}", fnv1a(text.as_bytes()));
     }
@@ -168,7 +194,11 @@ pub fn build_peer(work_dir: &Path, spec: &PeerSpec) -> Result<PathBuf, BuildErro
             "rpcgen",
             &["-c", "-o", &source, &name.to_string_lossy()],
         )?;
-        run(work_dir, "gcc", &gcc_args(&["-c", &source, "-o", &object]))?;
+        run(
+            work_dir,
+            "gcc",
+            &gcc_args(opt, &["-c", &source, "-o", &object]),
+        )?;
         objects.push(object);
     }
     let p = work_dir.join("driver.c");
@@ -176,7 +206,7 @@ pub fn build_peer(work_dir: &Path, spec: &PeerSpec) -> Result<PathBuf, BuildErro
     let mut args = vec!["driver.c"];
     args.extend(objects.iter().map(String::as_str));
     args.extend(["-o", "driver", "-ltirpc", "-lpthread"]);
-    run(work_dir, "gcc", &gcc_args(&args))?;
+    run(work_dir, "gcc", &gcc_args(opt, &args))?;
     std::fs::write(&stamp_path, stamp).map_err(|e| fail(&stamp_path.display().to_string(), e))?;
     Ok(exe)
 }
@@ -226,7 +256,7 @@ pub fn c_values(
     run(
         work_dir,
         "gcc",
-        &gcc_args(&["values.c", "-o", "values", "-ltirpc"]),
+        &gcc_args(PEER_OPT, &["values.c", "-o", "values", "-ltirpc"]),
     )?;
     let out = Command::new(work_dir.join("values"))
         .output()
@@ -241,9 +271,10 @@ pub fn c_values(
         .collect()
 }
 
-/// gcc flags shared by every compile: the work dir and the stub dir on the include path.
-fn gcc_args<'a>(rest: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["-O1", "-w", "-I.", "-Iinclude", "-I/usr/include/tirpc"];
+/// gcc flags shared by every compile: `opt`, and the work dir and the stub dir on the include
+/// path.
+fn gcc_args<'a>(opt: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![opt, "-w", "-I.", "-Iinclude", "-I/usr/include/tirpc"];
     args.extend_from_slice(rest);
     args
 }
@@ -267,10 +298,15 @@ fn run(dir: &Path, tool: &str, args: &[&str]) -> Result<(), BuildError> {
     }
 }
 
-/// The driver's C source: the generated headers, the type table, then the fixed body.
+/// The echo driver's C source: the generated headers, the type table, then the fixed body.
 pub fn driver_source(spec: &PeerSpec) -> String {
+    driver_source_with(spec, DRIVER_BODY)
+}
+
+/// A driver's C source: the generated headers, the type table, then `body`.
+fn driver_source_with(spec: &PeerSpec, body: &str) -> String {
     let mut c =
-        String::from("/* generated by xdrgen-tests: the C side of the differential test */\n");
+        String::from("/* generated by xdrgen-tests: a C driver over rpcgen's routines */\n");
     c.push_str("#include <rpc/rpc.h>\n");
     for x in &spec.x_files {
         if let Some(stem) = x.file_stem() {
@@ -284,7 +320,7 @@ pub fn driver_source(spec: &PeerSpec) -> String {
     }
     c.push_str("    { 0, 0, 0 }\n};\n");
     let _ = writeln!(c, "static const unsigned table_len = {};", spec.types.len());
-    c.push_str(DRIVER_BODY);
+    c.push_str(body);
     c
 }
 

@@ -4,11 +4,13 @@
 //! - [`registry`]: every type of the fixtures and of libvirt's protocol, with its checks.
 //! - [`differential`]: values compared byte for byte against the C peer
 //!   ([`c_build`], [`c_peer`]: rpcgen's routines over libtirpc in an echo driver).
+//! - [`c_bench`]: the C side of the `codec_vs_c` benchmark (rpcgen's routines timed in C).
 //! - [`properties`]: round trip, computed length, damaged and hostile input
 //!   (with [`alloc_probe`] watching allocations).
 //! - [`paths`]: where the fixtures and libvirt's `.x` files are.
 
 pub mod alloc_probe;
+pub mod c_bench;
 pub mod c_build;
 pub mod c_peer;
 pub mod differential;

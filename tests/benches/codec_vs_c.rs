@@ -1,0 +1,439 @@
+//! xdrgen's generated codecs against rpcgen + libtirpc's C codecs, on the same bytes.
+//!
+//! For a handful of libvirt messages (bulk XML, a small fixed struct, an array of 1000
+//! domains, 256 typed parameters with union values, a short stats list) this times, in one run:
+//!
+//! - **Rust decode**: `xdr::from_bytes::<T>` and dropping the value;
+//! - **Rust encode**: `Encode::encode` into one reused buffer (like C below), and also
+//!   `xdr::to_bytes` (sizing pass + a fresh exact allocation each time);
+//! - **C decode**: zero the struct, `xdrmem_create(XDR_DECODE)`, `xdr_T`, `xdr_free`;
+//! - **C encode**: `xdrmem_create(XDR_ENCODE)` over one buffer allocated up front, `xdr_T` on
+//!   the value C decoded from the same bytes (and C's output is checked equal to Rust's).
+//!
+//! The C loops run inside a small C driver (`tests/src/bench_body.c`, built next to rpcgen's
+//! output at `-O2` by `xdrgen_tests::c_build::build_bench_peer`), so no process boundary is
+//! timed. Every measurement is calibrated to last at least 200 ms and is the best of 5 runs;
+//! the runs of a message interleave Rust and C so load from elsewhere hits both sides. The
+//! table prints ns/op and C/Rust ratios (above 1 means Rust is faster), then MB/s for the bulk
+//! messages. Machines are shared and noisy: read the ratios, which are measured side by side.
+//!
+//! Run: `cargo bench -p xdrgen-tests --bench codec_vs_c` (a further argument filters messages
+//! by substring; `XDRGEN_BENCH_MS` changes the 200 ms per measurement). Needs `rpcgen`, `gcc`
+//! and libtirpc-dev, and libvirt's `.x` files (see `xdrgen_tests::paths::libvirt_dir`).
+//! Without `--bench` (as `cargo test --benches` runs it) every measurement runs one iteration
+//! only, as a smoke test that both sides agree on the bytes.
+
+use std::fmt::Debug;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use protocols::remote_protocol::{
+    RemoteConnectListAllDomainsRet, RemoteDomainGetCpuStatsRet, RemoteDomainGetInfoRet,
+    RemoteDomainGetXmlDescRet, RemoteNodeGetCpuStats, RemoteNodeGetCpuStatsRet,
+    RemoteNonnullDomain, RemoteNonnullString, RemoteTypedParam, RemoteTypedParamValue,
+};
+use xdrgen_runtime::xdr::{self, Decode, Encode, Encoder, VarArray};
+use xdrgen_tests::c_bench::{CBench, Mode};
+use xdrgen_tests::c_build::{build_bench_peer, tools_or_skip, PeerSpec};
+use xdrgen_tests::paths::libvirt_dir;
+
+/// A timed loop: runs `n` iterations and returns how long they took.
+type Timer = Box<dyn FnMut(u64) -> Duration>;
+
+/// One message, its bytes, and the Rust loops over it.
+struct Case {
+    label: String,
+    xdr_name: &'static str,
+    bytes: Rc<[u8]>,
+    /// Whether to report MB/s.
+    bulk: bool,
+    rust_decode: Timer,
+    rust_encode: Timer,
+    rust_to_bytes: Timer,
+}
+
+/// Encodes `value` once, checks it decodes back to itself, and builds the Rust loops.
+fn case<T: Encode + Decode + PartialEq + Debug + 'static>(
+    label: &str,
+    xdr_name: &'static str,
+    value: T,
+    bulk: bool,
+) -> Case {
+    let bytes: Rc<[u8]> = xdr::to_bytes(&value)
+        .unwrap_or_else(|e| panic!("{label}: encode: {e}"))
+        .into();
+    let back: T = xdr::from_bytes(&bytes).unwrap_or_else(|e| panic!("{label}: decode: {e}"));
+    assert!(back == value, "{label}: round trip changed the value");
+    let value = Rc::new(value);
+
+    let input = Rc::clone(&bytes);
+    let rust_decode: Timer = Box::new(move |n| {
+        let start = Instant::now();
+        for _ in 0..n {
+            let v: T = xdr::from_bytes(black_box(&input)).expect("decoded before");
+            drop(black_box(v));
+        }
+        start.elapsed()
+    });
+
+    let v = Rc::clone(&value);
+    let mut buf = Vec::with_capacity(bytes.len());
+    let rust_encode: Timer = Box::new(move |n| {
+        let start = Instant::now();
+        for _ in 0..n {
+            buf.clear();
+            let mut out = Encoder::from_vec(std::mem::take(&mut buf));
+            black_box(&*v).encode(&mut out).expect("encoded before");
+            buf = black_box(out.into_bytes());
+        }
+        start.elapsed()
+    });
+
+    let v = Rc::clone(&value);
+    let rust_to_bytes: Timer = Box::new(move |n| {
+        let start = Instant::now();
+        for _ in 0..n {
+            drop(black_box(
+                xdr::to_bytes(black_box(&*v)).expect("encoded before"),
+            ));
+        }
+        start.elapsed()
+    });
+
+    Case {
+        label: label.to_string(),
+        xdr_name,
+        bytes,
+        bulk,
+        rust_decode,
+        rust_encode,
+        rust_to_bytes,
+    }
+}
+
+fn string(s: impl Into<String>) -> RemoteNonnullString {
+    RemoteNonnullString::try_from(s.into()).expect("test strings are far below REMOTE_STRING_MAX")
+}
+
+/// A domain XML description of exactly `len` bytes (ASCII, so any cut is valid UTF-8).
+fn domain_xml(len: usize) -> String {
+    let mut xml = String::from("<domain type='kvm'>\n  <name>bench</name>\n  <devices>\n");
+    let mut i = 0;
+    while xml.len() < len {
+        xml.push_str(&format!(
+            "    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
+             <source file='/var/lib/libvirt/images/vm-{i:06}.qcow2'/>\
+             <target dev='vd{i}' bus='virtio'/></disk>\n"
+        ));
+        i += 1;
+    }
+    xml.truncate(len);
+    xml
+}
+
+/// `n` typed parameters cycling through every union arm, as a per-CPU stats reply carries.
+fn typed_params(n: usize) -> Vec<RemoteTypedParam> {
+    (0..n)
+        .map(|i| {
+            let k = i as i64;
+            let value = match i % 7 {
+                0 => RemoteTypedParamValue::Int(-(i as i32)),
+                1 => RemoteTypedParamValue::Uint(i as u32 * 1000),
+                2 => RemoteTypedParamValue::Llong(-k * 1_000_000_007),
+                3 => RemoteTypedParamValue::Ullong(k as u64 * 123_456_789_012),
+                4 => RemoteTypedParamValue::Double(k as f64 * 0.75),
+                5 => RemoteTypedParamValue::Boolean((i % 2) as i32),
+                _ => RemoteTypedParamValue::String(string(format!("vcpu{i}-running"))),
+            };
+            RemoteTypedParam {
+                field: string(format!("cpu.{}.time{}", i / 7, i % 7)),
+                value,
+            }
+        })
+        .collect()
+}
+
+/// The messages, in table order.
+fn cases() -> Vec<Case> {
+    let xml = |len| RemoteDomainGetXmlDescRet {
+        xml: string(domain_xml(len)),
+    };
+    let domains: Vec<RemoteNonnullDomain> = (0..1000u32)
+        .map(|i| {
+            let mut uuid = [0u8; 16];
+            for (j, b) in uuid.iter_mut().enumerate() {
+                *b = (i as u8).wrapping_mul(31).wrapping_add(j as u8);
+            }
+            RemoteNonnullDomain {
+                name: string(format!("instance-{i:08x}")),
+                uuid,
+                id: i as i32 + 1,
+            }
+        })
+        .collect();
+    let params = typed_params(256);
+    let cpu_stats = ["kernel", "user", "idle", "iowait"]
+        .iter()
+        .zip([1_234_567_890u64, 9_876_543_210, 987_654_321_098, 12_345_678])
+        .map(|(field, value)| RemoteNodeGetCpuStats {
+            field: string(*field),
+            value,
+        })
+        .collect::<Vec<_>>();
+    vec![
+        case(
+            "get_xml_desc_ret 64 KiB",
+            "remote_domain_get_xml_desc_ret",
+            xml(64 << 10),
+            true,
+        ),
+        case(
+            "get_xml_desc_ret 1 MiB",
+            "remote_domain_get_xml_desc_ret",
+            xml(1 << 20),
+            true,
+        ),
+        case(
+            "domain_get_info_ret",
+            "remote_domain_get_info_ret",
+            RemoteDomainGetInfoRet {
+                state: 1,
+                max_mem: 8 << 20,
+                memory: 4 << 20,
+                nr_virt_cpu: 4,
+                cpu_time: 123_456_789_012,
+            },
+            false,
+        ),
+        case(
+            "list_all_domains_ret 1000",
+            "remote_connect_list_all_domains_ret",
+            RemoteConnectListAllDomainsRet {
+                domains: VarArray::new(domains).expect("1000 <= REMOTE_DOMAIN_LIST_MAX"),
+                ret: 1000,
+            },
+            false,
+        ),
+        case(
+            "domain_get_cpu_stats_ret 256",
+            "remote_domain_get_cpu_stats_ret",
+            RemoteDomainGetCpuStatsRet {
+                params: VarArray::new(params).expect("256 <= REMOTE_DOMAIN_GET_CPU_STATS_MAX"),
+                nparams: 7,
+            },
+            false,
+        ),
+        case(
+            "node_get_cpu_stats_ret 4",
+            "remote_node_get_cpu_stats_ret",
+            RemoteNodeGetCpuStatsRet {
+                params: VarArray::new(cpu_stats).expect("4 <= REMOTE_NODE_CPU_STATS_MAX"),
+                nparams: 4,
+            },
+            false,
+        ),
+    ]
+}
+
+/// How long each measurement lasts; `None` for the one-iteration smoke run.
+#[derive(Clone, Copy)]
+struct Budget(Option<Duration>);
+
+/// How many timed runs each measurement gets; the best counts.
+const ROUNDS: usize = 5;
+
+/// Iterations for one run of `run` to last the budget (1 in the smoke run).
+fn calibrate(
+    budget: Budget,
+    mut run: impl FnMut(u64) -> std::io::Result<Duration>,
+) -> std::io::Result<u64> {
+    let Some(target) = budget.0 else {
+        return Ok(1);
+    };
+    // Grow the count until a run is long enough to time well, then scale it to the target.
+    let mut iters: u64 = 1;
+    let mut took = run(iters)?;
+    while took < target / 8 && iters < u64::from(u32::MAX) / 16 {
+        iters *= if took < target / 1000 { 16 } else { 2 };
+        took = run(iters)?;
+    }
+    // 10% over the target, so the timed runs stay above it when the estimate was a bit high.
+    let scale = 1.1 * target.as_secs_f64() / took.as_secs_f64().max(1e-9);
+    Ok(((iters as f64 * scale).ceil() as u64).clamp(1, u64::from(u32::MAX)))
+}
+
+/// One row of results, ns/op.
+struct Row {
+    label: String,
+    bytes: usize,
+    bulk: bool,
+    rust_dec: f64,
+    c_dec: f64,
+    rust_enc: f64,
+    c_enc: f64,
+    rust_to_bytes: f64,
+}
+
+/// The five measurements of a row, in [`Row`] order after `label`/`bytes`/`bulk`.
+const MEASUREMENTS: usize = 5;
+
+fn run_case(c: &mut CBench, case: &mut Case, budget: Budget) -> std::io::Result<Row> {
+    let bytes = Rc::clone(&case.bytes);
+    let name = case.xdr_name;
+    // Measurement `k`, `n` iterations: one place that borrows both sides.
+    let mut run = |k: usize, n: u64| -> std::io::Result<Duration> {
+        let c_iters = || u32::try_from(n).map_err(std::io::Error::other);
+        match k {
+            0 => Ok((case.rust_decode)(n)),
+            1 => c.time(name, Mode::Decode, c_iters()?, &bytes),
+            2 => Ok((case.rust_encode)(n)),
+            3 => c.time(name, Mode::Encode, c_iters()?, &bytes),
+            _ => Ok((case.rust_to_bytes)(n)),
+        }
+    };
+    let mut iters = [0u64; MEASUREMENTS];
+    for (k, n) in iters.iter_mut().enumerate() {
+        *n = calibrate(budget, |n| run(k, n))?;
+    }
+    // Rounds interleave Rust and C, so a burst of load from other processes on a shared
+    // machine hits both sides rather than one measurement.
+    let mut best = [f64::INFINITY; MEASUREMENTS];
+    let rounds = if budget.0.is_some() { ROUNDS } else { 1 };
+    for _ in 0..rounds {
+        for k in 0..MEASUREMENTS {
+            let ns = run(k, iters[k])?.as_nanos() as f64 / iters[k] as f64;
+            best[k] = best[k].min(ns);
+        }
+    }
+    let [rust_dec, c_dec, rust_enc, c_enc, rust_to_bytes] = best;
+    Ok(Row {
+        label: case.label.clone(),
+        bytes: bytes.len(),
+        bulk: case.bulk,
+        rust_dec,
+        c_dec,
+        rust_enc,
+        c_enc,
+        rust_to_bytes,
+    })
+}
+
+/// ns with a unit that keeps 3–4 significant digits.
+fn ns(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{:.2} ms", v / 1e6)
+    } else if v >= 1e4 {
+        format!("{:.1} us", v / 1e3)
+    } else {
+        format!("{v:.0} ns")
+    }
+}
+
+fn mb_s(bytes: usize, ns: f64) -> String {
+    format!("{:.0}", bytes as f64 / ns * 1e9 / 1e6)
+}
+
+fn print_table(rows: &[Row]) {
+    println!(
+        "\n{:<30} {:>8} | {:>10} {:>10} {:>6} | {:>10} {:>10} {:>6} | {:>10} {:>6}",
+        "message",
+        "bytes",
+        "Rust dec",
+        "C dec",
+        "C/R",
+        "Rust enc",
+        "C enc",
+        "C/R",
+        "to_bytes",
+        "C/R"
+    );
+    println!("{}", "-".repeat(122));
+    for r in rows {
+        println!(
+            "{:<30} {:>8} | {:>10} {:>10} {:>6.2} | {:>10} {:>10} {:>6.2} | {:>10} {:>6.2}",
+            r.label,
+            r.bytes,
+            ns(r.rust_dec),
+            ns(r.c_dec),
+            r.c_dec / r.rust_dec,
+            ns(r.rust_enc),
+            ns(r.c_enc),
+            r.c_enc / r.rust_enc,
+            ns(r.rust_to_bytes),
+            r.c_enc / r.rust_to_bytes,
+        );
+    }
+    println!("C/R = C time / Rust time: above 1 means Rust is faster.");
+    println!("Rust enc reuses one buffer like C; to_bytes sizes and allocates each time.");
+    let bulk: Vec<&Row> = rows.iter().filter(|r| r.bulk).collect();
+    if !bulk.is_empty() {
+        println!(
+            "\n{:<30} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "MB/s", "Rust dec", "C dec", "Rust enc", "C enc", "to_bytes"
+        );
+        for r in bulk {
+            println!(
+                "{:<30} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                r.label,
+                mb_s(r.bytes, r.rust_dec),
+                mb_s(r.bytes, r.c_dec),
+                mb_s(r.bytes, r.rust_enc),
+                mb_s(r.bytes, r.c_enc),
+                mb_s(r.bytes, r.rust_to_bytes),
+            );
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let bench = args.iter().any(|a| a == "--bench");
+    let filter: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let budget = if bench {
+        let ms = std::env::var("XDRGEN_BENCH_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(200);
+        Budget(Some(Duration::from_millis(ms)))
+    } else {
+        Budget(None)
+    };
+    if !tools_or_skip("codec_vs_c") {
+        return;
+    }
+
+    let all = cases();
+    // The C table lists every message, whatever the filter, so the driver is built once.
+    let mut types: Vec<String> = all.iter().map(|c| c.xdr_name.to_string()).collect();
+    types.dedup();
+    let mut cases: Vec<Case> = all
+        .into_iter()
+        .filter(|c| filter.is_empty() || filter.iter().any(|f| c.label.contains(f.as_str())))
+        .collect();
+    let spec = PeerSpec {
+        x_files: vec![libvirt_dir().join("remote_protocol.x")],
+        types: types.clone(),
+    };
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c-bench-libvirt");
+    let exe = build_bench_peer(&work, &spec).unwrap_or_else(|e| panic!("{e}"));
+    let mut c = CBench::spawn(&exe, &types).expect("spawn the C bench driver");
+
+    let mut rows = Vec::new();
+    for case in &mut cases {
+        let row = run_case(&mut c, case, budget).unwrap_or_else(|e| panic!("{}: {e}", case.label));
+        if bench {
+            eprintln!("done: {}", row.label);
+        }
+        rows.push(row);
+    }
+    if bench {
+        print_table(&rows);
+    } else {
+        println!(
+            "codec_vs_c: {} messages agree between Rust and C (smoke run; `cargo bench` times them)",
+            rows.len()
+        );
+    }
+}
