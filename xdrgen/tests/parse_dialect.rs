@@ -229,3 +229,35 @@ fn string_results_and_arguments_as_rpcgen_takes_them() {
         [DeclType::String(Some(Value::Literal { value: 10, .. }))]
     ));
 }
+
+#[test]
+fn define_of_a_builtin_type_is_a_typedef() {
+    // cpp would substitute the type wherever the name is used.
+    let f = parse_ok(
+        "#define MYTYPE unsigned int\n#define SMALL short\nstruct s { MYTYPE a; SMALL b; };\n",
+    );
+    let typedefs: Vec<(String, Builtin)> = f
+        .ast
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Definition(Definition {
+                kind:
+                    DefinitionKind::Typedef(Declaration::Named {
+                        name,
+                        ty: DeclType::Plain(TypeSpec::Builtin { ty, .. }),
+                        ..
+                    }),
+                ..
+            }) => Some((name.name.clone(), *ty)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        typedefs,
+        [
+            ("MYTYPE".to_string(), Builtin::UnsignedInt),
+            ("SMALL".to_string(), Builtin::Short)
+        ]
+    );
+}

@@ -431,7 +431,8 @@ fn placeholder(span: Span) -> Value {
     Value::Literal { value: 0, span }
 }
 
-fn builtin(pair: P<'_>) -> Builtin {
+/// The built-in type of a `builtin` pair.
+pub(super) fn builtin(pair: P<'_>) -> Builtin {
     let inner = next(&mut pair.into_inner());
     match inner.as_rule() {
         Rule::unsigned_type => match inner.into_inner().nth(1).map(|p| p.as_rule()) {

@@ -73,9 +73,12 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::kw_unsigned => "`unsigned`",
         Rule::kw_version => "`version`",
         Rule::kw_void => "`void`",
-        Rule::file | Rule::WHITESPACE | Rule::definition | Rule::keyword | Rule::ident_char => {
-            return None
-        }
+        Rule::file
+        | Rule::define_builtin
+        | Rule::WHITESPACE
+        | Rule::definition
+        | Rule::keyword
+        | Rule::ident_char => return None,
     })
 }
 

@@ -13,11 +13,14 @@
 
 use std::collections::HashMap;
 
-use crate::ast::{Definition, DefinitionKind, Doc, Ident, Value};
+use crate::ast::{
+    Builtin, DeclType, Declaration, Definition, DefinitionKind, Doc, Ident, TypeSpec, Value,
+};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::source::{FileId, Span};
 
 use super::cond_expr;
+use super::grammar::{Rule, XdrParser};
 
 /// A comment's byte range, delimiters included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -472,24 +475,35 @@ impl Pass<'_> {
         }
         let body_at = args_offset + name_len + (after.len() - after.trim_start().len());
         let body_span = self.span(offset_of(body_at), offset_of(body_at + body.len()));
-        let Some(value) = define_value(body, body_span) else {
+        let name = Ident {
+            name: name.to_string(),
+            span: name_span,
+        };
+        let kind = if let Some(value) = define_value(body, body_span) {
+            DefinitionKind::Const { name, value }
+        } else if let Some(ty) = define_builtin(body) {
+            // cpp would put the type wherever NAME is written: a typedef means the same.
+            DefinitionKind::Typedef(Declaration::Named {
+                name,
+                ty: DeclType::Plain(TypeSpec::Builtin {
+                    ty,
+                    span: body_span,
+                }),
+                span,
+            })
+        } else {
             self.diags.push(Diagnostic::warning(
                 body_span,
                 format!(
-                    "`#define {name}` ignored: only a number or a name can become an XDR constant"
+                    "`#define {}` ignored: only a number, a name or a built-in type can stand for it in XDR",
+                    name.name
                 ),
             ));
             return;
         };
         self.result.defines.push(Definition {
             doc: Doc::default(),
-            kind: DefinitionKind::Const {
-                name: Ident {
-                    name: name.to_string(),
-                    span: name_span,
-                },
-                value,
-            },
+            kind,
             span,
         });
     }
@@ -522,6 +536,14 @@ impl Pass<'_> {
 
 /// The value of a `#define` body when it is one literal (optionally negative, optionally in
 /// parentheses) or one name.
+/// The built-in type a `#define` body spells (`int`, `unsigned long`, `short int`, ...).
+fn define_builtin(body: &str) -> Option<Builtin> {
+    use pest::Parser;
+    let mut pairs = XdrParser::parse(Rule::define_builtin, body).ok()?;
+    let builtin = pairs.next()?.into_inner().next()?;
+    Some(super::build::builtin(builtin))
+}
+
 fn define_value(body: &str, span: Span) -> Option<Value> {
     let inner = body
         .strip_prefix('(')
