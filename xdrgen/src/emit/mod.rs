@@ -56,8 +56,8 @@ impl Default for Options {
 
 /// Emits the Rust source for a model: one `pub mod` per [`crate::model::Module`], formatted.
 ///
-/// Types, constants and (per `options`) their `Encode`/`Decode` and `Random` impls; programs are
-/// emitted elsewhere. The output is one Rust file's items (no `@generated` header: the caller
+/// Types, constants and (per `options`) their `Encode`/`Decode` and `Random` impls. Programs are
+/// in the model but not emitted yet: client stubs and server traits will be. The output is one Rust file's items (no `@generated` header: the caller
 /// adds it).
 pub fn generate(model: &Model, options: &Options) -> String {
     let (rt, rt_error) = runtime_path(&options.runtime_path);
