@@ -243,7 +243,9 @@ fn generate_writes_what_the_build_rs_api_writes() {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-generate");
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();
-    let cli_out = out.join("cli.rs");
+    // -o creates missing directories, as the README's `-o target/libvirt.rs` needs on a fresh
+    // checkout whose target dir lives elsewhere.
+    let cli_out = out.join("new/dir/cli.rs");
     let run = xdrgen(&[
         "generate",
         "--constant",

@@ -100,7 +100,25 @@ fn generate(input: Input, output: Option<PathBuf>) -> Result<(), String> {
     for (name, path) in &options.extern_types {
         config.extern_type(name, path);
     }
-    let text = config.generate().map_err(|e| match e {
+    let result = match &output {
+        // Written like build.rs output: parent directories created, unchanged files left alone.
+        Some(path) => {
+            let name = path
+                .file_name()
+                .ok_or_else(|| format!("error: -o {} names no file", path.display()))?;
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            config
+                .out_dir(dir)
+                .output_name(name.to_string_lossy())
+                .compile()
+                .map(|_| ())
+        }
+        None => config.generate().map(|text| print!("{text}")),
+    };
+    result.map_err(|e| match e {
         xdrgen::Error::Invalid {
             diagnostics,
             rendered,
@@ -109,15 +127,7 @@ fn generate(input: Input, output: Option<PathBuf>) -> Result<(), String> {
             format!("{rendered}\n{}", error_count(errors))
         }
         other => format!("error: {other}"),
-    })?;
-    match output {
-        Some(path) => std::fs::write(&path, text)
-            .map_err(|e| format!("error: cannot write {}: {e}", path.display())),
-        None => {
-            print!("{text}");
-            Ok(())
-        }
-    }
+    })
 }
 
 /// Parses and checks; warnings go to stderr, errors become the `Err` text.
