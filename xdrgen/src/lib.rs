@@ -1,4 +1,5 @@
-//! xdrgen: Rust types, XDR codecs and RPC stubs from ONC-RPC / XDR `.x` interface files.
+//! xdrgen: Rust types and XDR codecs from ONC-RPC / XDR `.x` interface files (client stubs and
+//! server traits for their programs are next on the roadmap).
 //!
 //! The pipeline, one module per stage:
 //!
