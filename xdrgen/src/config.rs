@@ -17,7 +17,7 @@ use crate::{check, Error};
 /// xdrgen::Config::new()
 ///     .file("proto/demo.x")
 ///     .constant("DEMO_MAX", 64)
-///     .type_attribute("demo_point", "#[derive(Hash)]")
+///     .type_attribute("demo_point", "#[derive(PartialOrd)]")
 ///     .compile()
 ///     .unwrap();
 /// ```
@@ -110,7 +110,8 @@ impl Config {
     ///
     /// ```
     /// let mut config = xdrgen::Config::new();
-    /// config.type_attribute(".", "#[derive(Hash)]");
+    /// // Generated types already derive Debug, Clone, PartialEq (and Eq, Hash without floats).
+    /// config.type_attribute(".", "#[derive(PartialOrd)]");
     /// ```
     pub fn type_attribute(
         &mut self,

@@ -35,7 +35,7 @@ pub struct Options {
     /// The path of the runtime crate in generated code (default `::xdrgen_runtime`).
     pub runtime_path: String,
     /// Extra attributes for generated types: (`.x` type name or `.` for every type, attribute
-    /// text such as `#[derive(Hash)]`).
+    /// text such as `#[derive(PartialOrd)]`).
     pub type_attributes: Vec<(String, String)>,
     /// Emit `Encode`/`Decode` impls (on by default).
     pub codecs: bool,
@@ -186,8 +186,9 @@ fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
     quote! {
         pub mod #name {
             #![doc = #doc]
-            // Unions mirror the `.x` arms; boxing large arms would change the API.
-            #![allow(clippy::large_enum_variant)]
+            // Unions mirror the `.x` arms (boxing large arms would change the API), and a
+            // `default:` arm matches the other labels as written in the `.x` file, not as ranges.
+            #![allow(clippy::large_enum_variant, clippy::manual_range_patterns)]
             #(#consts)*
             #(#types)*
         }
