@@ -363,3 +363,45 @@ fn oversized_messages_are_refused_up_front() {
         }
     );
 }
+
+/// `opaque big[4096]` behind a pointer: 4 bytes on the wire when absent, 4 KiB in memory.
+fn sparse_list(input: &mut Decoder<'_>) -> Result<VarArray<Option<[u8; 4096]>>, Error> {
+    input.get_var_array(4, |d| d.get_optional(|d| d.get_fixed_opaque::<4096>()))
+}
+
+/// A count of `n` absent optional values.
+fn absent(n: u32) -> Vec<u8> {
+    let mut bytes = n.to_be_bytes().to_vec();
+    bytes.resize(4 + 4 * n as usize, 0);
+    bytes
+}
+
+#[test]
+fn arrays_that_expand_far_beyond_the_input_are_refused_before_reserving() {
+    // 100,000 absent values: 400 KB of input, 410 MB as Rust values.
+    let bytes = absent(100_000);
+    let err = sparse_list(&mut Decoder::new(&bytes)).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::MemoryLimit {
+                needed: 409_700_000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // The same shape within the allowance decodes: 256 values take 256 * 4097 = 1,048,832
+    // bytes, within 16 per input byte (16 * 1028) plus 1 MiB = 1,065,024.
+    let bytes = absent(256);
+    let list = sparse_list(&mut Decoder::new(&bytes)).unwrap();
+    assert_eq!(list.len(), 256);
+
+    // And the allowance is configurable: with nothing per input byte, 1 MiB (1,048,576) is all
+    // there is.
+    let limits = Limits::default().with_max_expansion(0);
+    let mut input = Decoder::with_limits(&bytes, limits).unwrap();
+    let err = sparse_list(&mut input).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::MemoryLimit { .. }), "{err}");
+}

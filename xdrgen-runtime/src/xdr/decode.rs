@@ -2,7 +2,9 @@
 //!
 //! Every read checks the bytes that remain before touching them, and every length read from
 //! the wire is checked against its `.x` bound *and* against the bytes that remain before
-//! anything is allocated, so hostile input costs at most its own size in memory.
+//! anything is allocated, and the arrays of a decoded value may take at most
+//! [`Limits::max_expansion`] bytes of memory per input byte, so hostile input costs memory in
+//! proportion to its own size.
 
 use super::bounded::VarArray;
 use super::encode::padded_len;
@@ -56,6 +58,8 @@ pub struct Decoder<'a> {
     total: usize,
     depth: u32,
     limits: Limits,
+    /// Bytes of memory arrays may still reserve (see [`Limits::max_expansion`]).
+    memory_left: usize,
 }
 
 #[cold]
@@ -76,11 +80,21 @@ impl<'a> Decoder<'a> {
     /// It does not check the message size (this constructor cannot fail); use
     /// [`with_limits`](Decoder::with_limits) or [`from_bytes`] for that.
     pub fn new(bytes: &'a [u8]) -> Self {
+        Decoder::unchecked(bytes, Limits::default())
+    }
+
+    /// A decoder with these limits, without the message size check.
+    fn unchecked(bytes: &'a [u8], limits: Limits) -> Self {
+        let memory_left = limits
+            .max_expansion
+            .saturating_mul(bytes.len())
+            .saturating_add(Limits::EXPANSION_SLACK);
         Decoder {
             rest: bytes,
             total: bytes.len(),
             depth: 0,
-            limits: Limits::default(),
+            limits,
+            memory_left,
         }
     }
 
@@ -93,10 +107,7 @@ impl<'a> Decoder<'a> {
                 limit: limits.max_message,
             }));
         }
-        Ok(Decoder {
-            limits,
-            ..Decoder::new(bytes)
-        })
+        Ok(Decoder::unchecked(bytes, limits))
     }
 
     /// The limits in force.
@@ -270,6 +281,21 @@ impl<'a> Decoder<'a> {
         Ok(len)
     }
 
+    /// Takes `count` Rust values of `T` from the memory allowance, or fails with
+    /// [`ErrorKind::MemoryLimit`] before anything is reserved.
+    #[inline]
+    fn reserve_memory<T>(&mut self, count: usize) -> Result<(), Error> {
+        let needed = count.saturating_mul(std::mem::size_of::<T>());
+        if needed > self.memory_left {
+            return Err(kind_error(ErrorKind::MemoryLimit {
+                needed,
+                left: self.memory_left,
+            }));
+        }
+        self.memory_left -= needed;
+        Ok(())
+    }
+
     /// `Err(UnexpectedEof)` unless `count` elements of `min_element_size` bytes each fit in
     /// the bytes left.
     #[inline]
@@ -303,6 +329,7 @@ impl<'a> Decoder<'a> {
         mut f: impl FnMut(&mut Self) -> Result<T, Error>,
     ) -> Result<[T; N], Error> {
         self.check_room(N, min_element_size)?;
+        self.reserve_memory::<T>(N)?;
         // Elements that may be empty prove nothing about N: let the vector grow as they come.
         let mut items = Vec::with_capacity(if min_element_size == 0 { 0 } else { N });
         for _ in 0..N {
@@ -332,6 +359,7 @@ impl<'a> Decoder<'a> {
         mut f: impl FnMut(&mut Self) -> Result<T, Error>,
     ) -> Result<VarArray<T, N>, Error> {
         let len = self.get_len(N, min_element_size)?;
+        self.reserve_memory::<T>(len)?;
         let mut items = Vec::with_capacity(len);
         for _ in 0..len {
             items.push(f(self)?);

@@ -161,6 +161,17 @@ pub enum ErrorKind {
     /// Recursive values nested deeper than [`Limits::max_depth`](crate::xdr::Limits::max_depth).
     #[error("nesting deeper than {0}")]
     DepthLimit(u32),
+    /// Arrays of the value would take more memory than
+    /// [`Limits::max_expansion`](crate::xdr::Limits::max_expansion) allows for this input.
+    #[error(
+        "arrays would need {needed} more bytes of memory, over the decoder's limit ({left} left)"
+    )]
+    MemoryLimit {
+        /// Bytes the array being decoded needs.
+        needed: usize,
+        /// Bytes of the allowance left.
+        left: usize,
+    },
 }
 
 /// `Err(LengthExceedsBound)` when `len` is above `bound`; shared by encoders and constructors.
