@@ -221,6 +221,11 @@ fn union_discriminants_and_labels() {
         errors("union u switch (int d) { case 1: int a; case 2: case 1: void; };"),
         ["duplicate case `1` (1)"]
     );
+    // Labels that cannot be evaluated are reported once each, not also as duplicates.
+    assert_eq!(
+        errors("union u switch (int d) { case UNDEF_A: int a; case UNDEF_B: void; };"),
+        ["undefined constant `UNDEF_A`", "undefined constant `UNDEF_B`"]
+    );
     assert_eq!(
         errors("union u switch (bool d) { case TRUE: int a; case 2: void; };"),
         ["case `2` (2) is out of range for the bool discriminant"]

@@ -68,8 +68,13 @@ impl Resolver<'_, '_> {
             let field = self.field(cx, consts, outer, &arm.field);
             let docs = cx.docs(Some(&arm.field.doc), None);
             for label in &arm.labels {
-                let value = self.label(cx, consts, disc, label).unwrap_or(0);
-                check_duplicate_label(cx, &mut seen, label, value);
+                // A label that could not be evaluated was reported already; comparing its
+                // stand-in value would only add false duplicates.
+                let value = self.label(cx, consts, disc, label);
+                if let Some(value) = value {
+                    check_duplicate_label(cx, &mut seen, label, value);
+                }
+                let value = value.unwrap_or(0);
                 let rust_name = match label {
                     Value::Named(i) => {
                         let pos = named.iter().position(|n| *n == i.name).unwrap_or(0);
