@@ -289,3 +289,21 @@ fn generate_reports_warnings_on_stderr() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_an_error() {
+    use std::io::Read;
+    // libvirt's listing is far larger than a pipe's buffer, so the writer meets the closed pipe.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xdrgen"))
+        .arg("dump")
+        .env("XDRGEN_LIBVIRT_DIR", libvirt_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run xdrgen");
+    let mut head = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(&head, b"module virnetpro");
+}

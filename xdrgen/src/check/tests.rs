@@ -224,7 +224,10 @@ fn union_discriminants_and_labels() {
     // Labels that cannot be evaluated are reported once each, not also as duplicates.
     assert_eq!(
         errors("union u switch (int d) { case UNDEF_A: int a; case UNDEF_B: void; };"),
-        ["undefined constant `UNDEF_A`", "undefined constant `UNDEF_B`"]
+        [
+            "undefined constant `UNDEF_A`",
+            "undefined constant `UNDEF_B`"
+        ]
     );
     assert_eq!(
         errors("union u switch (bool d) { case TRUE: int a; case 2: void; };"),

@@ -78,15 +78,24 @@ pub fn run(cli: Cli) -> ExitCode {
 /// `xdrgen check`.
 fn check(input: Input) -> Result<(), String> {
     let model = load(input)?;
-    println!("ok: {}", dump::summary(&model));
-    Ok(())
+    stdout(&format!("ok: {}\n", dump::summary(&model)))
 }
 
 /// `xdrgen dump`.
 fn dump(input: Input) -> Result<(), String> {
     let model = load(input)?;
-    print!("{}", dump::listing(&model));
-    Ok(())
+    stdout(&dump::listing(&model))
+}
+
+/// Writes to stdout; a reader that went away (`xdrgen dump | head`) is not an error.
+fn stdout(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("error: cannot write to stdout: {e}"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `xdrgen generate`.
@@ -100,25 +109,7 @@ fn generate(input: Input, output: Option<PathBuf>) -> Result<(), String> {
     for (name, path) in &options.extern_types {
         config.extern_type(name, path);
     }
-    let result = match &output {
-        // Written like build.rs output: parent directories created, unchanged files left alone.
-        Some(path) => {
-            let name = path
-                .file_name()
-                .ok_or_else(|| format!("error: -o {} names no file", path.display()))?;
-            let dir = path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            config
-                .out_dir(dir)
-                .output_name(name.to_string_lossy())
-                .compile()
-                .map(|_| ())
-        }
-        None => config.generate().map(|text| print!("{text}")),
-    };
-    result.map_err(|e| match e {
+    let failed = |e: xdrgen::Error| match e {
         xdrgen::Error::Invalid {
             diagnostics,
             rendered,
@@ -127,7 +118,24 @@ fn generate(input: Input, output: Option<PathBuf>) -> Result<(), String> {
             format!("{rendered}\n{}", error_count(errors))
         }
         other => format!("error: {other}"),
-    })
+    };
+    let Some(path) = output else {
+        return stdout(&config.generate().map_err(failed)?);
+    };
+    // Written like build.rs output: parent directories created, unchanged files left alone.
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("error: -o {} names no file", path.display()))?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    config
+        .out_dir(dir)
+        .output_name(name.to_string_lossy())
+        .compile()
+        .map(|_| ())
+        .map_err(failed)
 }
 
 /// Parses and checks; warnings go to stderr, errors become the `Err` text.
