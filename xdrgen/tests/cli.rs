@@ -304,6 +304,10 @@ fn a_reader_that_goes_away_is_not_an_error() {
     let mut head = [0u8; 16];
     child.stdout.take().unwrap().read_exact(&mut head).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(&head, b"module virnetpro");
 }

@@ -9,7 +9,7 @@
 //! 3. `types` and `unions`: build the model's types, checking sizes, `void`, `quadruple`,
 //!    union discriminants and case labels;
 //! 4. `recursion`: infinite-size types, `recursive` and `boxed`;
-//! 5. `sizes`: fixed-size arrays and types too large for a Rust value (over 16 MiB);
+//! 5. `sizes`: fixed-size arrays and types too large for a Rust value (over 64 KiB);
 //! 6. `programs`: RFC 5531 `program` blocks and libvirt procedure enums;
 //! 7. `names`: `.x` names that become the same Rust name.
 //!

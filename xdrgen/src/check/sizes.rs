@@ -20,8 +20,10 @@ use super::symbols::Symbols;
 use super::Cx;
 use crate::source::Span;
 
-/// The largest Rust value, in bytes, one fixed-size declaration may make: 16 MiB.
-pub(super) const MAX_FIXED_BYTES: u64 = 16 << 20;
+/// The largest Rust value, in bytes, one fixed-size declaration may make: 64 KiB. Such values
+/// are built on the stack while decoding (a few copies deep in debug builds), and threads often
+/// have 2 MiB of it.
+pub(super) const MAX_FIXED_BYTES: u64 = 64 << 10;
 
 /// Named types deeper than this are not measured (counted as 0 bytes): a guard for the stack,
 /// far beyond real nesting.
@@ -81,9 +83,9 @@ fn too_large(cx: &mut Cx, span: Span, what: &str, bytes: u64) {
     cx.error(
         span,
         format!(
-            "{what} would be {bytes} bytes in Rust, over the {} MiB limit; \
+            "{what} would be {bytes} bytes in Rust, over the {} KiB limit; \
              use a variable-length `<>` declaration for data this large",
-            MAX_FIXED_BYTES >> 20
+            MAX_FIXED_BYTES >> 10
         ),
     );
 }

@@ -489,15 +489,15 @@ fn fixed_arrays_too_large_for_rust_are_errors_naming_the_field() {
     assert_eq!(
         errors(
             "typedef opaque huge[4294967295];
-             struct s { int ok[4194304]; int a[4194305]; };
+             struct s { int ok[16384]; int a[16385]; };
              union u switch (int d) { case 0: hyper h[0x80000000]; default: void; };"
         ),
         [
-            "fixed-size `huge` would be 4294967295 bytes in Rust, over the 16 MiB limit; \
+            "fixed-size `huge` would be 4294967295 bytes in Rust, over the 64 KiB limit; \
              use a variable-length `<>` declaration for data this large",
-            "fixed-size `s.a` would be 16777220 bytes in Rust, over the 16 MiB limit; \
+            "fixed-size `s.a` would be 65540 bytes in Rust, over the 64 KiB limit; \
              use a variable-length `<>` declaration for data this large",
-            "fixed-size `u.h` would be 17179869184 bytes in Rust, over the 16 MiB limit; \
+            "fixed-size `u.h` would be 17179869184 bytes in Rust, over the 64 KiB limit; \
              use a variable-length `<>` declaration for data this large",
         ]
     );
@@ -506,12 +506,12 @@ fn fixed_arrays_too_large_for_rust_are_errors_naming_the_field() {
     // `pair`, whose error is reported at `pair`.
     assert_eq!(
         errors(
-            "typedef opaque big[16777216];
+            "typedef opaque big[65536];
              struct pair { big two[2]; };
              struct holder { pair *p; big b; };"
         ),
         [
-            "fixed-size `pair.two` would be 33554432 bytes in Rust, over the 16 MiB limit; \
+            "fixed-size `pair.two` would be 131072 bytes in Rust, over the 64 KiB limit; \
           use a variable-length `<>` declaration for data this large"
         ]
     );
@@ -519,20 +519,20 @@ fn fixed_arrays_too_large_for_rust_are_errors_naming_the_field() {
     // the type whose fields add up, not at the types that contain it.
     assert_eq!(
         errors(
-            "typedef opaque big[16777216];
+            "typedef opaque big[65536];
              struct l0 { big x; big y; };
              struct l1 { l0 x; l0 y; };
              union u switch (int d) { case 1: l1 a; default: void; };"
         ),
         [
-            "struct `l0` would be 33554432 bytes in Rust, over the 16 MiB limit; \
+            "struct `l0` would be 131072 bytes in Rust, over the 64 KiB limit; \
           use a variable-length `<>` declaration for data this large"
         ]
     );
     // Variable-length data and boxed recursion live on the heap: these are small.
     model(
-        "struct node { opaque data[1048576]; node *next; };
-         struct many { node lists[8]; opaque blob<>; };",
+        "struct node { opaque data[60000]; node *next; };
+         struct many { node list; many *more; opaque blob<>; };",
     );
 }
 
@@ -567,16 +567,13 @@ fn a_case_named_default_gives_way_to_the_default_arm() {
 #[test]
 fn fixed_arrays_of_extern_types_count_each_element() {
     // The Rust size of an extern type is unknown; each element counts as at least one byte, so
-    // a count beyond 16 Mi elements is refused whatever the type.
+    // a count beyond 64 Ki elements is refused whatever the type.
     let mut options = Options::default();
     options
         .extern_types
         .insert("cstuff".into(), "crate::CStuff".into());
     let (m, diags) = run_files(
-        &[(
-            "t.x",
-            "struct s { cstuff ok[16777216]; cstuff a[16777217]; };",
-        )],
+        &[("t.x", "struct s { cstuff ok[65536]; cstuff a[65537]; };")],
         &options,
     );
     assert!(m.is_none());
@@ -584,7 +581,7 @@ fn fixed_arrays_of_extern_types_count_each_element() {
     assert_eq!(
         messages,
         [
-            "fixed-size `s.a` would be 16777217 bytes in Rust, over the 16 MiB limit; \
+            "fixed-size `s.a` would be 65537 bytes in Rust, over the 64 KiB limit; \
           use a variable-length `<>` declaration for data this large"
         ]
     );
