@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::ast::{Ident, Value};
+use crate::source::Span;
 
 use super::symbols::{ConstItem, Symbol, Symbols};
 use super::Cx;
@@ -173,5 +174,24 @@ impl Consts {
             }
             _ => None,
         }
+    }
+}
+
+/// Rule (warning): a user-supplied constant that a file also defines is overridden by the
+/// file's definition, which the user probably did not mean.
+pub(super) fn check_user_constants_not_redefined(cx: &mut Cx, syms: &Symbols) {
+    let mut shadowed: Vec<(&String, Span)> = cx
+        .options
+        .constants
+        .keys()
+        .filter_map(|name| syms.names.get(name).map(|(_, span)| (name, *span)))
+        .collect();
+    shadowed.sort_by_key(|(_, span)| *span);
+    for (name, span) in shadowed {
+        cx.warning(
+            span,
+            format!("`{name}` is defined here and also given as a constant option; this definition wins"),
+            format!("the value given with --constant {name} (or Config::constant) is not used"),
+        );
     }
 }

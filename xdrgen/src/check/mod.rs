@@ -75,6 +75,7 @@ pub fn check(
     names::check_module_names(&mut cx, files, &module_names);
 
     let syms = symbols::collect(&mut cx, files);
+    consts::check_user_constants_not_redefined(&mut cx, &syms);
     let mut consts = consts::Consts::default();
     let resolver = types::Resolver {
         syms: &syms,

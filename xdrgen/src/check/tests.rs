@@ -586,3 +586,26 @@ fn fixed_arrays_of_extern_types_count_each_element() {
         ]
     );
 }
+
+#[test]
+fn a_user_constant_that_a_file_defines_is_a_warning() {
+    let mut options = Options::default();
+    options.constants.insert("MAXN".into(), 4);
+    let (m, diags) = run_files(
+        &[("t.x", "const MAXN = 8;\nstruct s { int a[MAXN]; };")],
+        &options,
+    );
+    let warnings: Vec<(Severity, &str)> = diags
+        .iter()
+        .map(|d| (d.severity, d.message.as_str()))
+        .collect();
+    assert_eq!(
+        warnings,
+        [(
+            Severity::Warning,
+            "`MAXN` is defined here and also given as a constant option; this definition wins"
+        )]
+    );
+    let m = m.expect("a warning is not an error");
+    assert_eq!(m.modules[0].consts[0].value, 8);
+}
