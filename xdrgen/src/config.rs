@@ -195,6 +195,17 @@ impl Config {
         } else if warnings.iter().next().is_some() {
             eprintln!("{}", warnings.render(&sources));
         }
+        // A misspelt type name would otherwise be ignored without a word.
+        if let Some((name, _)) = self
+            .emit
+            .type_attributes
+            .iter()
+            .find(|(name, _)| name != "." && model.type_def(name).is_none())
+        {
+            return Err(Error::Config(format!(
+                "type_attribute names `{name}`, but the .x files define no type of that name"
+            )));
+        }
         let body = emit::generate(&model, &self.emit);
         Ok(format!("{}{body}", header(&sources)))
     }

@@ -143,3 +143,15 @@ fn default_is_new() {
         format!("{:?}", xdrgen::Config::new())
     );
 }
+
+#[test]
+fn a_type_attribute_for_an_unknown_type_is_an_error() {
+    let err = demo_config(&scratch("config-unknown-attr"))
+        .type_attribute("demo_nodee", "#[derive(PartialOrd)]")
+        .generate()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "type_attribute names `demo_nodee`, but the .x files define no type of that name"
+    );
+}
