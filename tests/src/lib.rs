@@ -14,6 +14,7 @@ pub mod c_bench;
 pub mod c_build;
 pub mod c_peer;
 pub mod differential;
+pub mod driver;
 pub mod paths;
 pub mod properties;
 pub mod registry;
