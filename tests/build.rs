@@ -78,8 +78,8 @@ fn fail(msg: &str) -> ! {
 
 fn load(files: &[PathBuf], options: &xdrgen::check::Options) -> Model {
     match xdrgen::load(files, options) {
-        Ok((model, _, _)) => model,
-        Err((diagnostics, _)) => fail(&format!("checking {files:?}: {diagnostics:?}")),
+        Ok(loaded) => loaded.model,
+        Err(e) => fail(&format!("checking {files:?}:\n{}", e.render())),
     }
 }
 

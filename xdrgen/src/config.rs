@@ -178,13 +178,17 @@ impl Config {
         if self.cargo_messages {
             // Every file read, named or `#include`d, even when it has errors: fixing it must
             // rerun the build script. Named files are listed even if they could not be read.
-            let (Ok((_, _, sources)) | Err((_, sources))) = &loaded;
+            let (Ok(crate::Loaded { sources, .. }) | Err(crate::LoadError { sources, .. })) =
+                &loaded;
             for path in self.inputs(sources) {
                 println!("cargo:rerun-if-changed={}", path.display());
             }
         }
-        let (model, warnings, sources) = loaded
-            .map_err(|(diagnostics, sources)| Error::invalid(diagnostics.into_vec(), &sources))?;
+        let crate::Loaded {
+            model,
+            warnings,
+            sources,
+        } = loaded.map_err(|e| Error::invalid(e.diagnostics.into_vec(), &e.sources))?;
         if self.cargo_messages {
             // cargo shows one line per `cargo:warning`: the `path:line:col: warning: ...` one.
             for w in warnings.iter() {
@@ -307,8 +311,8 @@ mod tests {
         for named in [vec![&includer], vec![&includer, &included, &includer]] {
             let mut config = Config::new();
             config.files(named);
-            let (_, _, sources) = crate::load(&config.files, &config.check).unwrap();
-            assert_eq!(config.inputs(&sources), [&includer, &included]);
+            let loaded = crate::load(&config.files, &config.check).unwrap();
+            assert_eq!(config.inputs(&loaded.sources), [&includer, &included]);
         }
     }
 }

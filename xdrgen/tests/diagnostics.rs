@@ -10,7 +10,7 @@ fn rendered(name: &str) -> String {
     let options = xdrgen::check::Options::default();
     match xdrgen::load(&[path], &options) {
         Ok(_) => panic!("{name} should not check"),
-        Err((diagnostics, sources)) => diagnostics.render(&sources),
+        Err(e) => e.render(),
     }
 }
 

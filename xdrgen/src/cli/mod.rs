@@ -142,17 +142,13 @@ fn generate(input: Input, output: Option<PathBuf>) -> Result<(), String> {
 fn load(input: Input) -> Result<Model, String> {
     let (files, options) = resolve(input)?;
     match xdrgen::load(&files, &options) {
-        Ok((model, warnings, sources)) => {
-            print_diagnostics(&warnings, &sources);
-            Ok(model)
+        Ok(loaded) => {
+            print_diagnostics(&loaded.warnings, &loaded.sources);
+            Ok(loaded.model)
         }
-        Err((diagnostics, sources)) => {
-            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-            Err(format!(
-                "{}\n{}",
-                diagnostics.render(&sources),
-                error_count(errors)
-            ))
+        Err(e) => {
+            let errors = e.diagnostics.iter().filter(|d| d.is_error()).count();
+            Err(format!("{}\n{}", e.render(), error_count(errors)))
         }
     }
 }
