@@ -423,6 +423,25 @@ impl<'a> Decoder<'a> {
         self.depth = self.depth.saturating_sub(1);
     }
 
+    /// Runs `f` one level deeper, as [`enter`](Decoder::enter) then
+    /// [`leave`](Decoder::leave), leaving the level whether `f` succeeds or fails.
+    ///
+    /// ```
+    /// use xdrgen_runtime::xdr::Decoder;
+    ///
+    /// let mut input = Decoder::new(&[0, 0, 0, 1]);
+    /// assert_eq!(input.nested(|d| { assert_eq!(d.depth(), 1); d.get_u32() }).unwrap(), 1);
+    /// assert!(input.nested(Decoder::get_u32).is_err());
+    /// assert_eq!(input.depth(), 0);
+    /// ```
+    #[inline]
+    pub fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, Error>) -> Result<T, Error> {
+        self.enter()?;
+        let result = f(self);
+        self.leave();
+        result
+    }
+
     /// How many levels are entered now.
     pub fn depth(&self) -> u32 {
         self.depth

@@ -189,11 +189,10 @@ fn depth_guarded(def: &TypeDef, prelude: TokenStream, expr: TokenStream) -> Toke
         return quote!(#prelude Ok(#expr));
     }
     quote! {
-        input.enter()?;
-        #prelude
-        let value = #expr;
-        input.leave();
-        Ok(value)
+        input.nested(|input| {
+            #prelude
+            Ok(#expr)
+        })
     }
 }
 
@@ -268,20 +267,20 @@ fn list_codec(cx: &Ctx<'_>, s: &Struct, link: usize) -> (TokenStream, TokenStrea
     };
     let decode = quote! {
         // One level of depth for the whole list, so other recursion inside still counts.
-        input.enter()?;
-        let node = |input: &mut #rt::Decoder<'_>| -> ::core::result::Result<(Self, bool), #rt::Error> {
-            let node = Self { #inits #next: None };
-            Ok((node, input.get_bool()#next_at?))
-        };
-        let (mut head, mut more) = node(input)?;
-        let mut tail = &mut head.#next;
-        while more {
-            let (next, next_more) = node(input)?;
-            more = next_more;
-            tail = &mut tail.insert(::std::boxed::Box::new(next)).#next;
-        }
-        input.leave();
-        Ok(head)
+        input.nested(|input| {
+            let node = |input: &mut #rt::Decoder<'_>| -> ::core::result::Result<(Self, bool), #rt::Error> {
+                let node = Self { #inits #next: None };
+                Ok((node, input.get_bool()#next_at?))
+            };
+            let (mut head, mut more) = node(input)?;
+            let mut tail = &mut head.#next;
+            while more {
+                let (next, next_more) = node(input)?;
+                more = next_more;
+                tail = &mut tail.insert(::std::boxed::Box::new(next)).#next;
+            }
+            Ok(head)
+        })
     };
     (len, encode, decode)
 }

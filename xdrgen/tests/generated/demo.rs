@@ -1128,30 +1128,31 @@ pub mod demo {
                 .within(
                     "entry",
                     |input| {
-                        input.enter()?;
-                        let node = |
-                            input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
-                        | -> ::core::result::Result<
-                            (Self, bool),
-                            ::xdrgen_runtime::codegen::Error,
-                        > {
-                            let node = Self {
-                                v: input.get_i32().map_err(|e| e.at("v"))?,
-                                name: ::xdrgen_runtime::codegen::Decode::decode(input)
-                                    .map_err(|e| e.at("name"))?,
-                                next: None,
-                            };
-                            Ok((node, input.get_bool().map_err(|e| e.at("next"))?))
-                        };
-                        let (mut head, mut more) = node(input)?;
-                        let mut tail = &mut head.next;
-                        while more {
-                            let (next, next_more) = node(input)?;
-                            more = next_more;
-                            tail = &mut tail.insert(::std::boxed::Box::new(next)).next;
-                        }
-                        input.leave();
-                        Ok(head)
+                        input
+                            .nested(|input| {
+                                let node = |
+                                    input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
+                                | -> ::core::result::Result<
+                                    (Self, bool),
+                                    ::xdrgen_runtime::codegen::Error,
+                                > {
+                                    let node = Self {
+                                        v: input.get_i32().map_err(|e| e.at("v"))?,
+                                        name: ::xdrgen_runtime::codegen::Decode::decode(input)
+                                            .map_err(|e| e.at("name"))?,
+                                        next: None,
+                                    };
+                                    Ok((node, input.get_bool().map_err(|e| e.at("next"))?))
+                                };
+                                let (mut head, mut more) = node(input)?;
+                                let mut tail = &mut head.next;
+                                while more {
+                                    let (next, next_more) = node(input)?;
+                                    more = next_more;
+                                    tail = &mut tail.insert(::std::boxed::Box::new(next)).next;
+                                }
+                                Ok(head)
+                            })
                     },
                 )
         }
@@ -1280,28 +1281,29 @@ pub mod demo {
                 .within(
                     "chain",
                     |input| {
-                        input.enter()?;
-                        let node = |
-                            input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
-                        | -> ::core::result::Result<
-                            (Self, bool),
-                            ::xdrgen_runtime::codegen::Error,
-                        > {
-                            let node = Self {
-                                x: input.get_i64().map_err(|e| e.at("x"))?,
-                                next: None,
-                            };
-                            Ok((node, input.get_bool().map_err(|e| e.at("next"))?))
-                        };
-                        let (mut head, mut more) = node(input)?;
-                        let mut tail = &mut head.next;
-                        while more {
-                            let (next, next_more) = node(input)?;
-                            more = next_more;
-                            tail = &mut tail.insert(::std::boxed::Box::new(next)).next;
-                        }
-                        input.leave();
-                        Ok(head)
+                        input
+                            .nested(|input| {
+                                let node = |
+                                    input: &mut ::xdrgen_runtime::codegen::Decoder<'_>,
+                                | -> ::core::result::Result<
+                                    (Self, bool),
+                                    ::xdrgen_runtime::codegen::Error,
+                                > {
+                                    let node = Self {
+                                        x: input.get_i64().map_err(|e| e.at("x"))?,
+                                        next: None,
+                                    };
+                                    Ok((node, input.get_bool().map_err(|e| e.at("next"))?))
+                                };
+                                let (mut head, mut more) = node(input)?;
+                                let mut tail = &mut head.next;
+                                while more {
+                                    let (next, next_more) = node(input)?;
+                                    more = next_more;
+                                    tail = &mut tail.insert(::std::boxed::Box::new(next)).next;
+                                }
+                                Ok(head)
+                            })
                     },
                 )
         }
@@ -1389,24 +1391,24 @@ pub mod demo {
                 .within(
                     "tree",
                     |input| {
-                        input.enter()?;
-                        let value = Self {
-                            children: input
-                                .get_var_array(
-                                    12,
-                                    ::xdrgen_runtime::codegen::Decode::decode,
-                                )
-                                .map_err(|e| e.at("children"))?,
-                            left: input
-                                .get_optional(|input| {
-                                    ::xdrgen_runtime::codegen::Decode::decode(input)
-                                        .map(::std::boxed::Box::new)
+                        input
+                            .nested(|input| {
+                                Ok(Self {
+                                    children: input
+                                        .get_var_array(
+                                            12,
+                                            ::xdrgen_runtime::codegen::Decode::decode,
+                                        )
+                                        .map_err(|e| e.at("children"))?,
+                                    left: input
+                                        .get_optional(|input| {
+                                            ::xdrgen_runtime::codegen::Decode::decode(input)
+                                                .map(::std::boxed::Box::new)
+                                        })
+                                        .map_err(|e| e.at("left"))?,
+                                    v: input.get_i32().map_err(|e| e.at("v"))?,
                                 })
-                                .map_err(|e| e.at("left"))?,
-                            v: input.get_i32().map_err(|e| e.at("v"))?,
-                        };
-                        input.leave();
-                        Ok(value)
+                            })
                     },
                 )
         }
@@ -1517,32 +1519,36 @@ pub mod demo {
                 .within(
                     "expr",
                     |input| {
-                        input.enter()?;
-                        let discriminant: u32 = input.get_u32().map_err(|e| e.at("op"))?;
-                        let value = match discriminant {
-                            0 => Self::Leaf(input.get_f64().map_err(|e| e.at("v"))?),
-                            1 => {
-                                Self::Neg(
-                                    input
-                                        .get_optional(|input| {
-                                            ::xdrgen_runtime::codegen::Decode::decode(input)
-                                                .map(::std::boxed::Box::new)
-                                        })
-                                        .map_err(|e| e.at("e"))?,
+                        input
+                            .nested(|input| {
+                                let discriminant: u32 = input
+                                    .get_u32()
+                                    .map_err(|e| e.at("op"))?;
+                                Ok(
+                                    match discriminant {
+                                        0 => Self::Leaf(input.get_f64().map_err(|e| e.at("v"))?),
+                                        1 => {
+                                            Self::Neg(
+                                                input
+                                                    .get_optional(|input| {
+                                                        ::xdrgen_runtime::codegen::Decode::decode(input)
+                                                            .map(::std::boxed::Box::new)
+                                                    })
+                                                    .map_err(|e| e.at("e"))?,
+                                            )
+                                        }
+                                        _ => {
+                                            return Err(
+                                                ::xdrgen_runtime::codegen::Error::new(
+                                                    ::xdrgen_runtime::codegen::ErrorKind::UnknownDiscriminant(
+                                                        i64::from(discriminant),
+                                                    ),
+                                                ),
+                                            );
+                                        }
+                                    },
                                 )
-                            }
-                            _ => {
-                                return Err(
-                                    ::xdrgen_runtime::codegen::Error::new(
-                                        ::xdrgen_runtime::codegen::ErrorKind::UnknownDiscriminant(
-                                            i64::from(discriminant),
-                                        ),
-                                    ),
-                                );
-                            }
-                        };
-                        input.leave();
-                        Ok(value)
+                            })
                     },
                 )
         }
