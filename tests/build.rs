@@ -10,23 +10,24 @@ use std::path::PathBuf;
 
 use xdrgen::model::{Model, Type, TypeKind};
 
-/// Fixtures that rpcgen rejects (keep in step with `src/paths.rs`).
-const RPCGEN_REJECTS: &[&str] = &["rfc_only.x"];
+/// Where the inputs are: the same rules as the tests use.
+#[path = "src/paths.rs"]
+#[allow(dead_code)] // the build script needs only part of it
+mod paths;
 
 fn main() {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let fixtures_dir = manifest.join("fixtures");
+    let fixtures_dir = paths::fixtures_dir();
     println!("cargo:rerun-if-changed={}", fixtures_dir.display());
-    println!("cargo:rerun-if-env-changed=XDRGEN_LIBVIRT_DIR");
+    println!(
+        "cargo:rerun-if-env-changed={}",
+        xdrgen::presets::LIBVIRT_DIR_ENV
+    );
 
-    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(&fixtures_dir)
-        .unwrap_or_else(|e| fail(&format!("{}: {e}", fixtures_dir.display())))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "x"))
+    let fixtures: Vec<PathBuf> = paths::fixture_files()
+        .iter()
+        .map(|name| fixtures_dir.join(name))
         .collect();
-    fixtures.sort();
 
     if let Err(e) = xdrgen::Config::new()
         .files(&fixtures)
@@ -39,8 +40,8 @@ fn main() {
     }
     let fixture_model = load(&fixtures, &xdrgen::check::Options::default());
 
-    let libvirt_dir = xdrgen::presets::libvirt_dir(manifest.join("../../shared/protocols/libvirt"));
-    let libvirt_files: Vec<PathBuf> = xdrgen::presets::LIBVIRT_FILES
+    let libvirt_dir = paths::libvirt_dir();
+    let libvirt_files: Vec<PathBuf> = paths::LIBVIRT_FILES
         .iter()
         .map(|f| libvirt_dir.join(f))
         .collect();
@@ -62,7 +63,7 @@ fn main() {
         "FIXTURES",
         &fixture_model,
         "crate::fixtures",
-        |file| !RPCGEN_REJECTS.contains(&file),
+        |file| !paths::RPCGEN_REJECTS.contains(&file),
     );
     registry(&mut reg, "LIBVIRT", &libvirt_model, "::protocols", |_| true);
     let path = out_dir.join("registry.rs");

@@ -1,4 +1,4 @@
-//! Where the tests find their `.x` inputs.
+//! Where the tests (and `build.rs`, which includes this file) find their `.x` inputs.
 
 use std::path::PathBuf;
 

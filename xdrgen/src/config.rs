@@ -169,7 +169,9 @@ impl Config {
     }
 
     /// Runs the front end and the emitter, returning the complete output file's text (with its
-    /// `@generated` header) without writing anything.
+    /// `@generated` header) without writing a file. With [`cargo_messages`](Config::cargo_messages)
+    /// on (the default) it still prints the `cargo:rerun-if-changed` and `cargo:warning` lines;
+    /// otherwise warnings go to stderr.
     pub fn generate(&self) -> Result<String, Error> {
         if self.files.is_empty() {
             return Err(Error::Config("no input .x files were given".into()));
