@@ -113,10 +113,7 @@ fn generate(input: Input, output: Option<PathBuf>) -> Result<(), String> {
         xdrgen::Error::Invalid {
             diagnostics,
             rendered,
-        } => {
-            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-            format!("{rendered}\n{}", error_count(errors))
-        }
+        } => with_error_count(&rendered, &diagnostics),
         other => format!("error: {other}"),
     };
     let Some(path) = output else {
@@ -146,16 +143,20 @@ fn load(input: Input) -> Result<Model, String> {
             print_diagnostics(&loaded.warnings, &loaded.sources);
             Ok(loaded.model)
         }
-        Err(e) => {
-            let errors = e.diagnostics.iter().filter(|d| d.is_error()).count();
-            Err(format!("{}\n{}", e.render(), error_count(errors)))
-        }
+        Err(e) => Err(with_error_count(&e.render(), e.diagnostics.iter())),
     }
 }
 
-/// `error: N errors`.
-fn error_count(n: usize) -> String {
-    format!("error: {n} error{}", if n == 1 { "" } else { "s" })
+/// Rendered diagnostics followed by `error: N errors`.
+fn with_error_count<'a>(
+    rendered: &str,
+    diagnostics: impl IntoIterator<Item = &'a Diagnostic>,
+) -> String {
+    let n = diagnostics.into_iter().filter(|d| d.is_error()).count();
+    format!(
+        "{rendered}\nerror: {n} error{}",
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 /// Prints warnings, if any.
