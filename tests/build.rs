@@ -1,4 +1,5 @@
-//! Generates Rust for our fixtures (all of them, `rfc_only.x` included) with random-value impls,
+//! Generates Rust for our fixtures (all of them, `rfc_only.x` included) with random-value impls
+//! and clients (`libvirt_style.x`'s `DemoClient`, which needs the runtime's `libvirt` feature),
 //! and a registry of every enum, struct and union of the fixtures and of libvirt's files (as the
 //! `protocols` crate generates them), each with monomorphized test functions.
 //!
@@ -32,6 +33,7 @@ fn main() {
     if let Err(e) = xdrgen::Config::new()
         .files(&fixtures)
         .random_impls(None)
+        .build_client(true)
         .output_name("fixtures.rs")
         .out_dir(&out_dir)
         .compile()

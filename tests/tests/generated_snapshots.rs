@@ -17,3 +17,16 @@ fn generated_rust_of_every_fixture() {
         insta::assert_snapshot!(name.trim_end_matches(".x"), text);
     }
 }
+
+/// `libvirt_style.x` with its async client and event enum (`build_client`), as `build.rs`
+/// compiles it.
+#[test]
+fn generated_client_of_the_libvirt_style_fixture() {
+    let text = xdrgen::Config::new()
+        .file(fixtures_dir().join("libvirt_style.x"))
+        .build_client(true)
+        .cargo_messages(false)
+        .generate()
+        .unwrap_or_else(|e| panic!("libvirt_style.x: {e}"));
+    insta::assert_snapshot!("libvirt_style_client", text);
+}

@@ -4,7 +4,12 @@
 //! configurable), so the runtime can reorganise its modules without breaking generated files.
 //! Hand-written code should use [`crate::xdr`] (and `random`) instead.
 
+pub use crate::rpc::{Generate, ProcedureInfo, ProgramInfo};
 pub use crate::xdr::*;
+
+/// libvirt's RPC runtime (feature `libvirt`), which generated clients and servers call.
+#[cfg(feature = "libvirt")]
+pub use crate::libvirt;
 
 #[cfg(feature = "random")]
 pub use crate::random::*;

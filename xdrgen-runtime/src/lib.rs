@@ -69,6 +69,9 @@
 //! one pointer wide so successful results stay small.
 
 pub mod codegen;
+#[cfg(feature = "libvirt")]
+pub mod libvirt;
 #[cfg(feature = "random")]
 pub mod random;
+pub mod rpc;
 pub mod xdr;

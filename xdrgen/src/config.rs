@@ -138,6 +138,32 @@ impl Config {
         self
     }
 
+    /// Whether to emit a procedure table per program version (default true): a
+    /// `pub static …_INFO: ProgramInfo` (`REMOTE_PROGRAM_INFO` for libvirt's remote program,
+    /// `<PROGRAM>_<VERSION>_INFO` for an RFC 5531 `program` block) listing each procedure's
+    /// number, payload types and annotations. With `codecs(false)` and `procedure_tables(false)`
+    /// only types and constants are emitted. A client still gets the table it uses.
+    pub fn procedure_tables(&mut self, enabled: bool) -> &mut Self {
+        self.emit.procedure_tables = enabled;
+        self
+    }
+
+    /// Whether to emit an async client per libvirt-style program (default false), like
+    /// tonic-build's `build_client`: `RemoteClient` with one method per procedure
+    /// (`domain_get_info`), and `RemoteEvent` for the program's events. The generated code calls
+    /// `xdrgen_runtime`'s `libvirt` module, so the crate that includes it must enable the
+    /// runtime's `libvirt` feature; it also needs [`codecs`](Config::codecs). RFC 5531 `program`
+    /// blocks get no client yet, and server traits are not emitted yet either.
+    ///
+    /// ```
+    /// let mut config = xdrgen::Config::new();
+    /// config.file("proto/demo.x").build_client(true);
+    /// ```
+    pub fn build_client(&mut self, enabled: bool) -> &mut Self {
+        self.emit.client = enabled;
+        self
+    }
+
     /// Emits `xdrgen_runtime::random::Random` impls for every type, under
     /// `#[cfg(feature = "<feature>")]` when a feature is given. Tests use them to make values.
     pub fn random_impls(&mut self, feature: Option<&str>) -> &mut Self {
@@ -176,6 +202,12 @@ impl Config {
         if self.files.is_empty() {
             return Err(Error::Config("no input .x files were given".into()));
         }
+        if self.emit.client && !self.emit.codecs {
+            return Err(Error::Config(
+                "build_client(true) needs codecs(true): clients encode and decode their payloads"
+                    .into(),
+            ));
+        }
         let loaded = crate::load(&self.files, &self.check);
         if self.cargo_messages {
             // Every file read, named or `#include`d, even when it has errors: fixing it must
@@ -211,6 +243,9 @@ impl Config {
             return Err(Error::Config(format!(
                 "type_attribute names `{name}`, but the .x files define no type of that name"
             )));
+        }
+        if let Some(clash) = emit::name_clashes(&model, &self.emit).into_iter().next() {
+            return Err(Error::Config(clash));
         }
         let body = emit::generate(&model, &self.emit);
         Ok(format!("{}{body}", header(&sources)))

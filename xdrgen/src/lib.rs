@@ -1,5 +1,6 @@
-//! xdrgen: Rust types and XDR codecs from ONC-RPC / XDR `.x` interface files (client stubs and
-//! server traits for their programs are next on the roadmap).
+//! xdrgen: Rust types and XDR codecs from ONC-RPC / XDR `.x` interface files, with procedure
+//! tables for their programs and async clients for libvirt-style programs
+//! ([`Config::build_client`]; server traits are next on the roadmap).
 //!
 //! The pipeline, one module per stage:
 //!

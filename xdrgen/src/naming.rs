@@ -88,6 +88,40 @@ pub fn program_name(xdr: &str) -> String {
     type_name(base)
 }
 
+/// The static holding a program version's procedure table: a libvirt-style program's `.x` name
+/// plus `_INFO` (`REMOTE_PROGRAM` → `REMOTE_PROGRAM_INFO`), or for an RFC 5531 `program` block
+/// the program's and the version's names (`NFS_PROGRAM`, `NFS_V3` → `NFS_PROGRAM_NFS_V3_INFO`).
+pub fn program_info_name(program: &str, version: Option<&str>) -> String {
+    match version {
+        Some(version) => const_name(&format!("{program}_{version}_INFO")),
+        None => const_name(&format!("{program}_INFO")),
+    }
+}
+
+/// A program's client struct, from its base name ([`program_name`]): `Remote` → `RemoteClient`.
+pub fn client_name(program: &str) -> String {
+    format!("{program}Client")
+}
+
+/// A program's event enum, from its base name ([`program_name`]): `Remote` → `RemoteEvent`.
+pub fn event_enum_name(program: &str) -> String {
+    format!("{program}Event")
+}
+
+/// Names a generated client has of its own, which a procedure's method must not take.
+const CLIENT_OWN: &[&str] = &["connection", "events", "new", "with_timeout"];
+
+/// A procedure's method name on a client: its [`method_name`], with a `_` suffix when the client
+/// already has a method of that name (`X_PROC_NEW` → `new_`; a converted name never ends in `_`,
+/// so the suffixed one cannot clash with another procedure's).
+pub fn client_method_name(method: &str) -> String {
+    if CLIENT_OWN.contains(&method) {
+        format!("{method}_")
+    } else {
+        method.to_string()
+    }
+}
+
 /// Enum variant names: the `_`-separated words shared by ALL members are dropped, then each rest
 /// is UpperCamelCase (`VIR_NET_CALL`, `VIR_NET_REPLY` → `Call`, `Reply`). Every member keeps at
 /// least one word; when a rest would start with a digit, one more shared word is kept, and with
@@ -231,6 +265,27 @@ mod tests {
         assert_eq!(program_name("NFS_PROGRAM"), "Nfs");
         assert_eq!(program_name("MOUNTPROG"), "Mount");
         assert_eq!(program_name("PROGRAM"), "Program");
+    }
+
+    #[test]
+    fn generated_item_names() {
+        assert_eq!(
+            program_info_name("REMOTE_PROGRAM", None),
+            "REMOTE_PROGRAM_INFO"
+        );
+        assert_eq!(
+            program_info_name("NFS_PROGRAM", Some("NFS_V3")),
+            "NFS_PROGRAM_NFS_V3_INFO"
+        );
+        assert_eq!(
+            program_info_name("pingProg", Some("pingVers")),
+            "PING_PROG_PING_VERS_INFO"
+        );
+        assert_eq!(client_name("Remote"), "RemoteClient");
+        assert_eq!(event_enum_name("VirLxcMonitor"), "VirLxcMonitorEvent");
+        assert_eq!(client_method_name("domain_get_info"), "domain_get_info");
+        assert_eq!(client_method_name("new"), "new_");
+        assert_eq!(client_method_name("r#type"), "r#type");
     }
 
     #[test]

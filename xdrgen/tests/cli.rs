@@ -274,6 +274,39 @@ fn generate_writes_what_the_build_rs_api_writes() {
 }
 
 #[test]
+fn generate_flags_choose_clients_and_procedure_tables() {
+    // The default input, libvirt's files: `--client` adds one client per libvirt program.
+    let run = Command::new(env!("CARGO_BIN_EXE_xdrgen"))
+        .args(["generate", "--client"])
+        .env("XDRGEN_LIBVIRT_DIR", libvirt_dir())
+        .output()
+        .expect("run xdrgen");
+    let (stdout, stderr) = text(&run);
+    assert!(run.status.success(), "{stderr}");
+    for item in [
+        "pub static REMOTE_PROGRAM_INFO: ::xdrgen_runtime::codegen::ProgramInfo",
+        "pub struct RemoteClient {",
+        "pub enum RemoteEvent {",
+        "pub async fn domain_get_info(",
+        "pub struct QemuClient {",
+    ] {
+        assert!(stdout.contains(item), "missing {item:?}");
+    }
+
+    let demo = ["--constant", "UUID_LEN=16", "tests/fixtures/cli/demo.x"];
+    let with_tables = text(&xdrgen(&[&["generate"][..], &demo].concat())).0;
+    assert!(
+        with_tables.contains("pub static DEMO_PROG_DEMO_VERS_INFO:"),
+        "{with_tables}"
+    );
+    assert!(!with_tables.contains("Client"), "{with_tables}");
+    let run = xdrgen(&[&["generate", "--no-procedure-tables"][..], &demo].concat());
+    let (stdout, stderr) = text(&run);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stdout.contains("pub struct DemoNode {") && !stdout.contains("ProgramInfo"));
+}
+
+#[test]
 fn generate_reports_warnings_on_stderr() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-generate-warnings");
     let _ = std::fs::remove_dir_all(&dir);

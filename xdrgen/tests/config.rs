@@ -91,6 +91,50 @@ fn codecs_can_be_left_out() {
 }
 
 #[test]
+fn procedure_tables_are_on_by_default_and_types_only_is_two_switches() {
+    let text = demo_config(&scratch("config-tables")).generate().unwrap();
+    assert!(
+        text.contains(
+            "pub static DEMO_PROG_DEMO_VERS_INFO: ::xdrgen_runtime::codegen::ProgramInfo"
+        ),
+        "{text}"
+    );
+    let text = demo_config(&scratch("config-types-only"))
+        .codecs(false)
+        .procedure_tables(false)
+        .generate()
+        .unwrap();
+    assert!(text.contains("pub struct DemoNode"), "{text}");
+    assert!(
+        !text.contains("Encode for") && !text.contains("ProgramInfo"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_client_needs_the_codecs() {
+    let err = demo_config(&scratch("config-client-codecs"))
+        .codecs(false)
+        .build_client(true)
+        .generate()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "build_client(true) needs codecs(true): clients encode and decode their payloads"
+    );
+    // demo.x has an RFC 5531 program only: no client yet, and nothing that needs the
+    // runtime's `libvirt` feature.
+    let text = demo_config(&scratch("config-client-onc"))
+        .build_client(true)
+        .generate()
+        .unwrap();
+    assert!(
+        !text.contains("Client") && !text.contains("libvirt"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_missing_constant_is_an_error_naming_it_and_where() {
     let mut config = xdrgen::Config::new();
     config.file(fixture("cli/demo.x")).cargo_messages(false);

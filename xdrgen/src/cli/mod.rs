@@ -38,7 +38,21 @@ enum Command {
         /// Write to this file instead of standard output.
         #[arg(short, long, value_name = "OUT.rs")]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        emit: Emit,
     },
+}
+
+/// What `generate` emits besides types and codecs.
+#[derive(Debug, Args)]
+struct Emit {
+    /// Also emit an async client (and event enum) per libvirt-style program; the generated code
+    /// needs xdrgen-runtime's `libvirt` feature.
+    #[arg(long)]
+    client: bool,
+    /// Do not emit the procedure tables (`…_INFO: ProgramInfo`) of programs without a client.
+    #[arg(long)]
+    no_procedure_tables: bool,
 }
 
 /// Inputs shared by every subcommand.
@@ -64,7 +78,11 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Check(input) => check(input),
         Command::Dump(input) => dump(input),
-        Command::Generate { input, output } => generate(input, output),
+        Command::Generate {
+            input,
+            output,
+            emit,
+        } => generate(input, output, emit),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -99,12 +117,14 @@ fn stdout(text: &str) -> Result<(), String> {
 }
 
 /// `xdrgen generate`.
-fn generate(input: Input, output: Option<PathBuf>) -> Result<(), String> {
+fn generate(input: Input, output: Option<PathBuf>, emit: Emit) -> Result<(), String> {
     let (files, options) = resolve(input)?;
     let mut config = xdrgen::Config::new();
     config
         .files(&files)
         .constants(&options.constants)
+        .build_client(emit.client)
+        .procedure_tables(!emit.no_procedure_tables)
         .cargo_messages(false);
     for (name, path) in &options.extern_types {
         config.extern_type(name, path);

@@ -36,6 +36,46 @@ pub fn member_docs(docs: &Docs, fallback: &str) -> TokenStream {
     )
 }
 
+/// Doc attributes for a generated item that stands for a `.x` item: `summary` (Markdown written
+/// by the emitter), then the `.x` item's comment, if any.
+pub fn summary_docs(summary: &str, docs: &Docs) -> TokenStream {
+    let mut lines: Vec<String> = summary.lines().map(str::to_string).collect();
+    let comment = comment_lines(&docs.comment);
+    if !comment.is_empty() {
+        lines.push(String::new());
+        lines.extend(comment);
+    }
+    attrs(&lines)
+}
+
+/// Like [`summary_docs`], for a procedure's method or event variant: libvirt's `@key: value`
+/// lines are taken out of the comment and listed on one line as code, since Markdown would run
+/// them into the prose around them.
+pub fn procedure_docs(summary: &str, docs: &Docs) -> TokenStream {
+    let is_annotation = |l: &&String| {
+        let t = l.trim();
+        t.starts_with('@') && t.contains(':') && !t.contains('`')
+    };
+    let (annotations, prose): (Vec<&String>, Vec<&String>) =
+        docs.comment.iter().partition(is_annotation);
+    let mut lines: Vec<String> = summary.lines().map(str::to_string).collect();
+    let prose: Vec<String> = prose.into_iter().cloned().collect();
+    let comment = comment_lines(&prose);
+    if !comment.is_empty() {
+        lines.push(String::new());
+        lines.extend(comment);
+    }
+    if !annotations.is_empty() {
+        let list: Vec<String> = annotations
+            .iter()
+            .map(|a| format!("`{}`", a.trim()))
+            .collect();
+        lines.push(String::new());
+        lines.push(format!("libvirt annotations: {}.", list.join(", ")));
+    }
+    attrs(&lines)
+}
+
 fn attrs(lines: &[String]) -> TokenStream {
     let attrs = lines.iter().map(|line| {
         // rustdoc strips one leading space, as after `///`.
@@ -239,6 +279,29 @@ mod tests {
             String::new(),
         ]);
         assert_eq!(lines, [r"Sum of \<a\>:", "all", "", "end"]);
+    }
+
+    #[test]
+    fn procedure_docs_list_annotations_apart_from_the_prose() {
+        let docs = Docs {
+            comment: vec![
+                "Sends data;".into(),
+                "see <x>.".into(),
+                "@generate: none".into(),
+                " @acl: domain:write".into(),
+            ],
+            definition: String::new(),
+        };
+        let text = procedure_docs("Calls `P` (procedure 1).", &docs).to_string();
+        let want = quote! {
+            #[doc = " Calls `P` (procedure 1)."]
+            #[doc = ""]
+            #[doc = " Sends data;"]
+            #[doc = " see \\<x\\>."]
+            #[doc = ""]
+            #[doc = " libvirt annotations: `@generate: none`, `@acl: domain:write`."]
+        };
+        assert_eq!(text, want.to_string());
     }
 
     #[test]

@@ -3,10 +3,14 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::model::{Model, Module};
+use crate::model::{Model, Module, Program, ProgramStyle};
 
+mod client;
 mod codec;
 mod docs;
+mod procs;
+#[cfg(test)]
+mod program_tests;
 mod random;
 mod rust_type;
 mod shape;
@@ -41,6 +45,12 @@ pub struct Options {
     pub codecs: bool,
     /// Emit random-value generators.
     pub random: RandomImpls,
+    /// Emit a procedure table (`…_INFO: ProgramInfo`) per program version (on by default).
+    /// Clients get the tables they use even when this is off.
+    pub procedure_tables: bool,
+    /// Emit an async client (and event enum) per libvirt-style program (off by default). The
+    /// client calls the runtime's `libvirt` module (its feature `libvirt`) and needs `codecs`.
+    pub client: bool,
 }
 
 impl Default for Options {
@@ -50,15 +60,17 @@ impl Default for Options {
             type_attributes: Vec::new(),
             codecs: true,
             random: RandomImpls::No,
+            procedure_tables: true,
+            client: false,
         }
     }
 }
 
 /// Emits the Rust source for a model: one `pub mod` per [`crate::model::Module`], formatted.
 ///
-/// Types, constants and (per `options`) their `Encode`/`Decode` and `Random` impls. Programs are
-/// in the model but not emitted yet: client stubs and server traits will be. The output is one Rust file's items (no `@generated` header: the caller
-/// adds it).
+/// Types, constants and (per `options`) their `Encode`/`Decode` and `Random` impls, the programs'
+/// procedure tables and libvirt-style programs' async clients. Server traits are not emitted
+/// yet. The output is one Rust file's items (no `@generated` header: the caller adds it).
 pub fn generate(model: &Model, options: &Options) -> String {
     let (rt, rt_error) = runtime_path(&options.runtime_path);
     let sizes = shape::Sizes::new(model);
@@ -81,6 +93,61 @@ pub fn generate(model: &Model, options: &Options) -> String {
         // Only reachable through a generator bug; the raw tokens still show what went wrong.
         Err(e) => format!("::core::compile_error!({:?});\n", e.to_string()),
     }
+}
+
+/// The items the emitter adds for programs (procedure tables, clients, event enums) whose names
+/// a `.x` constant or type of the same module already takes, each as a sentence. Generated code
+/// with such a clash would not compile; [`crate::Config`] refuses to generate it.
+pub fn name_clashes(model: &Model, options: &Options) -> Vec<String> {
+    let mut out = Vec::new();
+    for module in &model.modules {
+        let clash = |name: &str, what: &str, program: &str, out: &mut Vec<String>| {
+            let taken = module
+                .consts
+                .iter()
+                .map(|c| (&c.xdr_name, &c.rust_name, "constant"))
+                .chain(
+                    module
+                        .types
+                        .iter()
+                        .map(|t| (&t.xdr_name, &t.rust_name, "type")),
+                )
+                .find(|(_, rust, _)| *rust == name);
+            if let Some((xdr, _, kind)) = taken {
+                out.push(format!(
+                    "the {what} `{name}` of program `{program}` has the Rust name of the {kind} \
+                     `{xdr}` in {}",
+                    module.path.display()
+                ));
+            }
+        };
+        for program in &module.programs {
+            let (tables, client) = program_items(options, program);
+            if tables {
+                for version in &program.versions {
+                    let name = procs::info_name(program, version);
+                    clash(&name, "procedure table", &program.xdr_name, &mut out);
+                }
+            }
+            if client {
+                let name = crate::naming::client_name(&program.rust_name);
+                clash(&name, "client", &program.xdr_name, &mut out);
+                let mut procedures = program.versions.iter().flat_map(|v| &v.procedures);
+                if procedures.any(|p| p.message.is_some()) {
+                    let name = crate::naming::event_enum_name(&program.rust_name);
+                    clash(&name, "event enum", &program.xdr_name, &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether a program gets its procedure tables and a client: clients are for libvirt-style
+/// programs only (RFC 5531 ones have no client yet), and a client needs its program's table.
+fn program_items(options: &Options, program: &Program) -> (bool, bool) {
+    let client = options.client && program.style == ProgramStyle::Libvirt;
+    (options.procedure_tables || client, client)
 }
 
 /// Puts a blank line between items, as a person would (prettyplease keeps them together).
@@ -183,6 +250,12 @@ fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
         let random = random::random_items(cx, def);
         quote!(#ty #codec #random)
     });
+    let programs = cx.module.programs.iter().map(|program| {
+        let (tables, client) = program_items(cx.options, program);
+        let tables = tables.then(|| procs::program_tables(cx, program));
+        let client = client.then(|| client::client_items(cx, program));
+        quote!(#tables #client)
+    });
     quote! {
         pub mod #name {
             #![doc = #doc]
@@ -191,6 +264,7 @@ fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
             #![allow(clippy::large_enum_variant, clippy::manual_range_patterns)]
             #(#consts)*
             #(#types)*
+            #(#programs)*
         }
     }
 }

@@ -232,6 +232,25 @@ pub fn is_copy(model: &Model, ty: &Type) -> bool {
     }
 }
 
+/// Whether the Rust type of `ty` implements the runtime's `Encode` and `Decode` on its own, so a
+/// value of it can be a whole message body: named enums, structs and unions (their impls are
+/// generated), scalars, strings, variable-length opaque data and extern types. Aliases are
+/// followed. Fixed opaque data, arrays and optional data are encoded field by field inside the
+/// types that use them and have no impls of their own.
+pub fn has_codec(model: &Model, ty: &Type) -> bool {
+    match resolve(model, ty) {
+        Shape::Def(_) => true,
+        Shape::Plain(ty) => !matches!(
+            ty,
+            Type::Named(_)
+                | Type::FixedOpaque(_)
+                | Type::FixedArray(..)
+                | Type::VarArray(..)
+                | Type::Optional { .. }
+        ),
+    }
+}
+
 /// For a recursive struct whose last field is optional data of the struct itself (a linked
 /// list, possibly through a pointer typedef): that field's index. Such structs get iterative
 /// encode, decode, drop, clone and comparison.

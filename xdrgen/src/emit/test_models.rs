@@ -427,3 +427,114 @@ pub fn model() -> Model {
         modules: vec![demo_module(), other_module()],
     }
 }
+
+/// A procedure with no payloads, annotations or docs.
+pub fn procedure(xdr: &str, number: u32) -> Procedure {
+    let method = crate::naming::method_name(xdr);
+    Procedure {
+        xdr_name: xdr.to_string(),
+        variant_name: crate::naming::type_name(&method),
+        method_name: method,
+        number,
+        args: Vec::new(),
+        result: None,
+        message: None,
+        annotations: Annotations::default(),
+        docs: Docs::default(),
+    }
+}
+
+/// Module `rpc`: a libvirt-style program whose procedures are out of numeric order and use
+/// `demo`'s and `other`'s types (one argument is a typedef of fixed opaque data, which has no
+/// codec of its own), and an RFC 5531 program with two versions.
+pub fn rpc_module() -> Module {
+    let get = Procedure {
+        args: vec![d("Scalars", "scalars")],
+        result: Some(named("other", "wrapper", "Wrapper")),
+        annotations: Annotations {
+            generate: Some(Generate::Both),
+            acl: vec!["machine:read".into(), "machine:save:!DEMO_F_LIVE".into()],
+            aclfilter: vec!["machine:getattr".into()],
+            high_priority: true,
+            ..Annotations::default()
+        },
+        docs: docs(&["Gets <it>.", "@generate: both", "@acl: machine:read"], ""),
+        ..procedure("DEMO_PROC_GET", 3)
+    };
+    let event = Procedure {
+        message: Some(named("other", "wrapper", "Wrapper")),
+        ..procedure("DEMO_PROC_CHANGED", 2)
+    };
+    let by_uuid = Procedure {
+        args: vec![d("Uuid", "uuid")],
+        ..procedure("DEMO_PROC_BY_UUID", 5)
+    };
+    let download = Procedure {
+        args: vec![d("Name", "name")],
+        annotations: Annotations {
+            readstream: Some(1),
+            sparseflag: Some("DEMO_F_SPARSE".into()),
+            ..Annotations::default()
+        },
+        ..procedure("DEMO_PROC_DOWNLOAD", 4)
+    };
+    let upload = Procedure {
+        args: vec![d("Scalars", "scalars")],
+        result: Some(Type::UnsignedHyper),
+        annotations: Annotations {
+            writestream: Some(2),
+            ..Annotations::default()
+        },
+        ..procedure("DEMO_PROC_UPLOAD", 6)
+    };
+    let libvirt = Program {
+        xdr_name: "DEMO_PROGRAM".into(),
+        rust_name: "Demo".into(),
+        number: 0x4445_4d4f,
+        versions: vec![ProgramVersion {
+            xdr_name: "DEMO_PROTOCOL_VERSION".into(),
+            number: 1,
+            procedures: vec![
+                get,
+                procedure("DEMO_PROC_NEW", 1),
+                event,
+                by_uuid,
+                download,
+                upload,
+            ],
+        }],
+        style: ProgramStyle::Libvirt,
+        docs: Docs::default(),
+    };
+    let add = Procedure {
+        args: vec![Type::Int, d("Name", "name")],
+        result: Some(Type::VarArray(Box::new(Type::Int), Some(lit(4)))),
+        ..procedure("PING_ADD", 2)
+    };
+    let onc = Program {
+        xdr_name: "PING_PROG".into(),
+        rust_name: "Ping".into(),
+        number: 0x2000_0099,
+        versions: vec![
+            ProgramVersion {
+                xdr_name: "PING_V1".into(),
+                number: 1,
+                procedures: vec![procedure("PING_NULL", 0)],
+            },
+            ProgramVersion {
+                xdr_name: "PING_V2".into(),
+                number: 2,
+                procedures: vec![add, procedure("PING_NULL", 0)],
+            },
+        ],
+        style: ProgramStyle::OncRpc,
+        docs: Docs::default(),
+    };
+    Module {
+        name: "rpc".into(),
+        path: PathBuf::from("proto/rpc.x"),
+        consts: Vec::new(),
+        types: Vec::new(),
+        programs: vec![libvirt, onc],
+    }
+}

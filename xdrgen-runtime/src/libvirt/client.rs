@@ -1,0 +1,321 @@
+//! [`Client`]: a cloneable handle on one connection, which generated clients call.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, oneshot};
+
+use super::conn::{self, Control, Outgoing, Parts, Shared, StreamMsg};
+use super::event::{Event, Events};
+use super::frame::{encode_packet, Packet};
+use super::header::{Header, MessageType, Status, MESSAGE_MAX};
+use super::keepalive::Keepalive;
+use super::stream::{ReadStream, WriteStream};
+use super::Error;
+use crate::rpc::ProgramInfo;
+use crate::xdr::{from_bytes, Decode, Encode};
+
+/// Settings of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// The largest packet sent or accepted, length word included (default
+    /// `VIR_NET_MESSAGE_MAX`, 32 MiB). A received length word over it closes the connection
+    /// before the packet is read.
+    pub max_packet: usize,
+    /// The default deadline of every call (default none); [`Client::with_timeout`] sets one
+    /// per call.
+    pub call_timeout: Option<Duration>,
+    /// Packets of one read stream queued before the connection's reader waits for the stream's
+    /// consumer (default 64, up to 16 MiB of stream data).
+    pub stream_queue: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_packet: MESSAGE_MAX,
+            call_timeout: None,
+            stream_queue: 64,
+        }
+    }
+}
+
+/// Closes the connection when the last [`Client`] clone (and the last stream) is gone.
+struct Handle {
+    parts: Parts,
+    options: Options,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        let _ = self.parts.control.send(Control::Close);
+        self.parts.shared.close(Error::Closed(None));
+    }
+}
+
+/// A handle on one libvirt RPC connection: cheap to clone, usable from many tasks at once.
+///
+/// Every call gets its own serial; many calls can be in flight and their replies come back in
+/// any order. Dropping a call's future cancels the call: its waiter is removed at once and the
+/// late reply is discarded when it comes. The connection closes when the last clone (and the
+/// last stream opened on it) is dropped, or when the transport fails; then every pending call
+/// and stream fails with the cause.
+///
+/// Generated clients (`RemoteClient`, …) wrap it with one typed method per procedure.
+#[derive(Clone)]
+pub struct Client {
+    handle: Arc<Handle>,
+    timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (calls, streams) = self.in_flight();
+        f.debug_struct("Client")
+            .field("calls_in_flight", &calls)
+            .field("streams", &streams)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// What a call expects besides its reply.
+enum Expect {
+    Reply,
+    Stream,
+}
+
+impl Client {
+    /// Starts a connection on a transport's read and write halves (spawning its reader and
+    /// writer tasks on the current tokio runtime).
+    pub fn new<R, W>(read: R, write: W, options: Options) -> Client
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        let parts = conn::start(read, write, options.max_packet);
+        Client {
+            handle: Arc::new(Handle { parts, options }),
+            timeout: options.call_timeout,
+        }
+    }
+
+    /// This handle with another per-call deadline (`None`: wait as long as the connection
+    /// lives). Calls made through the returned clone fail with [`Error::Timeout`] when no reply
+    /// came in time; the late reply is then discarded.
+    pub fn with_timeout(&self, timeout: Option<Duration>) -> Client {
+        Client {
+            handle: self.handle.clone(),
+            timeout,
+        }
+    }
+
+    /// The per-call deadline of this handle.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.handle.parts.shared
+    }
+
+    /// Calls waiting for their reply, and open streams: (calls, streams). Both return to zero
+    /// once every call has finished or been dropped.
+    pub fn in_flight(&self) -> (usize, usize) {
+        self.shared().in_flight()
+    }
+
+    /// Replies that arrived for no waiting call (late replies of cancelled calls, or a peer's
+    /// mistake). They are discarded.
+    pub fn unmatched_replies(&self) -> u64 {
+        self.shared()
+            .counters
+            .unknown_serial
+            .load(Ordering::Relaxed)
+    }
+
+    /// Events discarded because a subscriber's queue was full, over all subscribers.
+    pub fn events_dropped(&self) -> u64 {
+        self.shared()
+            .counters
+            .events_dropped
+            .load(Ordering::Relaxed)
+    }
+
+    /// Why the connection is closed, or `None` while it is open.
+    pub fn closed(&self) -> Option<Error> {
+        self.shared().closed()
+    }
+
+    /// Closes the connection now: pending calls and streams fail with [`Error::Closed`].
+    pub fn close(&self) {
+        let _ = self.handle.parts.control.send(Control::Close);
+        self.shared().close(Error::Closed(None));
+    }
+
+    /// Starts sending keepalive PINGs when the connection is idle, and declares it dead when
+    /// the peer stops answering (see [`Keepalive`]). Call it once the server has said it
+    /// supports the keepalive program.
+    pub fn start_keepalive(&self, keepalive: Keepalive) {
+        let _ = self
+            .handle
+            .parts
+            .control
+            .send(Control::StartKeepalive(keepalive));
+    }
+
+    /// Subscribes to the events (MESSAGE packets) of `E`'s program, through a queue of
+    /// `capacity` events. Subscribe before asking the server for events.
+    ///
+    /// The queue is bounded and never blocks the connection: when it is full, new events for
+    /// this subscriber are **dropped** and counted in [`Events::dropped`], so a consumer that
+    /// stops reading costs no memory beyond its queue and delays no reply.
+    pub fn events<E: Event>(&self, capacity: usize) -> Events<E> {
+        let (rx, dropped) = self.shared().subscribe(E::PROGRAM.number, capacity);
+        Events::new(rx, dropped, self.clone())
+    }
+
+    /// Calls `procedure` of `program` with `args` and decodes its reply as `R`.
+    pub async fn call<A: Encode + ?Sized, R: Decode>(
+        &self,
+        program: &'static ProgramInfo,
+        procedure: u32,
+        args: &A,
+    ) -> Result<R, Error> {
+        let header = self.call_header(program, procedure);
+        let packet = encode_packet(&header, args, self.handle.options.max_packet)?;
+        let reply = self.round_trip(header, packet, Expect::Reply, None).await?;
+        Ok(from_bytes(&reply.body)?)
+    }
+
+    /// Calls a `@readstream` procedure: the reply, then the data the server sends.
+    pub async fn call_read_stream<A: Encode + ?Sized, R: Decode>(
+        &self,
+        program: &'static ProgramInfo,
+        procedure: u32,
+        args: &A,
+    ) -> Result<(R, ReadStream), Error> {
+        let header = self.call_header(program, procedure);
+        let packet = encode_packet(&header, args, self.handle.options.max_packet)?;
+        let (tx, rx) = mpsc::channel(self.handle.options.stream_queue.max(1));
+        let reply = self
+            .round_trip(header, packet, Expect::Stream, Some(tx))
+            .await?;
+        let value = from_bytes(&reply.body)?;
+        Ok((value, ReadStream::new(self.clone(), header, rx)))
+    }
+
+    /// Calls a `@writestream` procedure: the reply, then a sink for the data to send.
+    pub async fn call_write_stream<A: Encode + ?Sized, R: Decode>(
+        &self,
+        program: &'static ProgramInfo,
+        procedure: u32,
+        args: &A,
+    ) -> Result<(R, WriteStream), Error> {
+        let header = self.call_header(program, procedure);
+        let packet = encode_packet(&header, args, self.handle.options.max_packet)?;
+        let (tx, rx) = mpsc::channel(4);
+        let reply = self
+            .round_trip(header, packet, Expect::Stream, Some(tx))
+            .await?;
+        let value = from_bytes(&reply.body)?;
+        Ok((value, WriteStream::new(self.clone(), header, rx)))
+    }
+
+    fn call_header(&self, program: &ProgramInfo, procedure: u32) -> Header {
+        Header {
+            program: program.number,
+            version: program.version,
+            procedure,
+            kind: MessageType::Call,
+            serial: self.shared().next_serial(),
+            status: Status::Ok,
+        }
+    }
+
+    /// Registers the call, queues its packet and waits for the reply: the one non-generic
+    /// path every generated method shares. The guard forgets the call (and its stream) if this
+    /// future is dropped, times out or fails.
+    async fn round_trip(
+        &self,
+        header: Header,
+        packet: bytes::Bytes,
+        expect: Expect,
+        stream: Option<mpsc::Sender<StreamMsg>>,
+    ) -> Result<Packet, Error> {
+        let rx = self.shared().register(&header, stream)?;
+        let mut guard = CallGuard {
+            shared: self.shared(),
+            serial: header.serial,
+            stream: matches!(expect, Expect::Stream),
+        };
+        let wait = async {
+            self.send(Outgoing {
+                head: packet,
+                data: None,
+            })
+            .await?;
+            reply(rx).await
+        };
+        let reply = match self.timeout {
+            Some(t) => tokio::time::timeout(t, wait)
+                .await
+                .map_err(|_| Error::Timeout(t))?,
+            None => wait.await,
+        }?;
+        if reply.header.status == Status::Error {
+            return Err(conn::remote_error(&reply.body));
+        }
+        // Success: the stream (if any) now belongs to its ReadStream/WriteStream.
+        guard.stream = false;
+        Ok(reply)
+    }
+
+    /// Queues a packet for the writer.
+    pub(crate) async fn send(&self, packet: Outgoing) -> Result<(), Error> {
+        if self.handle.parts.out.send(packet).await.is_err() {
+            return Err(self.closed_error());
+        }
+        Ok(())
+    }
+
+    /// The error of a closed connection.
+    pub(crate) fn closed_error(&self) -> Error {
+        self.closed().unwrap_or(Error::Closed(None))
+    }
+
+    pub(crate) fn forget_stream(&self, serial: u32) {
+        self.shared().forget_stream(serial);
+    }
+
+    pub(crate) fn out_sender(&self) -> mpsc::Sender<Outgoing> {
+        self.handle.parts.out.clone()
+    }
+}
+
+async fn reply(rx: oneshot::Receiver<Result<Packet, Error>>) -> Result<Packet, Error> {
+    match rx.await {
+        Ok(r) => r,
+        // The waiter was removed without an answer: only `close` does that.
+        Err(_) => Err(Error::Closed(None)),
+    }
+}
+
+/// Removes a call's waiter (and its stream, unless the call succeeded) when the call ends in
+/// any way, including its future being dropped.
+struct CallGuard<'a> {
+    shared: &'a Shared,
+    serial: u32,
+    stream: bool,
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        self.shared.forget_call(self.serial);
+        if self.stream {
+            self.shared.forget_stream(self.serial);
+        }
+    }
+}
