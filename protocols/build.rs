@@ -28,6 +28,9 @@ fn main() {
     if std::env::var_os("CARGO_FEATURE_RANDOM").is_some() {
         config.random_impls(None);
     }
+    if std::env::var_os("CARGO_FEATURE_CLIENT").is_some() {
+        config.build_client(true);
+    }
     if let Err(e) = config.compile() {
         eprintln!("{e}");
         std::process::exit(1);

@@ -12,4 +12,13 @@
 //! # }
 //! ```
 
+//!
+//! With the feature `client`, every program also gets an async client (`RemoteClient`,
+//! `QemuClient`, …) and [`Connection`] opens one from a libvirt URI.
+
 include!(concat!(env!("OUT_DIR"), "/libvirt.rs"));
+
+#[cfg(feature = "client")]
+mod connect;
+#[cfg(feature = "client")]
+pub use connect::{Connection, OpenOptions};

@@ -8,11 +8,13 @@
 //! - [`properties`]: round trip, computed length, damaged and hostile input
 //!   (with [`alloc_probe`] watching allocations).
 //! - [`paths`]: where the fixtures and libvirt's `.x` files are.
+//! - [`daemon`]: a private libvirtd (test driver) per test, for the client tests.
 
 pub mod alloc_probe;
 pub mod c_bench;
 pub mod c_build;
 pub mod c_peer;
+pub mod daemon;
 pub mod differential;
 pub mod driver;
 pub mod paths;

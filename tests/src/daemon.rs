@@ -1,0 +1,125 @@
+//! A private libvirtd with the in-memory test driver, per test: started with
+//! `../shared/peers/libvirtd-test-daemon.sh start DIR` and stopped when dropped, so tests that
+//! change domain state, freeze or kill the daemon never disturb each other.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A running test daemon.
+#[derive(Debug)]
+pub struct TestDaemon {
+    /// Its private directory (sockets, config, logs).
+    pub dir: PathBuf,
+    /// Its process id.
+    pub pid: u32,
+    /// Its read-write unix socket.
+    pub socket: PathBuf,
+    /// `test+unix:///default?socket=…`: what virsh and our clients connect to.
+    pub uri: String,
+}
+
+/// The script that runs the daemon: `$XDRGEN_PEERS_DIR/libvirtd-test-daemon.sh`, else
+/// `../shared/peers/` beside the workspace.
+pub fn script() -> PathBuf {
+    let dir = std::env::var_os("XDRGEN_PEERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/peers"));
+    dir.join("libvirtd-test-daemon.sh")
+}
+
+impl TestDaemon {
+    /// Starts a daemon, or returns `None` (after saying why on stderr) when libvirtd is not
+    /// installed and this is not CI. Under CI (`CI` set) a daemon that cannot start is a panic:
+    /// `.ci/run` installs the packages, so a missing daemon there is a failure, not a skip.
+    pub fn start() -> Option<TestDaemon> {
+        let installed = Command::new("sh")
+            .args(["-c", "command -v libvirtd && command -v virsh"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        let ci = std::env::var_os("CI").is_some();
+        if !installed && !ci {
+            eprintln!("skipped: libvirtd/virsh are not installed (run `bash .ci/run` once)");
+            return None;
+        }
+        let dir = tempdir();
+        let out = Command::new("bash")
+            .arg(script())
+            .arg("start")
+            .arg(&dir)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script().display()));
+        assert!(
+            out.status.success(),
+            "test daemon did not start: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env = String::from_utf8_lossy(&out.stdout).into_owned();
+        let get = |key: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .map(|v| v.trim_matches('\'').to_string())
+                .unwrap_or_else(|| panic!("{key} missing from the daemon's output: {env}"))
+        };
+        Some(TestDaemon {
+            pid: get("LIBVIRTD_PID").parse().expect("a pid"),
+            socket: PathBuf::from(get("LIBVIRTD_SOCK")),
+            uri: get("LIBVIRT_TEST_URI"),
+            dir,
+        })
+    }
+
+    /// Sends a signal to the daemon (`STOP`, `CONT`, `KILL`).
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid.to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -{name} {} failed", self.pid);
+    }
+
+    /// Runs `virsh -c URI ARGS…` and returns (exit code, stdout, stderr).
+    pub fn virsh(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new("virsh")
+            .arg("-c")
+            .arg(&self.uri)
+            .args(args)
+            .output()
+            .expect("virsh runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+impl Drop for TestDaemon {
+    fn drop(&mut self) {
+        // A frozen daemon cannot stop itself.
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.pid.to_string()])
+            .status();
+        let _ = Command::new("bash")
+            .arg(script())
+            .arg("stop")
+            .arg(&self.dir)
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A new empty directory under the system's temporary directory.
+fn tempdir() -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = std::env::temp_dir();
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = base.join(format!("xdrgen-libvirtd-{}-{n}", std::process::id()));
+        if std::fs::create_dir(&dir).is_ok() {
+            return dir;
+        }
+    }
+}
