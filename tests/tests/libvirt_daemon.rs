@@ -361,3 +361,45 @@ fn a_killed_daemon_fails_pending_calls_at_once() {
         assert!(matches!(e, Error::Closed(Some(_))), "{e:?}");
     });
 }
+
+#[test]
+fn the_command_transport_carries_the_connection_over_a_commands_stdio() {
+    let Some(d) = TestDaemon::start() else { return };
+    // Our own stdio-to-socket bridge, standing where ssh + nc (or virt-ssh-helper) would.
+    let bridge = d.dir.join("bridge");
+    let script = format!(
+        "#!/usr/bin/env python3\n\
+         import os, socket, threading\n\
+         s = socket.socket(socket.AF_UNIX)\n\
+         s.connect({:?})\n\
+         def up():\n\
+         \x20   while True:\n\
+         \x20       b = os.read(0, 65536)\n\
+         \x20       if not b:\n\
+         \x20           s.shutdown(socket.SHUT_WR)\n\
+         \x20           return\n\
+         \x20       s.sendall(b)\n\
+         threading.Thread(target=up, daemon=True).start()\n\
+         while True:\n\
+         \x20   b = s.recv(65536)\n\
+         \x20   if not b:\n\
+         \x20       break\n\
+         \x20   os.write(1, b)\n",
+        d.socket.display().to_string()
+    );
+    std::fs::write(&bridge, script).unwrap();
+    let status = std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&bridge)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let uri = format!("test+ext:///default?command={}", bridge.display());
+    runtime().block_on(async {
+        let conn = Connection::open(&uri).await.unwrap();
+        assert_eq!(conn.uri(), uri);
+        let dom = lookup(&conn, "test").await;
+        assert_eq!(state(&conn, &dom).await, RUNNING);
+        conn.close().await.unwrap();
+    });
+}

@@ -11,9 +11,13 @@
 //!   types implement for property and differential tests.
 //! - [`codegen`]: re-exports of the above under one path for generated code.
 //!
-//! Planned, not yet present: RPC transports behind their own features, `libvirt` (libvirt's
-//! packet framing and multiplexed client/server) and `onc` (RFC 5531 ONC RPC with record
-//! marking). `xdr` depends on nothing else in the crate so those can be layered on top.
+//! - [`rpc`]: the procedure tables ([`ProgramInfo`](rpc::ProgramInfo)) generated code emits per
+//!   program version.
+//! - `libvirt` (feature `libvirt`): libvirt's packet framing, the multiplexed async client that
+//!   generated clients call (events, streams, keepalive, cancellation), URIs and transports.
+//!
+//! Planned, not yet present: libvirt servers, and `onc` (RFC 5531 ONC RPC with record marking).
+//! `xdr` depends on nothing else in the crate so those are layered on top.
 //!
 //! # Wire rules (RFC 4506)
 //!

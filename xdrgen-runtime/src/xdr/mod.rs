@@ -1,7 +1,7 @@
 //! The XDR codec (RFC 4506): traits, the encoder and decoder, bounded collections, errors and
 //! limits.
 //!
-//! This module is self-contained: transports (planned: libvirt packet framing and ONC RPC
+//! This module is self-contained: transports (libvirt packet framing, planned: ONC RPC
 //! record marking) build on it and never the other way round.
 
 mod bounded;
