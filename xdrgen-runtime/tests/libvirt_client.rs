@@ -61,7 +61,11 @@ impl Peer {
 }
 
 fn pair(options: Options) -> (Client, Peer) {
-    let (a, b) = tokio::io::duplex(1 << 20);
+    pair_with_buffer(options, 1 << 20)
+}
+
+fn pair_with_buffer(options: Options, buffer: usize) -> (Client, Peer) {
+    let (a, b) = tokio::io::duplex(buffer);
     let (ar, aw) = tokio::io::split(a);
     let (br, bw) = tokio::io::split(b);
     (Client::new(ar, aw, options), Peer { r: br, w: bw })
@@ -528,4 +532,55 @@ async fn write_stream_reports_the_servers_error() {
     let (_, sink): ((), _) = client.call_write_stream(&PROG, 3, &()).await.unwrap();
     let e = sink.finish().await.unwrap_err();
     assert_eq!(e.to_string(), "disk full");
+}
+
+#[tokio::test]
+async fn finishing_behind_a_full_queue_sends_all_data_then_one_end_of_stream() {
+    use futures_sink::Sink;
+    // A 4 KiB pipe that the server does not read yet: the writer's buffer and queue fill up.
+    let (client, mut peer) = pair_with_buffer(Options::default(), 4096);
+    let c = client.clone();
+    let call = tokio::spawn(async move { c.call_write_stream::<_, ()>(&PROG, 3, &()).await });
+    let (h, _) = peer.read().await.unwrap();
+    peer.reply(h, &()).await;
+    let ((), mut sink) = call.await.unwrap().unwrap();
+    let mut sent = 0u32;
+    let wait = Duration::from_millis(20);
+    while tokio::time::timeout(wait, sink.send(Bytes::from_static(b"data")))
+        .await
+        .is_ok()
+    {
+        sent += 1;
+    }
+    // The end of stream cannot be queued yet: the first attempt stays pending.
+    let close = std::future::poll_fn(|cx| std::pin::Pin::new(&mut sink).poll_close(cx));
+    assert!(tokio::time::timeout(wait, close).await.is_err());
+    let server = tokio::spawn(async move {
+        let (mut data, mut ends) = (0u32, 0);
+        loop {
+            let Ok(Some((p, _))) =
+                tokio::time::timeout(Duration::from_millis(300), peer.read()).await
+            else {
+                break;
+            };
+            match p.status {
+                Status::Continue => data += 1,
+                Status::Ok => {
+                    ends += 1;
+                    let end = Header {
+                        kind: MessageType::Stream,
+                        status: Status::Ok,
+                        ..h
+                    };
+                    peer.send(end, &()).await;
+                }
+                Status::Error => panic!("abort"),
+            }
+        }
+        (data, ends)
+    });
+    sink.finish().await.unwrap();
+    let (data, ends) = server.await.unwrap();
+    // Every data packet (the one whose send timed out included) and one end of stream.
+    assert_eq!((data, ends), (sent + 1, 1));
 }

@@ -332,8 +332,8 @@ impl WriteStream {
                 WriteState::Done => return Poll::Ready(Ok(())),
                 WriteState::Open => {
                     ready!(self.poll_drain(cx))?;
+                    // Queued once: `Finishing` sends it (again polled if the queue is full).
                     self.pending = Some(control_packet(&self.call, Status::Ok));
-                    ready!(self.poll_drain(cx))?;
                     self.state = WriteState::Finishing;
                 }
                 WriteState::Finishing => {
