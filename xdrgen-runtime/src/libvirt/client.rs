@@ -90,6 +90,10 @@ enum Expect {
 impl Client {
     /// Starts a connection on a transport's read and write halves (spawning its reader and
     /// writer tasks on the current tokio runtime).
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, as `tokio::spawn` does.
     pub fn new<R, W>(read: R, write: W, options: Options) -> Client
     where
         R: AsyncRead + Send + Unpin + 'static,
