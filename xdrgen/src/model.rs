@@ -231,6 +231,26 @@ pub enum Type {
     },
 }
 
+impl Type {
+    /// The `.x` spelling of a built-in scalar type (`unsigned hyper`); `None` for the others.
+    pub fn scalar_name(&self) -> Option<&'static str> {
+        Some(match self {
+            Type::Int => "int",
+            Type::UnsignedInt => "unsigned int",
+            Type::Hyper => "hyper",
+            Type::UnsignedHyper => "unsigned hyper",
+            Type::Float => "float",
+            Type::Double => "double",
+            Type::Bool => "bool",
+            Type::Char => "char",
+            Type::UnsignedChar => "unsigned char",
+            Type::Short => "short",
+            Type::UnsignedShort => "unsigned short",
+            _ => return None,
+        })
+    }
+}
+
 /// A reference to a named type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TypeRef {

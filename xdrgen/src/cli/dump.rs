@@ -174,17 +174,6 @@ fn annotations(a: &Annotations) -> String {
 /// A type in `.x`-like notation with resolved sizes: `opaque[16 VIR_UUID_BUFLEN]`, `*node boxed`.
 pub fn type_text(t: &Type) -> String {
     match t {
-        Type::Int => "int".into(),
-        Type::UnsignedInt => "unsigned int".into(),
-        Type::Hyper => "hyper".into(),
-        Type::UnsignedHyper => "unsigned hyper".into(),
-        Type::Float => "float".into(),
-        Type::Double => "double".into(),
-        Type::Bool => "bool".into(),
-        Type::Char => "char".into(),
-        Type::UnsignedChar => "unsigned char".into(),
-        Type::Short => "short".into(),
-        Type::UnsignedShort => "unsigned short".into(),
         Type::Named(r) => format!("{}::{}", r.module, r.xdr_name),
         Type::Extern {
             xdr_name,
@@ -202,6 +191,7 @@ pub fn type_text(t: &Type) -> String {
                 if *boxed { " boxed" } else { "" }
             )
         }
+        scalar => scalar.scalar_name().unwrap_or_default().into(),
     }
 }
 

@@ -142,17 +142,6 @@ pub fn xdr_text(ty: &Type) -> String {
     let bound =
         |b: &Option<crate::model::Size>| b.as_ref().map_or(String::new(), |s| s.value.to_string());
     match ty {
-        Type::Int => "int".into(),
-        Type::UnsignedInt => "unsigned int".into(),
-        Type::Hyper => "hyper".into(),
-        Type::UnsignedHyper => "unsigned hyper".into(),
-        Type::Float => "float".into(),
-        Type::Double => "double".into(),
-        Type::Bool => "bool".into(),
-        Type::Char => "char".into(),
-        Type::UnsignedChar => "unsigned char".into(),
-        Type::Short => "short".into(),
-        Type::UnsignedShort => "unsigned short".into(),
         Type::Named(r) => r.xdr_name.clone(),
         Type::Extern { xdr_name, .. } => xdr_name.clone(),
         Type::FixedOpaque(n) => format!("opaque[{}]", n.value),
@@ -161,5 +150,6 @@ pub fn xdr_text(ty: &Type) -> String {
         Type::FixedArray(inner, n) => format!("{}[{}]", xdr_text(inner), n.value),
         Type::VarArray(inner, b) => format!("{}<{}>", xdr_text(inner), bound(b)),
         Type::Optional { inner, .. } => format!("{} *", xdr_text(inner)),
+        scalar => scalar.scalar_name().unwrap_or_default().into(),
     }
 }
