@@ -278,6 +278,24 @@ fn screenshot_streams_the_png_and_finishes() {
     });
 }
 
+/// `n` calls of `domain_get_info`, each in its own task.
+fn get_info_calls(
+    conn: &Connection,
+    dom: &RemoteNonnullDomain,
+    n: usize,
+) -> Vec<tokio::task::JoinHandle<Result<RemoteDomainGetInfoRet, Error>>> {
+    (0..n)
+        .map(|_| {
+            let (conn, dom) = (conn.clone(), dom.clone());
+            tokio::spawn(async move {
+                conn.remote
+                    .domain_get_info(&RemoteDomainGetInfoArgs { dom })
+                    .await
+            })
+        })
+        .collect()
+}
+
 fn fast_keepalive() -> OpenOptions {
     OpenOptions {
         keepalive: Some(Keepalive {
@@ -298,16 +316,7 @@ fn a_frozen_daemon_fails_pending_calls_through_keepalive() {
         let dom = lookup(&conn, "test").await;
         d.signal("STOP");
         let start = Instant::now();
-        let pending: Vec<_> = (0..8)
-            .map(|_| {
-                let (conn, dom) = (conn.clone(), dom.clone());
-                tokio::spawn(async move {
-                    conn.remote
-                        .domain_get_info(&RemoteDomainGetInfoArgs { dom })
-                        .await
-                })
-            })
-            .collect();
+        let pending = get_info_calls(&conn, &dom, 8);
         for p in pending {
             let e = tokio::time::timeout(Duration::from_secs(20), p)
                 .await
@@ -332,16 +341,7 @@ fn a_killed_daemon_fails_pending_calls_at_once() {
         let conn = Connection::open(&d.uri).await.unwrap();
         let dom = lookup(&conn, "test").await;
         d.signal("STOP");
-        let pending: Vec<_> = (0..8)
-            .map(|_| {
-                let (conn, dom) = (conn.clone(), dom.clone());
-                tokio::spawn(async move {
-                    conn.remote
-                        .domain_get_info(&RemoteDomainGetInfoArgs { dom })
-                        .await
-                })
-            })
-            .collect();
+        let pending = get_info_calls(&conn, &dom, 8);
         tokio::time::sleep(Duration::from_millis(200)).await;
         let start = Instant::now();
         d.signal("KILL");
