@@ -1,5 +1,6 @@
-//! Generates Rust for our fixtures (all of them, `rfc_only.x` included) with random-value impls
-//! and clients (`libvirt_style.x`'s `DemoClient`, which needs the runtime's `libvirt` feature),
+//! Generates Rust for our fixtures (all of them, `rfc_only.x` included) with random-value impls,
+//! clients and servers (`libvirt_style.x`'s `DemoClient`, `DemoServer` and `DemoDispatcher`,
+//! which need the runtime's `libvirt` feature),
 //! and a registry of every enum, struct and union of the fixtures and of libvirt's files (as the
 //! `protocols` crate generates them), each with monomorphized test functions.
 //!
@@ -34,6 +35,7 @@ fn main() {
         .files(&fixtures)
         .random_impls(None)
         .build_client(true)
+        .build_server(true)
         .output_name("fixtures.rs")
         .out_dir(&out_dir)
         .compile()

@@ -30,3 +30,16 @@ fn generated_client_of_the_libvirt_style_fixture() {
         .unwrap_or_else(|e| panic!("libvirt_style.x: {e}"));
     insta::assert_snapshot!("libvirt_style_client", text);
 }
+
+/// `libvirt_style.x` with its server trait and dispatcher (`build_server`), as `build.rs`
+/// compiles it.
+#[test]
+fn generated_server_of_the_libvirt_style_fixture() {
+    let text = xdrgen::Config::new()
+        .file(fixtures_dir().join("libvirt_style.x"))
+        .build_server(true)
+        .cargo_messages(false)
+        .generate()
+        .unwrap_or_else(|e| panic!("libvirt_style.x: {e}"));
+    insta::assert_snapshot!("libvirt_style_server", text);
+}

@@ -14,9 +14,10 @@
 //! - [`rpc`]: the procedure tables ([`ProgramInfo`](rpc::ProgramInfo)) generated code emits per
 //!   program version.
 //! - `libvirt` (feature `libvirt`): libvirt's packet framing, the multiplexed async client that
-//!   generated clients call (events, streams, keepalive, cancellation), URIs and transports.
+//!   generated clients call (events, streams, keepalive, cancellation), URIs and transports, and
+//!   the server that generated dispatchers plug into (`libvirt::server`).
 //!
-//! Planned, not yet present: libvirt servers, and `onc` (RFC 5531 ONC RPC with record marking).
+//! Planned, not yet present: `onc` (RFC 5531 ONC RPC with record marking).
 //! `xdr` depends on nothing else in the crate so those are layered on top.
 //!
 //! # Wire rules (RFC 4506)

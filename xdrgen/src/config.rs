@@ -153,7 +153,7 @@ impl Config {
     /// (`domain_get_info`), and `RemoteEvent` for the program's events. The generated code calls
     /// `xdrgen_runtime`'s `libvirt` module, so the crate that includes it must enable the
     /// runtime's `libvirt` feature; it also needs [`codecs`](Config::codecs). RFC 5531 `program`
-    /// blocks get no client yet, and server traits are not emitted yet either.
+    /// blocks get no client yet. [`build_server`](Config::build_server) emits the server side.
     ///
     /// ```
     /// let mut config = xdrgen::Config::new();
@@ -161,6 +161,22 @@ impl Config {
     /// ```
     pub fn build_client(&mut self, enabled: bool) -> &mut Self {
         self.emit.client = enabled;
+        self
+    }
+
+    /// Whether to emit a server per libvirt-style program (default false), like tonic-build's
+    /// `build_server`: a trait `RemoteServer` with one method per procedure (each with a
+    /// default body answering libvirt's "not supported" error) and `RemoteDispatcher<T>`, which
+    /// serves an implementation on the runtime's `libvirt::server::Server`. The crate that
+    /// includes it needs the runtime's `libvirt` feature, and [`codecs`](Config::codecs).
+    /// Stream procedures get no method yet.
+    ///
+    /// ```
+    /// let mut config = xdrgen::Config::new();
+    /// config.file("proto/demo.x").build_client(true).build_server(true);
+    /// ```
+    pub fn build_server(&mut self, enabled: bool) -> &mut Self {
+        self.emit.server = enabled;
         self
     }
 
@@ -205,6 +221,12 @@ impl Config {
         if self.emit.client && !self.emit.codecs {
             return Err(Error::Config(
                 "build_client(true) needs codecs(true): clients encode and decode their payloads"
+                    .into(),
+            ));
+        }
+        if self.emit.server && !self.emit.codecs {
+            return Err(Error::Config(
+                "build_server(true) needs codecs(true): servers decode and encode their payloads"
                     .into(),
             ));
         }

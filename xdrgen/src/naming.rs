@@ -108,6 +108,17 @@ pub fn event_enum_name(program: &str) -> String {
     format!("{program}Event")
 }
 
+/// A program's server trait, from its base name ([`program_name`]): `Remote` → `RemoteServer`.
+pub fn server_trait_name(program: &str) -> String {
+    format!("{program}Server")
+}
+
+/// A program's dispatcher, from its base name ([`program_name`]): `Remote` →
+/// `RemoteDispatcher`.
+pub fn dispatcher_name(program: &str) -> String {
+    format!("{program}Dispatcher")
+}
+
 /// Names a generated client has of its own, which a procedure's method must not take.
 const CLIENT_OWN: &[&str] = &["connection", "events", "new", "with_timeout"];
 

@@ -1,6 +1,6 @@
 //! libvirt's RPC protocol (feature `libvirt`): packet framing, the multiplexed async
-//! [`Client`] that generated clients (`RemoteClient`, …) call, events, streams, keepalive, and
-//! transports.
+//! [`Client`] that generated clients (`RemoteClient`, …) call, events, streams, keepalive,
+//! transports, and the [`server`] that generated dispatchers (`RemoteDispatcher`, …) plug into.
 //!
 //! # Wire rules
 //!
@@ -26,6 +26,9 @@ mod event;
 mod frame;
 mod header;
 pub mod keepalive;
+pub mod server;
+mod server_conn;
+mod server_dispatch;
 mod stream;
 pub mod transport;
 pub mod uri;

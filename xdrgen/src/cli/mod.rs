@@ -50,6 +50,10 @@ struct Emit {
     /// needs xdrgen-runtime's `libvirt` feature.
     #[arg(long)]
     client: bool,
+    /// Also emit a server trait and its dispatcher per libvirt-style program; the generated
+    /// code needs xdrgen-runtime's `libvirt` feature.
+    #[arg(long)]
+    server: bool,
     /// Do not emit the procedure tables (`…_INFO: ProgramInfo`) of programs without a client.
     #[arg(long)]
     no_procedure_tables: bool,
@@ -124,6 +128,7 @@ fn generate(input: Input, output: Option<PathBuf>, emit: Emit) -> Result<(), Str
         .files(&files)
         .constants(&options.constants)
         .build_client(emit.client)
+        .build_server(emit.server)
         .procedure_tables(!emit.no_procedure_tables)
         .cargo_messages(false);
     for (name, path) in &options.extern_types {

@@ -13,6 +13,9 @@ mod procs;
 mod program_tests;
 mod random;
 mod rust_type;
+mod server;
+#[cfg(test)]
+mod server_tests;
 mod shape;
 #[cfg(test)]
 mod test_models;
@@ -51,6 +54,9 @@ pub struct Options {
     /// Emit an async client (and event enum) per libvirt-style program (off by default). The
     /// client calls the runtime's `libvirt` module (its feature `libvirt`) and needs `codecs`.
     pub client: bool,
+    /// Emit a server trait and its dispatcher per libvirt-style program (off by default), for
+    /// the runtime's `libvirt::server`; needs `codecs`.
+    pub server: bool,
 }
 
 impl Default for Options {
@@ -62,6 +68,7 @@ impl Default for Options {
             random: RandomImpls::No,
             procedure_tables: true,
             client: false,
+            server: false,
         }
     }
 }
@@ -69,8 +76,8 @@ impl Default for Options {
 /// Emits the Rust source for a model: one `pub mod` per [`crate::model::Module`], formatted.
 ///
 /// Types, constants and (per `options`) their `Encode`/`Decode` and `Random` impls, the programs'
-/// procedure tables and libvirt-style programs' async clients. Server traits are not emitted
-/// yet. The output is one Rust file's items (no `@generated` header: the caller adds it).
+/// procedure tables and libvirt-style programs' async clients and server traits with their
+/// dispatchers. The output is one Rust file's items (no `@generated` header: the caller adds it).
 pub fn generate(model: &Model, options: &Options) -> String {
     let (rt, rt_error) = runtime_path(&options.runtime_path);
     let sizes = shape::Sizes::new(model);
@@ -95,7 +102,8 @@ pub fn generate(model: &Model, options: &Options) -> String {
     }
 }
 
-/// The items the emitter adds for programs (procedure tables, clients, event enums) whose names
+/// The items the emitter adds for programs (procedure tables, clients, event enums, server
+/// traits and dispatchers) whose names
 /// a `.x` constant or type of the same module already takes, each as a sentence. Generated code
 /// with such a clash would not compile; [`crate::Config`] refuses to generate it.
 pub fn name_clashes(model: &Model, options: &Options) -> Vec<String> {
@@ -122,7 +130,11 @@ pub fn name_clashes(model: &Model, options: &Options) -> Vec<String> {
             }
         };
         for program in &module.programs {
-            let (tables, client) = program_items(options, program);
+            let ProgramItems {
+                tables,
+                client,
+                server,
+            } = program_items(options, program);
             if tables {
                 for version in &program.versions {
                     let name = procs::info_name(program, version);
@@ -138,16 +150,36 @@ pub fn name_clashes(model: &Model, options: &Options) -> Vec<String> {
                     clash(&name, "event enum", &program.xdr_name, &mut out);
                 }
             }
+            if server {
+                let name = crate::naming::server_trait_name(&program.rust_name);
+                clash(&name, "server trait", &program.xdr_name, &mut out);
+                let name = crate::naming::dispatcher_name(&program.rust_name);
+                clash(&name, "dispatcher", &program.xdr_name, &mut out);
+            }
         }
     }
     out
 }
 
-/// Whether a program gets its procedure tables and a client: clients are for libvirt-style
-/// programs only (RFC 5531 ones have no client yet), and a client needs its program's table.
-fn program_items(options: &Options, program: &Program) -> (bool, bool) {
-    let client = options.client && program.style == ProgramStyle::Libvirt;
-    (options.procedure_tables || client, client)
+/// What a program gets.
+struct ProgramItems {
+    tables: bool,
+    client: bool,
+    server: bool,
+}
+
+/// Whether a program gets its procedure tables, a client and a server: clients and servers are
+/// for libvirt-style programs only (RFC 5531 ones have none yet), and both need their program's
+/// table.
+fn program_items(options: &Options, program: &Program) -> ProgramItems {
+    let libvirt = program.style == ProgramStyle::Libvirt;
+    let client = options.client && libvirt;
+    let server = options.server && libvirt;
+    ProgramItems {
+        tables: options.procedure_tables || client || server,
+        client,
+        server,
+    }
 }
 
 /// Puts a blank line between items, as a person would (prettyplease keeps them together).
@@ -251,10 +283,11 @@ fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
         quote!(#ty #codec #random)
     });
     let programs = cx.module.programs.iter().map(|program| {
-        let (tables, client) = program_items(cx.options, program);
-        let tables = tables.then(|| procs::program_tables(cx, program));
-        let client = client.then(|| client::client_items(cx, program));
-        quote!(#tables #client)
+        let items = program_items(cx.options, program);
+        let tables = items.tables.then(|| procs::program_tables(cx, program));
+        let client = items.client.then(|| client::client_items(cx, program));
+        let server = items.server.then(|| server::server_items(cx, program));
+        quote!(#tables #client #server)
     });
     quote! {
         pub mod #name {

@@ -1,0 +1,297 @@
+//! A libvirt RPC server: accept loops on unix sockets and TCP, one task pair per connection,
+//! and the programs it serves (generated dispatchers such as `RemoteDispatcher<T>`).
+//!
+//! ```no_run
+//! # async fn demo(dispatcher: impl xdrgen_runtime::libvirt::server::Dispatch) -> std::io::Result<()> {
+//! use xdrgen_runtime::libvirt::server::Server;
+//!
+//! let server = Server::builder()
+//!     .program(dispatcher)
+//!     .access(|cx| {
+//!         // Deny what a read-only client must not do, from the procedure's @acl lines.
+//!         let _ = cx.procedure().acl;
+//!         Ok(())
+//!     })
+//!     .build();
+//! let listener = tokio::net::UnixListener::bind("/tmp/demo-sock")?;
+//! server.serve_unix(listener).await
+//! # }
+//! ```
+//!
+//! Every header is checked as libvirtd checks it: a length word over the maximum or an
+//! undecodable header closes the connection without an answer; a CALL to an unknown program,
+//! version or procedure, with a status other than OK, or whose arguments do not decode gets
+//! libvirt's error reply and the connection goes on; REPLY, MESSAGE and STREAM packets from a
+//! client are dropped. See the connection module docs for the per-client limits.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::{watch, Notify};
+
+use super::header::MESSAGE_MAX;
+use super::keepalive::Keepalive;
+pub use super::server_conn::{Connection, SendError};
+pub use super::server_dispatch::{
+    fallback, not_supported, serve, AccessHook, BoxFuture, Context, Dispatch, Reply,
+};
+use super::RemoteError;
+
+/// Who is on the other end of a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Peer {
+    /// A unix socket client, with its credentials when the system gives them.
+    Unix {
+        /// The client's user id.
+        uid: Option<u32>,
+        /// The client's group id.
+        gid: Option<u32>,
+        /// The client's process id.
+        pid: Option<i32>,
+    },
+    /// A TCP client.
+    Tcp(SocketAddr),
+    /// A transport handed to [`Server::serve_connection`].
+    Other,
+}
+
+/// A server's limits. The defaults are libvirtd's where it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections served at once (libvirtd's `max_clients`, 5000); more are closed at accept.
+    pub max_clients: usize,
+    /// The largest packet accepted or sent, length word included (`VIR_NET_MESSAGE_MAX`). A
+    /// longer length word closes the connection before the packet is read.
+    pub max_packet: usize,
+    /// Normal calls running at once per client (libvirtd's `max_client_requests`, 5). As many
+    /// again are read and wait; beyond that the server stops reading the client.
+    pub max_requests: usize,
+    /// `@priority: high` calls in flight per client, beside the normal ones (5): they never
+    /// wait behind slow calls.
+    pub max_priority_requests: usize,
+    /// Bytes queued to a client before replies wait and events are dropped (4 MiB; a packet
+    /// larger than this is still sent, alone).
+    pub max_queued_bytes: usize,
+    /// How long a stopping connection may take to finish its calls, and then to write what it
+    /// has queued (10 s each).
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_clients: 5000,
+            max_packet: MESSAGE_MAX,
+            max_requests: 5,
+            max_priority_requests: 5,
+            max_queued_bytes: 4 << 20,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Builds a [`Server`]: the programs it serves, its access hook, limits and keepalive.
+#[derive(Default)]
+pub struct ServerBuilder {
+    programs: Vec<Arc<dyn Dispatch>>,
+    access: Option<Arc<AccessHook>>,
+    limits: Limits,
+    keepalive: Option<Keepalive>,
+}
+
+impl ServerBuilder {
+    /// Serves a program (a generated dispatcher). Several programs (remote, qemu, …) share
+    /// one server; keepalive is always answered.
+    pub fn program(mut self, dispatcher: impl Dispatch) -> Self {
+        self.programs.push(Arc::new(dispatcher));
+        self
+    }
+
+    /// Runs `hook` before every method: an `Err` is the call's answer (use
+    /// [`RemoteError::access_denied`] for libvirt's error) and the method is never entered.
+    pub fn access(
+        mut self,
+        hook: impl Fn(&Context) -> Result<(), Box<RemoteError>> + Send + Sync + 'static,
+    ) -> Self {
+        self.access = Some(Arc::new(hook));
+        self
+    }
+
+    /// The server's limits (default [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// PINGs clients that have sent nothing for `interval`, and drops those that send nothing
+    /// through `count` PINGs (default none: PINGs from clients are answered either way). This
+    /// is also what frees a client that sent half a packet and went silent.
+    pub fn keepalive(mut self, keepalive: Option<Keepalive>) -> Self {
+        self.keepalive = keepalive;
+        self
+    }
+
+    /// The server.
+    pub fn build(self) -> Server {
+        Server {
+            shared: Arc::new(ServerShared {
+                programs: self.programs,
+                access: self.access,
+                limits: self.limits,
+                keepalive: self.keepalive,
+                next_id: AtomicU64::new(1),
+                live: AtomicUsize::new(0),
+                refused: AtomicU64::new(0),
+                stop: watch::channel(false).0,
+                idle: Notify::new(),
+            }),
+        }
+    }
+}
+
+/// What the connections of a server share.
+pub(crate) struct ServerShared {
+    programs: Vec<Arc<dyn Dispatch>>,
+    pub access: Option<Arc<AccessHook>>,
+    pub limits: Limits,
+    pub keepalive: Option<Keepalive>,
+    next_id: AtomicU64,
+    live: AtomicUsize,
+    refused: AtomicU64,
+    pub stop: watch::Sender<bool>,
+    idle: Notify,
+}
+
+impl ServerShared {
+    /// The dispatcher of a program version.
+    pub fn program(&self, number: u32, version: u32) -> Option<&Arc<dyn Dispatch>> {
+        self.programs.iter().find(|d| {
+            let p = d.program();
+            (p.number, p.version) == (number, version)
+        })
+    }
+}
+
+/// A libvirt RPC server: cheap to clone; every clone serves and stops the same server.
+#[derive(Clone)]
+pub struct Server {
+    shared: Arc<ServerShared>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("connections", &self.connections())
+            .field("limits", &self.shared.limits)
+            .finish()
+    }
+}
+
+impl Server {
+    /// A builder.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::default()
+    }
+
+    /// Accepts unix socket clients until [`shutdown`](Server::shutdown).
+    pub async fn serve_unix(&self, listener: UnixListener) -> std::io::Result<()> {
+        let mut stop = self.shared.stop.subscribe();
+        loop {
+            let (stream, _) = tokio::select! {
+                r = listener.accept() => r?,
+                _ = stop.wait_for(|s| *s) => return Ok(()),
+            };
+            let peer = match stream.peer_cred() {
+                Ok(c) => Peer::Unix {
+                    uid: Some(c.uid()),
+                    gid: Some(c.gid()),
+                    pid: c.pid(),
+                },
+                Err(_) => Peer::Unix {
+                    uid: None,
+                    gid: None,
+                    pid: None,
+                },
+            };
+            let (r, w) = stream.into_split();
+            self.serve_connection(r, w, peer);
+        }
+    }
+
+    /// Accepts TCP clients until [`shutdown`](Server::shutdown).
+    pub async fn serve_tcp(&self, listener: TcpListener) -> std::io::Result<()> {
+        let mut stop = self.shared.stop.subscribe();
+        loop {
+            let (stream, addr) = tokio::select! {
+                r = listener.accept() => r?,
+                _ = stop.wait_for(|s| *s) => return Ok(()),
+            };
+            let _ = stream.set_nodelay(true);
+            let (r, w) = stream.into_split();
+            self.serve_connection(r, w, Peer::Tcp(addr));
+        }
+    }
+
+    /// Serves one connection on a transport's two halves in a task of its own; returns false
+    /// (and drops the transport) when the server is at `max_clients` or shutting down.
+    pub fn serve_connection<R, W>(&self, read: R, write: W, peer: Peer) -> bool
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        let shared = &self.shared;
+        let taken = shared.live.fetch_add(1, Ordering::SeqCst);
+        if taken >= shared.limits.max_clients || *shared.stop.borrow() {
+            self.release();
+            shared.refused.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let server = self.clone();
+        tokio::spawn(async move {
+            super::server_conn::run(server.shared.clone(), id, peer, read, write).await;
+            server.release();
+        });
+        true
+    }
+
+    fn release(&self) {
+        if self.shared.live.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.shared.idle.notify_waiters();
+        }
+    }
+
+    /// Connections being served.
+    pub fn connections(&self) -> usize {
+        self.shared.live.load(Ordering::SeqCst)
+    }
+
+    /// Connections closed at accept because the server was full or stopping.
+    pub fn refused(&self) -> u64 {
+        self.shared.refused.load(Ordering::Relaxed)
+    }
+
+    /// Stops the server: the accept loops return, every connection stops reading, finishes the
+    /// calls it has in flight, writes their replies and closes. [`closed`](Server::closed)
+    /// waits for that.
+    pub fn shutdown(&self) {
+        self.shared.stop.send_replace(true);
+    }
+
+    /// Waits until no connection is left (after [`shutdown`](Server::shutdown), until every
+    /// connection has closed).
+    pub async fn closed(&self) {
+        loop {
+            let idle = self.shared.idle.notified();
+            if self.connections() == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Servers of libvirt-style programs: a `…Server` trait with one method per procedure, each
+//! with a default body answering libvirt's "not supported" error, and a `…Dispatcher` that
+//! implements the runtime's `libvirt::server::Dispatch` with a `match` on the procedure
+//! number. Each arm is one call of the runtime's generic `serve` (decode, access hook, call,
+//! encode), so hundreds of procedures stay cheap to compile.
+//!
+//! Stream procedures (`@readstream`, `@writestream`) get no method yet: the dispatcher answers
+//! them with the "not supported" error. RFC 5531 programs get no server yet.
+
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::quote;
+
+use super::docs::{procedure_docs, summary_docs};
+use super::procs::{info_name, xdr_text};
+use super::rust_type::rust_type;
+use super::shape::has_codec;
+use super::{ident, Ctx};
+use crate::model::{Procedure, Program, ProgramStyle, ProgramVersion, Type};
+use crate::naming;
+
+/// How a procedure appears on the server.
+enum Role<'a> {
+    /// A trait method taking these arguments and returning this result.
+    Method {
+        args: Option<&'a Type>,
+        ret: Option<&'a Type>,
+    },
+    /// An event: the server sends it (through `Connection::send_event`); a call to it is an
+    /// unknown procedure, as in libvirtd.
+    Event,
+    /// No method; the reason goes into the trait's docs.
+    Skipped(String),
+}
+
+/// What the server does with `p`.
+fn role<'a>(cx: &Ctx<'_>, p: &'a Procedure) -> Role<'a> {
+    let no_codec = |what: &str, ty: &Type| {
+        Role::Skipped(format!(
+            "its {what} type `{}` has no `Encode`/`Decode` of its own",
+            xdr_text(ty)
+        ))
+    };
+    if p.message.is_some() && p.args.is_empty() && p.result.is_none() {
+        return Role::Event;
+    }
+    if p.annotations.readstream.is_some() || p.annotations.writestream.is_some() {
+        return Role::Skipped(
+            "it opens a data stream, which servers do not serve yet (the dispatcher answers \
+             \"not supported\")"
+                .into(),
+        );
+    }
+    if p.args.len() > 1 {
+        return Role::Skipped(format!("it takes {} arguments", p.args.len()));
+    }
+    let args = p.args.first();
+    if let Some(ty) = args.filter(|ty| !has_codec(cx.model, ty)) {
+        return no_codec("argument", ty);
+    }
+    if let Some(ty) = p.result.as_ref().filter(|ty| !has_codec(cx.model, ty)) {
+        return no_codec("result", ty);
+    }
+    Role::Method {
+        args,
+        ret: p.result.as_ref(),
+    }
+}
+
+/// The server trait and dispatcher of a libvirt-style program; nothing for other programs.
+pub fn server_items(cx: &Ctx<'_>, program: &Program) -> TokenStream {
+    let Some(version) = program.versions.first() else {
+        return TokenStream::new();
+    };
+    if program.style != ProgramStyle::Libvirt {
+        return TokenStream::new();
+    }
+    if !cx.options.codecs {
+        return quote!(::core::compile_error!(
+            "xdrgen: a server needs the codecs (Encode/Decode impls) of its payload types"
+        ););
+    }
+    let server = ident(&naming::server_trait_name(&program.rust_name));
+    let mut methods = Vec::new();
+    let mut arms = Vec::new();
+    let mut skipped = Vec::new();
+    for p in &version.procedures {
+        match role(cx, p) {
+            Role::Method { args, ret } => {
+                methods.push(method(cx, p, args, ret));
+                arms.push(arm(&server, p, args.is_some()));
+            }
+            Role::Event => {}
+            Role::Skipped(why) => {
+                skipped.push(format!("- `{}` ({}): {why}.", p.xdr_name, p.number));
+            }
+        }
+    }
+    let server = server_trait(program, version, &methods, &skipped);
+    let dispatcher = dispatcher(cx, program, version, &arms);
+    quote!(#server #dispatcher)
+}
+
+fn server_trait(
+    program: &Program,
+    version: &ProgramVersion,
+    methods: &[TokenStream],
+    skipped: &[String],
+) -> TokenStream {
+    let name = ident(&naming::server_trait_name(&program.rust_name));
+    let dispatcher = naming::dispatcher_name(&program.rust_name);
+    let mut summary = format!(
+        "Server side of `{}` ({:#x}) version {}: one method per procedure, each with a\n\
+         default body that answers libvirt's \"this function is not supported by the connection\n\
+         driver\" error, so an implementation writes only what it serves. Serve it with\n\
+         [`{dispatcher}`] (the runtime's `libvirt::server`, feature `libvirt`).\n\n\
+         Methods may be written as `async fn`; their futures must be `Send`. The\n\
+         `Context` gives the call's procedure and its connection (state, events).",
+        program.xdr_name, program.number, version.number
+    );
+    if !skipped.is_empty() {
+        summary.push_str("\n\nProcedures without a method (event procedures aside):\n\n");
+        summary.push_str(&skipped.join("\n"));
+    }
+    let docs = summary_docs(&summary, &Default::default());
+    quote! {
+        #docs
+        pub trait #name: ::core::marker::Send + ::core::marker::Sync + 'static {
+            #(#methods)*
+        }
+    }
+}
+
+/// One trait method: docs, signature, and the default "not supported" body.
+fn method(cx: &Ctx<'_>, p: &Procedure, args: Option<&Type>, ret: Option<&Type>) -> TokenStream {
+    let rt = &cx.rt;
+    let lv = quote!(#rt::libvirt);
+    let name = ident(&p.method_name);
+    let (param, unused) = match args {
+        Some(ty) => {
+            let ty = rust_type(cx, ty);
+            (quote!(, args: #ty), quote!(let _ = args;))
+        }
+        None => (TokenStream::new(), TokenStream::new()),
+    };
+    let ret = ret.map_or_else(|| quote!(()), |ty| rust_type(cx, ty));
+    let summary = format!(
+        "Serves `{}` (procedure {}). By default: libvirt's \"not supported\" error.",
+        p.xdr_name, p.number
+    );
+    let docs = procedure_docs(&summary, &p.docs);
+    quote! {
+        #docs
+        fn #name(&self, cx: &#lv::server::Context #param)
+            -> impl ::core::future::Future<
+                Output = ::core::result::Result<#ret, #lv::RemoteError>,
+            > + ::core::marker::Send {
+            #unused
+            #lv::server::not_supported(cx)
+        }
+    }
+}
+
+/// One dispatcher arm: the procedure number, then `serve` with a closure calling the method
+/// (by its trait path, so that no other method of the same name can be picked).
+fn arm(server: &Ident, p: &Procedure, has_args: bool) -> TokenStream {
+    let number = Literal::u32_unsuffixed(p.number);
+    let name = ident(&p.method_name);
+    if has_args {
+        quote!(#number => serve(cx, args, move |a| #server::#name(s, cx, a)),)
+    } else {
+        quote!(#number => serve(cx, args, move |()| #server::#name(s, cx)),)
+    }
+}
+
+fn dispatcher(
+    cx: &Ctx<'_>,
+    program: &Program,
+    version: &ProgramVersion,
+    arms: &[TokenStream],
+) -> TokenStream {
+    let rt = &cx.rt;
+    let lv = quote!(#rt::libvirt);
+    let name = ident(&naming::dispatcher_name(&program.rust_name));
+    let server = ident(&naming::server_trait_name(&program.rust_name));
+    let info = ident(&info_name(program, version));
+    let summary = format!(
+        "Serves a [`{server}`] implementation: the runtime's `libvirt::server::Dispatch` for\n\
+         `{}`. Give it to `libvirt::server::Server::builder().program(…)`.\n\n\
+         Each call's arguments are decoded (an error reply naming the problem when they do not),\n\
+         the server's access hook runs, then the method; its result is encoded as the reply, or\n\
+         its `RemoteError` sent as libvirt's error. Procedures without a method get libvirt's\n\
+         `unknown procedure` error (streams: \"not supported\").",
+        program.xdr_name
+    );
+    let docs = summary_docs(&summary, &Default::default());
+    // With no method, the `match` has only its fallback arm and `s` and `serve` go unused.
+    let body = if arms.is_empty() {
+        quote!(let _ = args; #lv::server::fallback(cx))
+    } else {
+        quote! {
+            use #lv::server::{fallback, serve};
+            let s = &*self.inner;
+            match cx.procedure().number {
+                #(#arms)*
+                _ => fallback(cx),
+            }
+        }
+    };
+    quote! {
+        #docs
+        pub struct #name<T> {
+            inner: ::std::sync::Arc<T>,
+        }
+
+        impl<T: #server> #name<T> {
+            /// A dispatcher calling `server`.
+            pub fn new(server: T) -> Self {
+                Self::from_arc(::std::sync::Arc::new(server))
+            }
+
+            /// A dispatcher calling a shared `server`.
+            pub fn from_arc(server: ::std::sync::Arc<T>) -> Self {
+                Self { inner: server }
+            }
+
+            /// The implementation it calls.
+            pub fn get_ref(&self) -> &::std::sync::Arc<T> {
+                &self.inner
+            }
+        }
+
+        impl<T> ::core::clone::Clone for #name<T> {
+            fn clone(&self) -> Self {
+                Self { inner: self.inner.clone() }
+            }
+        }
+
+        impl<T: #server> #lv::server::Dispatch for #name<T> {
+            fn program(&self) -> &'static #rt::ProgramInfo {
+                &#info
+            }
+
+            fn dispatch<'a>(
+                &'a self,
+                cx: &'a #lv::server::Context,
+                args: &'a [u8],
+            ) -> #lv::server::BoxFuture<'a, #lv::server::Reply> {
+                #body
+            }
+        }
+    }
+}
