@@ -31,6 +31,9 @@ fn main() {
     if std::env::var_os("CARGO_FEATURE_CLIENT").is_some() {
         config.build_client(true);
     }
+    if std::env::var_os("CARGO_FEATURE_SERVER").is_some() {
+        config.build_server(true);
+    }
     if let Err(e) = config.compile() {
         eprintln!("{e}");
         std::process::exit(1);

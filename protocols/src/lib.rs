@@ -14,7 +14,8 @@
 
 //!
 //! With the feature `client`, every program also gets an async client (`RemoteClient`,
-//! `QemuClient`, …) and [`Connection`] opens one from a libvirt URI.
+//! `QemuClient`, …) and `Connection` opens one from a libvirt URI. With the feature `server`,
+//! every program gets a server trait (`RemoteServer`) and its dispatcher (`RemoteDispatcher`).
 
 include!(concat!(env!("OUT_DIR"), "/libvirt.rs"));
 
