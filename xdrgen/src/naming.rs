@@ -133,6 +133,17 @@ pub fn client_method_name(method: &str) -> String {
     }
 }
 
+/// A procedure's method name in a server trait: its [`method_name`], with a `_` suffix for `new`
+/// (a trait method called `new` that takes `&self` reads as a constructor; lock_protocol.x has
+/// `VIR_LOCK_SPACE_PROTOCOL_PROC_NEW`).
+pub fn server_method_name(method: &str) -> String {
+    if method == "new" {
+        format!("{method}_")
+    } else {
+        method.to_string()
+    }
+}
+
 /// Enum variant names: the `_`-separated words shared by ALL members are dropped, then each rest
 /// is UpperCamelCase (`VIR_NET_CALL`, `VIR_NET_REPLY` → `Call`, `Reply`). Every member keeps at
 /// least one word; when a rest would start with a digit, one more shared word is kept, and with
@@ -296,6 +307,8 @@ mod tests {
         assert_eq!(event_enum_name("VirLxcMonitor"), "VirLxcMonitorEvent");
         assert_eq!(client_method_name("domain_get_info"), "domain_get_info");
         assert_eq!(client_method_name("new"), "new_");
+        assert_eq!(server_method_name("new"), "new_");
+        assert_eq!(server_method_name("events"), "events");
         assert_eq!(client_method_name("r#type"), "r#type");
     }
 

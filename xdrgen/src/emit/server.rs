@@ -134,7 +134,7 @@ fn server_trait(
 fn method(cx: &Ctx<'_>, p: &Procedure, args: Option<&Type>, ret: Option<&Type>) -> TokenStream {
     let rt = &cx.rt;
     let lv = quote!(#rt::libvirt);
-    let name = ident(&p.method_name);
+    let name = ident(&naming::server_method_name(&p.method_name));
     let (param, unused) = match args {
         Some(ty) => {
             let ty = rust_type(cx, ty);
@@ -164,7 +164,7 @@ fn method(cx: &Ctx<'_>, p: &Procedure, args: Option<&Type>, ret: Option<&Type>) 
 /// (by its trait path, so that no other method of the same name can be picked).
 fn arm(server: &Ident, p: &Procedure, has_args: bool) -> TokenStream {
     let number = Literal::u32_unsuffixed(p.number);
-    let name = ident(&p.method_name);
+    let name = ident(&naming::server_method_name(&p.method_name));
     if has_args {
         quote!(#number => serve(cx, args, move |a| #server::#name(s, cx, a)),)
     } else {
