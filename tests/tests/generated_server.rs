@@ -1,36 +1,88 @@
 //! The server generated for `libvirt_style.x` (`DemoServer`, `DemoDispatcher`) on the runtime's
 //! `libvirt::server`, driven by the generated `DemoClient` and by raw packets: answers,
 //! libvirt's errors (not supported, unknown procedure or program, undecodable arguments,
-//! access denied), high-priority calls beside slow ones, events, keepalive.
+//! access denied), high-priority calls beside slow ones, events, keepalive, and streams both
+//! ways (end-of-stream handshakes, holes, aborts from either side, errors mid-stream).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
-use tokio::sync::Semaphore;
-use xdrgen_runtime::codegen::libvirt::server::{Connection, Context, Limits, Peer, Server};
+use tokio::sync::{mpsc, Semaphore};
+use xdrgen_runtime::codegen::libvirt::server::{
+    Connection, Context, Limits, Peer, ReceiveData, SendData, Server,
+};
 use xdrgen_runtime::codegen::libvirt::{
-    encode_packet, Client, Error, Header, MessageType, Options, RemoteError, Status,
+    encode_packet, Chunk, Client, Error, Header, MessageType, Options, RemoteError, Status,
 };
 use xdrgen_runtime::codegen::XdrString;
 use xdrgen_tests::fixtures::libvirt_style::*;
 
 /// A demo server: one machine `vm1`; `lookup` of `slow` waits for the test's gate.
+/// `screenshot` streams [`picture`] for screen 0, fails after some data for screen 1, streams
+/// until the client aborts for screen 2 and waits for `stream_gate` before finishing for
+/// screen 3; `upload` keeps what it receives in `uploads` (failing after the first chunk when
+/// the offset is 666, reading only once `stream_gate` opens when it is 777), and the end of every stream body in `stream_ends`.
 struct Demo {
     entered: AtomicUsize,
     gate: Semaphore,
+    stream_gate: Arc<Semaphore>,
     connections: Mutex<Vec<Connection>>,
+    uploads: mpsc::UnboundedSender<Vec<u8>>,
+    uploaded: tokio::sync::Mutex<mpsc::UnboundedReceiver<Vec<u8>>>,
+    ends: mpsc::UnboundedSender<Result<(), RemoteError>>,
+    stream_ends: tokio::sync::Mutex<mpsc::UnboundedReceiver<Result<(), RemoteError>>>,
 }
 
 impl Default for Demo {
     fn default() -> Self {
+        let (uploads, uploaded) = mpsc::unbounded_channel();
+        let (ends, stream_ends) = mpsc::unbounded_channel();
         Demo {
             entered: AtomicUsize::new(0),
             gate: Semaphore::new(0),
+            stream_gate: Arc::new(Semaphore::new(0)),
             connections: Mutex::new(Vec::new()),
+            uploads,
+            uploaded: tokio::sync::Mutex::new(uploaded),
+            ends,
+            stream_ends: tokio::sync::Mutex::new(stream_ends),
         }
     }
+}
+
+impl Demo {
+    /// How the next stream body ended.
+    async fn stream_end(&self) -> Result<(), RemoteError> {
+        let mut ends = self.stream_ends.lock().await;
+        tokio::time::timeout(Duration::from_secs(10), ends.recv())
+            .await
+            .expect("the stream body ends")
+            .expect("the demo is alive")
+    }
+
+    /// The next complete upload.
+    async fn upload(&self) -> Vec<u8> {
+        let mut uploaded = self.uploaded.lock().await;
+        tokio::time::timeout(Duration::from_secs(10), uploaded.recv())
+            .await
+            .expect("the upload arrives")
+            .expect("the demo is alive")
+    }
+}
+
+/// The bytes `screenshot` serves: 1 MiB and a bit, not a multiple of the packet size.
+fn picture() -> Bytes {
+    (0..(1 << 20) + 12345)
+        .map(|i: u32| (i % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+fn failed(detail: &str) -> RemoteError {
+    RemoteError::new(9, 18, "operation failed: %s", detail)
 }
 
 fn machine(name: &str) -> DemoNonnullMachine {
@@ -84,21 +136,113 @@ impl DemoServer for Demo {
         self.entered.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
+
+    async fn screenshot(
+        &self,
+        _cx: &Context,
+        args: DemoScreenshotArgs,
+    ) -> Result<(DemoScreenshotRet, SendData), RemoteError> {
+        let ends = self.ends.clone();
+        let gate = self.stream_gate.clone();
+        let screen = args.screen;
+        if screen > 3 {
+            return Err(failed("no such screen"));
+        }
+        let body = SendData::new(move |mut sink| async move {
+            let result = async {
+                match screen {
+                    0 => {
+                        // In pieces, one of them larger than a packet.
+                        let mut data = picture();
+                        while !data.is_empty() {
+                            let n = data.len().min(300_000);
+                            sink.send(data.split_to(n)).await?;
+                        }
+                        sink.finish().await
+                    }
+                    1 => {
+                        sink.send(Bytes::from_static(b"partial")).await?;
+                        Err(failed("the screen went away"))
+                    }
+                    2 => loop {
+                        sink.send(Bytes::from_static(&[1; 4096])).await?;
+                        tokio::task::yield_now().await;
+                    },
+                    _ => {
+                        sink.send(Bytes::from_static(b"first")).await?;
+                        let _pass = gate.acquire().await.expect("gate open");
+                        sink.send(Bytes::from_static(b"second")).await?;
+                        sink.finish().await
+                    }
+                }
+            }
+            .await;
+            let _ = ends.send(result.clone());
+            result
+        });
+        let mime = XdrString::try_from("image/png").expect("fits");
+        Ok((DemoScreenshotRet { mime: Some(mime) }, body))
+    }
+
+    async fn upload(
+        &self,
+        _cx: &Context,
+        args: DemoUploadArgs,
+    ) -> Result<(DemoUploadRet, ReceiveData), RemoteError> {
+        let (uploads, ends) = (self.uploads.clone(), self.ends.clone());
+        let fail = args.offset == 666;
+        let gate = (args.offset == 777).then(|| self.stream_gate.clone());
+        let body = ReceiveData::new(move |mut source| async move {
+            let result = async {
+                if let Some(gate) = gate {
+                    let _pass = gate.acquire().await.expect("gate open");
+                }
+                let mut data = Vec::new();
+                while let Some(chunk) = source.next_chunk().await {
+                    match chunk? {
+                        Chunk::Data(d) => data.extend_from_slice(&d),
+                        Chunk::Hole(n) => data.resize(data.len() + n as usize, 0),
+                    }
+                    if fail {
+                        return Err(failed("disk full"));
+                    }
+                    // A slow disk: the stream's queue fills and the reader waits.
+                    tokio::task::yield_now().await;
+                }
+                let _ = uploads.send(data);
+                Ok(())
+            }
+            .await;
+            let _ = ends.send(result.clone());
+            result
+        })
+        // The fixture's DEMO_UPLOAD_SPARSE is 1.
+        .sparse(args.flags & 1 != 0);
+        Ok((
+            DemoUploadRet {
+                accepted: args.offset,
+            },
+            body,
+        ))
+    }
 }
 
 fn limits() -> Limits {
     Limits {
         max_requests: 2,
+        // Small, so that uploads fill it and the reader waits.
+        max_stream_queue: 256 << 10,
         ..Limits::default()
     }
 }
 
-/// A server of `demo` that denies `@acl: machine:write` procedures.
+/// A server of `demo` that denies `@acl: machine:write` procedures, uploads aside.
 fn server(demo: Arc<Demo>) -> Server {
     Server::builder()
         .program(DemoDispatcher::from_arc(demo))
         .access(|cx| {
-            if cx.procedure().acl.contains(&"machine:write") {
+            // Uploads (also `machine:write`) are allowed.
+            if cx.procedure().acl.contains(&"machine:write") && !cx.procedure().has_stream() {
                 Err(Box::new(RemoteError::access_denied(
                     "'machine:write' denied access",
                 )))
@@ -158,13 +302,6 @@ async fn calls_are_answered_and_errors_are_libvirts() {
         e.to_string(),
         "this function is not supported by the connection driver: DEMO_PROC_LIST"
     );
-    // A stream procedure: not supported either (streams are not served yet).
-    let args = DemoScreenshotArgs {
-        machine: machine("vm1"),
-        screen: 0,
-    };
-    let e = remote(client.screenshot(&args).await.unwrap_err());
-    assert_eq!(e.code, RemoteError::NO_SUPPORT);
     // A handler that panics: an internal error, and the connection goes on.
     let e = remote(client.lookup(&lookup_args("panic")).await.unwrap_err());
     assert_eq!(e.code, RemoteError::INTERNAL_ERROR);
@@ -421,4 +558,302 @@ async fn unix_socket_and_graceful_shutdown() {
         .expect("connections close after shutdown");
     assert!(client.get_version().await.is_err());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn screenshot_args(screen: u32) -> DemoScreenshotArgs {
+    DemoScreenshotArgs {
+        machine: machine("vm1"),
+        screen,
+    }
+}
+
+fn upload_args(offset: u64, flags: u32) -> DemoUploadArgs {
+    DemoUploadArgs {
+        machine: machine("vm1"),
+        offset,
+        flags,
+    }
+}
+
+const STREAM_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn a_read_stream_arrives_intact_and_finishes() {
+    let demo = Arc::new(Demo::default());
+    let server = server(demo.clone());
+    let client = connect(&server);
+    for _ in 0..2 {
+        let (ret, stream) = client.screenshot(&screenshot_args(0)).await.unwrap();
+        assert_eq!(ret.mime.as_deref(), Some("image/png"));
+        let data = tokio::time::timeout(STREAM_TIMEOUT, stream.read_all(4 << 20))
+            .await
+            .expect("the stream ends")
+            .unwrap();
+        assert!(data == picture(), "the data differs");
+        // The sink's finish saw the client's STREAM OK.
+        demo.stream_end().await.unwrap();
+    }
+    // A failing call opens no stream; the connection goes on.
+    let e = remote(client.screenshot(&screenshot_args(9)).await.unwrap_err());
+    assert_eq!(e.to_string(), "operation failed: no such screen");
+    client.lookup(&lookup_args("vm1")).await.unwrap();
+}
+
+#[tokio::test]
+async fn read_stream_errors_and_aborts() {
+    let demo = Arc::new(Demo::default());
+    let server = server(demo.clone());
+    let client = connect(&server);
+    // The server fails mid-stream: its libvirt error reaches the client's read.
+    let (_, mut stream) = client.screenshot(&screenshot_args(1)).await.unwrap();
+    let first = stream.next_chunk().await.unwrap().unwrap();
+    assert_eq!(first, Chunk::Data(Bytes::from_static(b"partial")));
+    let e = remote(stream.next_chunk().await.unwrap().unwrap_err());
+    assert_eq!((e.code, e.domain), (9, 18));
+    assert_eq!(e.to_string(), "operation failed: the screen went away");
+    assert!(demo.stream_end().await.is_err());
+    drop(stream);
+    client.lookup(&lookup_args("vm1")).await.unwrap();
+
+    // The client aborts an endless stream: the server's sink fails with "aborted".
+    let (_, mut stream) = client.screenshot(&screenshot_args(2)).await.unwrap();
+    for _ in 0..3 {
+        stream.next_chunk().await.unwrap().unwrap();
+    }
+    stream.abort().await.unwrap();
+    let e = demo.stream_end().await.unwrap_err();
+    assert_eq!(e.code, 78, "{e}");
+    client.lookup(&lookup_args("vm1")).await.unwrap();
+}
+
+#[tokio::test]
+async fn calls_are_answered_while_a_stream_is_open() {
+    let demo = Arc::new(Demo::default());
+    let server = server(demo.clone());
+    let client = connect(&server);
+    let (_, mut stream) = client.screenshot(&screenshot_args(3)).await.unwrap();
+    assert_eq!(
+        stream.next_chunk().await.unwrap().unwrap(),
+        Chunk::Data(Bytes::from_static(b"first"))
+    );
+    // An upload beside it, and calls.
+    let (_, mut upload) = client.upload(&upload_args(1, 0)).await.unwrap();
+    upload.send(Bytes::from_static(b"beside")).await.unwrap();
+    for _ in 0..5 {
+        client.lookup(&lookup_args("vm1")).await.unwrap();
+    }
+    upload.finish().await.unwrap();
+    assert_eq!(demo.upload().await, b"beside");
+    demo.stream_gate.add_permits(1);
+    assert_eq!(
+        stream.next_chunk().await.unwrap().unwrap(),
+        Chunk::Data(Bytes::from_static(b"second"))
+    );
+    assert!(stream.next_chunk().await.is_none());
+    demo.stream_end().await.unwrap(); // the upload
+    demo.stream_end().await.unwrap(); // the screenshot
+}
+
+#[tokio::test]
+async fn a_sparse_upload_arrives_intact() {
+    let demo = Arc::new(Demo::default());
+    let server = server(demo.clone());
+    let client = connect(&server);
+    let part: Bytes = (0..3 << 20)
+        .map(|i: u32| (i % 253) as u8)
+        .collect::<Vec<u8>>()
+        .into();
+    let (ret, mut upload) = client.upload(&upload_args(42, 1)).await.unwrap();
+    assert_eq!(ret.accepted, 42);
+    let send = async {
+        upload.send(part.clone()).await?;
+        upload.send_hole(2 << 20).await?;
+        upload.send(part.clone()).await?;
+        upload.finish().await
+    };
+    tokio::time::timeout(STREAM_TIMEOUT, send)
+        .await
+        .expect("the upload ends")
+        .unwrap();
+    let got = demo.upload().await;
+    let mut want = part.to_vec();
+    want.resize(want.len() + (2 << 20), 0);
+    want.extend_from_slice(&part);
+    assert_eq!(got.len(), 8 << 20);
+    assert!(got == want, "the data differs");
+    demo.stream_end().await.unwrap();
+    client.lookup(&lookup_args("vm1")).await.unwrap();
+}
+
+#[tokio::test]
+async fn write_stream_aborts_errors_and_holes_on_plain_streams() {
+    let demo = Arc::new(Demo::default());
+    let server = server(demo.clone());
+    let client = connect(&server);
+
+    // The client aborts: the handler's source yields "aborted".
+    let (_, mut upload) = client.upload(&upload_args(1, 1)).await.unwrap();
+    upload.send(Bytes::from_static(b"some")).await.unwrap();
+    upload.abort().await.unwrap();
+    let e = demo.stream_end().await.unwrap_err();
+    assert_eq!(e.code, 78, "{e}");
+    client.lookup(&lookup_args("vm1")).await.unwrap();
+
+    // The server fails mid-stream: the client's finish reports its error.
+    let (_, mut upload) = client.upload(&upload_args(666, 0)).await.unwrap();
+    upload.send(Bytes::from(vec![5; 1 << 20])).await.unwrap();
+    let e = remote(upload.finish().await.unwrap_err());
+    assert_eq!(e.to_string(), "operation failed: disk full");
+    assert!(demo.stream_end().await.is_err());
+    client.lookup(&lookup_args("vm1")).await.unwrap();
+
+    // A hole on a stream that is not sparse: the stream fails, the connection goes on.
+    let (_, mut upload) = client.upload(&upload_args(1, 0)).await.unwrap();
+    upload.send(Bytes::from_static(b"data")).await.unwrap();
+    let _ = upload.send_hole(10).await;
+    let e = remote(upload.finish().await.unwrap_err());
+    assert_eq!(
+        (e.code, e.to_string().as_str()),
+        (
+            55,
+            "Requested operation is not valid: Unexpected stream hole"
+        )
+    );
+    assert_eq!(demo.stream_end().await.unwrap_err().code, 55);
+    client.lookup(&lookup_args("vm1")).await.unwrap();
+}
+
+/// A STREAM packet header of the call `call`.
+fn stream(call: Header, kind: MessageType, status: Status) -> Header {
+    Header {
+        kind,
+        status,
+        ..call
+    }
+}
+
+#[tokio::test]
+async fn streams_on_the_wire_are_libvirts() {
+    let demo = Arc::new(Demo::default());
+    let server = server(demo.clone());
+    let mut raw = Raw::new(&server);
+
+    // Read stream: the REPLY first, data packets of at most 262120 bytes, an empty CONTINUE
+    // as the end; our STREAM OK is confirmed with the server's.
+    let shot = call(7, 5);
+    let packet = encode_packet(&shot, &screenshot_args(0), 1 << 20).unwrap();
+    raw.0.write_all(&packet).await.unwrap();
+    let (h, _) = raw.read().await;
+    assert_eq!(
+        (h.kind, h.status, h.serial),
+        (MessageType::Reply, Status::Ok, 5)
+    );
+    let mut data = Vec::new();
+    loop {
+        let (h, body) = raw.read().await;
+        assert_eq!(h, stream(shot, MessageType::Stream, Status::Continue));
+        assert!(body.len() <= 262_120);
+        if body.is_empty() {
+            break;
+        }
+        data.extend_from_slice(&body);
+    }
+    assert!(data == picture(), "the data differs");
+    raw.send(stream(shot, MessageType::Stream, Status::Ok), &[])
+        .await;
+    let (h, body) = raw.read().await;
+    assert_eq!(h, stream(shot, MessageType::Stream, Status::Ok));
+    assert!(body.is_empty());
+    demo.stream_end().await.unwrap();
+
+    // A packet for no stream is dropped without an answer.
+    let nobody = stream(call(10, 99), MessageType::Stream, Status::Continue);
+    raw.send(nobody, b"lost").await;
+
+    // Write stream: data is not answered; the client's STREAM OK is confirmed.
+    let up = call(10, 6);
+    let packet = encode_packet(&up, &upload_args(1, 0), 1 << 20).unwrap();
+    raw.0.write_all(&packet).await.unwrap();
+    let (h, _) = raw.read().await;
+    assert_eq!(
+        (h.kind, h.status, h.serial),
+        (MessageType::Reply, Status::Ok, 6)
+    );
+    raw.send(stream(up, MessageType::Stream, Status::Continue), b"abc")
+        .await;
+    raw.send(stream(up, MessageType::Stream, Status::Continue), b"def")
+        .await;
+    raw.send(stream(up, MessageType::Stream, Status::Ok), &[])
+        .await;
+    let (h, body) = raw.read().await;
+    assert_eq!(h, stream(up, MessageType::Stream, Status::Ok));
+    assert!(body.is_empty());
+    assert_eq!(demo.upload().await, b"abcdef");
+    demo.stream_end().await.unwrap();
+
+    // An abort (STREAM ERROR, empty) is confirmed with STREAM OK.
+    let up = call(10, 7);
+    let packet = encode_packet(&up, &upload_args(1, 0), 1 << 20).unwrap();
+    raw.0.write_all(&packet).await.unwrap();
+    raw.read().await;
+    raw.send(stream(up, MessageType::Stream, Status::Continue), b"x")
+        .await;
+    raw.send(stream(up, MessageType::Stream, Status::Error), &[])
+        .await;
+    let (h, body) = raw.read().await;
+    assert_eq!(h, stream(up, MessageType::Stream, Status::Ok));
+    assert!(body.is_empty());
+    assert_eq!(demo.stream_end().await.unwrap_err().code, 78);
+
+    // The connection goes on.
+    let e = raw.error_of(call(9999, 8), &[]).await;
+    assert_eq!(e.to_string(), "unknown procedure: 9999");
+}
+
+#[tokio::test]
+async fn a_handler_that_does_not_read_pushes_back_on_the_client() {
+    let demo = Arc::new(Demo::default());
+    let server = server(demo.clone());
+    let mut raw = Raw::new(&server);
+    let up = call(10, 1);
+    let packet = encode_packet(&up, &upload_args(777, 0), 1 << 20).unwrap();
+    raw.0.write_all(&packet).await.unwrap();
+    let (h, _) = raw.read().await;
+    assert_eq!((h.kind, h.status), (MessageType::Reply, Status::Ok));
+    // 4 MiB against a stream queue of 256 KiB and a 64 KiB pipe: the server stops reading.
+    let chunk: Vec<u8> = (0..65536).map(|i: u32| (i % 241) as u8).collect();
+    let (mut r, mut w) = tokio::io::split(raw.0);
+    let writer = tokio::spawn(async move {
+        for _ in 0..64 {
+            let mut packet = encode_packet(
+                &stream(up, MessageType::Stream, Status::Continue),
+                &(),
+                1 << 20,
+            )
+            .unwrap()
+            .to_vec();
+            packet.extend_from_slice(&chunk);
+            let len = packet.len() as u32;
+            packet[..4].copy_from_slice(&len.to_be_bytes());
+            w.write_all(&packet).await.unwrap();
+        }
+        let end = encode_packet(&stream(up, MessageType::Stream, Status::Ok), &(), 1 << 20);
+        w.write_all(&end.unwrap()).await.unwrap();
+        w
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!writer.is_finished(), "the server read everything");
+    demo.stream_gate.add_permits(1);
+    let _w = tokio::time::timeout(STREAM_TIMEOUT, writer)
+        .await
+        .expect("the server reads again")
+        .unwrap();
+    let got = demo.upload().await;
+    assert_eq!(got.len(), 64 << 16);
+    assert!(got.chunks(65536).all(|c| c[..] == got[..65536]));
+    let mut head = [0u8; 28];
+    r.read_exact(&mut head).await.unwrap();
+    let h = Header::decode(&head[4..]).unwrap();
+    assert_eq!(h, stream(up, MessageType::Stream, Status::Ok));
+    demo.stream_end().await.unwrap();
 }

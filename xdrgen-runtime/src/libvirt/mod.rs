@@ -29,6 +29,7 @@ pub mod keepalive;
 pub mod server;
 mod server_conn;
 mod server_dispatch;
+mod server_stream;
 mod stream;
 pub mod transport;
 pub mod uri;

@@ -21,8 +21,9 @@
 //! Every header is checked as libvirtd checks it: a length word over the maximum or an
 //! undecodable header closes the connection without an answer; a CALL to an unknown program,
 //! version or procedure, with a status other than OK, or whose arguments do not decode gets
-//! libvirt's error reply and the connection goes on; REPLY, MESSAGE and STREAM packets from a
-//! client are dropped. See the connection module docs for the per-client limits.
+//! libvirt's error reply and the connection goes on; REPLY and MESSAGE packets from a client,
+//! and STREAM packets for no open stream, are dropped. See the connection module docs for the
+//! per-client limits, and [`SendData`] / [`ReceiveData`] for streams.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -37,8 +38,10 @@ use super::header::MESSAGE_MAX;
 use super::keepalive::Keepalive;
 pub use super::server_conn::{Connection, SendError};
 pub use super::server_dispatch::{
-    fallback, not_supported, serve, AccessHook, BoxFuture, Context, Dispatch, Reply,
+    fallback, not_supported, serve, serve_receive, serve_send, AccessHook, BoxFuture, Context,
+    Dispatch, Reply,
 };
+pub use super::server_stream::{ReceiveData, SendData, StreamSink, StreamSource};
 use super::RemoteError;
 
 /// Who is on the other end of a connection.
@@ -77,6 +80,9 @@ pub struct Limits {
     /// Bytes queued to a client before replies wait and events are dropped (4 MiB; a packet
     /// larger than this is still sent, alone).
     pub max_queued_bytes: usize,
+    /// Bytes of client data queued per write stream before the connection's reader waits
+    /// for the handler to read (4 MiB; a packet larger than this is still queued, alone).
+    pub max_stream_queue: usize,
     /// How long a stopping connection may take to finish its calls, and then to write what it
     /// has queued (10 s each).
     pub shutdown_grace: Duration,
@@ -90,6 +96,7 @@ impl Default for Limits {
             max_requests: 5,
             max_priority_requests: 5,
             max_queued_bytes: 4 << 20,
+            max_stream_queue: 4 << 20,
             shutdown_grace: Duration::from_secs(10),
         }
     }

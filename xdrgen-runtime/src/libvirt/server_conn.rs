@@ -2,7 +2,9 @@
 //! writer that owns the write half.
 //!
 //! The reader answers keepalive PINGs, drops what a client must not send (REPLY, MESSAGE,
-//! STREAM… — libvirtd sends nothing back for them either) and admits CALLs: a normal call takes
+//! STREAM packets for no open stream… — libvirtd sends nothing back for them either), routes
+//! stream packets to their stream by serial (data within the stream's byte budget, else the
+//! reader waits; see `server_stream`) and admits CALLs: a normal call takes
 //! one of `2 × max_requests` admission slots and then waits for one of `max_requests` running
 //! slots, so up to `max_requests` calls wait behind slow ones while the reader keeps reading; a
 //! `@priority: high` call takes a slot of its own budget and runs at once. When a budget is
@@ -20,7 +22,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_core::Stream;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
-use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::codec::FramedRead;
@@ -30,6 +32,7 @@ use super::header::{Header, MessageType, Status};
 use super::keepalive;
 use super::server::{Peer, ServerShared};
 use super::server_dispatch::{unknown_procedure, Context, Dispatch, Reply};
+use super::server_stream::{self, Core, Entry, Incoming, StreamBody};
 use super::{Error, RemoteError};
 use crate::rpc::ProgramInfo;
 use crate::xdr::Encode;
@@ -75,6 +78,10 @@ struct Inner {
     dead: watch::Sender<bool>,
     events_dropped: AtomicU64,
     ignored: AtomicU64,
+    /// Open streams, by their call's serial.
+    streams: Mutex<HashMap<u32, Entry>>,
+    /// Bytes of client data queued per write stream (`Limits::max_stream_queue`).
+    max_stream_queue: usize,
 }
 
 /// A handle on one client connection: its id, its peer, its state, and a way to push events
@@ -181,8 +188,38 @@ impl Connection {
         }
     }
 
+    /// Registers a stream (replacing one of the same serial).
+    pub(crate) fn add_stream(&self, entry: Entry) {
+        let mut map = self.inner.streams.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(entry.core.call.serial, entry);
+    }
+
+    /// Forgets `core`'s stream: later packets for it are dropped.
+    pub(crate) fn remove_stream(&self, core: &Arc<Core>) {
+        let mut map = self.inner.streams.lock().unwrap_or_else(|p| p.into_inner());
+        let serial = core.call.serial;
+        if map.get(&serial).is_some_and(|e| Arc::ptr_eq(&e.core, core)) {
+            map.remove(&serial);
+        }
+    }
+
+    /// The stream a STREAM or STREAM_HOLE packet belongs to: same serial, program, version
+    /// and procedure.
+    fn stream_of(&self, h: &Header) -> Option<Entry> {
+        let map = self.inner.streams.lock().unwrap_or_else(|p| p.into_inner());
+        let e = map.get(&h.serial)?;
+        let c = &e.core.call;
+        ((c.program, c.version, c.procedure) == (h.program, h.version, h.procedure))
+            .then(|| e.clone())
+    }
+
+    /// Bytes of client data queued per write stream before the reader waits.
+    pub(crate) fn max_stream_queue(&self) -> usize {
+        self.inner.max_stream_queue
+    }
+
     /// Queues a packet if its bytes fit now.
-    fn try_queue(&self, head: Bytes, data: Option<Bytes>) -> bool {
+    pub(crate) fn try_queue(&self, head: Bytes, data: Option<Bytes>) -> bool {
         let n = self.cost(head.len() + data.as_ref().map_or(0, Bytes::len));
         match self.inner.room.clone().try_acquire_many_owned(n) {
             Ok(room) => self.push(head, data, room),
@@ -190,8 +227,8 @@ impl Connection {
         }
     }
 
-    /// Queues a packet, waiting for room.
-    async fn queue(&self, head: Bytes, data: Option<Bytes>) -> bool {
+    /// Queues a packet, waiting for room; false if the connection is gone.
+    pub(crate) async fn queue(&self, head: Bytes, data: Option<Bytes>) -> bool {
         let n = self.cost(head.len() + data.as_ref().map_or(0, Bytes::len));
         let mut dead = self.inner.dead.subscribe();
         let room = tokio::select! {
@@ -310,6 +347,8 @@ where
             dead: watch::channel(false).0,
             events_dropped: AtomicU64::new(0),
             ignored: AtomicU64::new(0),
+            streams: Mutex::new(HashMap::new()),
+            max_stream_queue: limits.max_stream_queue.clamp(1, u32::MAX as usize),
         }),
     };
     let mut writer = tokio::spawn(writer(out_rx, write, connection.clone()));
@@ -324,12 +363,13 @@ where
     let mut stop = server.stop.subscribe();
     let mut closing = connection.inner.closing.subscribe();
     let mut dead = connection.inner.dead.subscribe();
-    // A call read while its budget was empty: the reader reads nothing more until it is in.
-    let mut parked: Option<(Packet, Arc<Semaphore>, bool)> = None;
+    // A call read while its budget was empty, or stream data while its stream's queue was
+    // full: the reader reads nothing more until it is in.
+    let mut parked: Option<Admitted> = None;
     let far = || Instant::now() + Duration::from_secs(86400 * 365);
     let end = loop {
         let deadline = ka.as_ref().map_or_else(far, |k| k.deadline);
-        let budget = parked.as_ref().map(|(_, s, _)| s.clone());
+        let budget = parked.as_ref().map(Admitted::budget);
         tokio::select! {
             _ = stop.wait_for(|s| *s) => break End::Shutdown,
             _ = closing.wait_for(|c| *c) => break End::Closed,
@@ -337,9 +377,11 @@ where
             _ = dead.wait_for(|d| *d) => break End::Gone,
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             permit = acquire(budget), if parked.is_some() => {
-                if let (Some(permit), Some((p, _, priority))) = (permit, parked.take()) {
-                    spawn_call(&server, &connection, &budgets, &mut tasks, p, permit, priority);
+                if let (Some(permit), Some(a)) = (permit, parked.take()) {
+                    deliver(&server, &connection, &budgets, &mut tasks, a, permit);
                 }
+                // A closed budget: the stream is gone and its data dropped.
+                parked = None;
             }
             packet = next(&mut framed), if parked.is_none() => match packet {
                 None | Some(Err(_)) => break End::Gone,
@@ -347,12 +389,14 @@ where
                     if let Some(k) = &mut ka {
                         k.received();
                     }
-                    if let Some((p, budget, priority)) = admit(&server, &connection, &budgets, p) {
-                        match budget.clone().try_acquire_owned() {
-                            Ok(permit) => spawn_call(
-                                &server, &connection, &budgets, &mut tasks, p, permit, priority,
-                            ),
-                            Err(_) => parked = Some((p, budget, priority)),
+                    if let Some(a) = admit(&server, &connection, &budgets, p) {
+                        let (budget, n) = a.budget();
+                        match budget.try_acquire_many_owned(n) {
+                            Ok(permit) => {
+                                deliver(&server, &connection, &budgets, &mut tasks, a, permit);
+                            }
+                            Err(TryAcquireError::NoPermits) => parked = Some(a),
+                            Err(TryAcquireError::Closed) => {}
                         }
                     }
                 }
@@ -396,10 +440,69 @@ where
     }
     connection.inner.closing.send_replace(true);
     connection.inner.dead.send_replace(true);
+    // Streams hold the connection: forget them.
+    let streams = std::mem::take(
+        &mut *connection
+            .inner
+            .streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()),
+    );
+    drop(streams);
 }
 
-async fn acquire(budget: Option<Arc<Semaphore>>) -> Option<OwnedSemaphorePermit> {
-    budget?.acquire_owned().await.ok()
+async fn acquire(budget: Option<(Arc<Semaphore>, u32)>) -> Option<OwnedSemaphorePermit> {
+    let (budget, n) = budget?;
+    budget.acquire_many_owned(n).await.ok()
+}
+
+/// A packet the reader hands on once it has its budget.
+enum Admitted {
+    /// A CALL: the call budget it takes, and whether it is high-priority.
+    Call(Packet, Arc<Semaphore>, bool),
+    /// Stream data or a hole for a write stream: its stream's byte budget.
+    Stream {
+        packet: Packet,
+        room: Arc<Semaphore>,
+        /// Its share of the budget: its bytes, at most the whole budget (it then goes alone).
+        cost: u32,
+        tx: mpsc::UnboundedSender<Incoming>,
+    },
+}
+
+impl Admitted {
+    /// The budget and the permits this packet needs.
+    fn budget(&self) -> (Arc<Semaphore>, u32) {
+        match self {
+            Admitted::Call(_, budget, _) => (budget.clone(), 1),
+            Admitted::Stream { room, cost, .. } => (room.clone(), *cost),
+        }
+    }
+}
+
+/// Hands an admitted packet on with its permit.
+fn deliver(
+    server: &Arc<ServerShared>,
+    connection: &Connection,
+    budgets: &Budgets,
+    tasks: &mut JoinSet<()>,
+    a: Admitted,
+    permit: OwnedSemaphorePermit,
+) {
+    match a {
+        Admitted::Call(p, _, priority) => {
+            spawn_call(server, connection, budgets, tasks, p, permit, priority)
+        }
+        Admitted::Stream { packet, tx, .. } => {
+            let item = if packet.header.kind == MessageType::StreamHole {
+                Incoming::Hole(packet.body, Some(permit))
+            } else {
+                Incoming::Data(packet.body, Some(permit))
+            };
+            // A handler that dropped its source: the data is dropped.
+            let _ = tx.send(item);
+        }
+    }
 }
 
 async fn next<R: AsyncRead + Unpin>(
@@ -415,7 +518,7 @@ fn admit(
     connection: &Connection,
     budgets: &Budgets,
     p: Packet,
-) -> Option<(Packet, Arc<Semaphore>, bool)> {
+) -> Option<Admitted> {
     let h = p.header;
     match h.kind {
         MessageType::Call | MessageType::CallWithFds => {
@@ -428,7 +531,7 @@ fn admit(
             } else {
                 &budgets.admitted
             };
-            Some((p, budget.clone(), priority))
+            Some(Admitted::Call(p, budget.clone(), priority))
         }
         MessageType::Message if h.program == keepalive::PROGRAM => {
             if h.procedure == keepalive::PING {
@@ -436,6 +539,7 @@ fn admit(
             }
             None
         }
+        MessageType::Stream | MessageType::StreamHole => route_stream(connection, p),
         _ => {
             connection.inner.ignored.fetch_add(1, Ordering::Relaxed);
             None
@@ -460,9 +564,8 @@ fn spawn_call(
     let running = (!priority).then(|| budgets.running.clone());
     let (server, connection) = (server.clone(), connection.clone());
     tasks.spawn(async move {
-        let _admitted = admitted;
-        let _running = match running {
-            Some(s) => Some(s.acquire_owned().await),
+        let running = match running {
+            Some(s) => s.acquire_owned().await.ok(),
             None => None,
         };
         let mut guard = ReplyGuard {
@@ -470,13 +573,24 @@ fn spawn_call(
             call: p.header,
             done: false,
         };
-        let reply = call(&server, &connection, &p).await;
+        let (reply, stream) = call(&server, &connection, &p).await;
         guard.done = true;
         let close = matches!(&reply, Answer::Close(_));
         let (Answer::Reply(r) | Answer::Close(r)) = reply;
+        // The stream is registered before its reply is queued: the client may send stream
+        // packets as soon as it has the reply.
+        let stream = match stream {
+            Some(body) if r.is_ok() => Some(server_stream::start(&connection, p.header, body)),
+            _ => None,
+        };
         connection.reply(p.header, r).await;
         if close {
             connection.close();
+        }
+        // Streams do not hold the call's slots.
+        drop((admitted, running));
+        if let Some(stream) = stream {
+            stream.await;
         }
     });
 }
@@ -487,30 +601,84 @@ enum Answer {
     Close(Reply),
 }
 
+/// Routes a STREAM or STREAM_HOLE packet to its stream: data and holes for a write stream
+/// come back to be queued within its budget; the client's end and abort are handled here;
+/// anything else (no such stream, data on a read stream, an empty CONTINUE) is dropped.
+fn route_stream(connection: &Connection, p: Packet) -> Option<Admitted> {
+    let h = p.header;
+    let Some(Entry { core, tx, room }) = connection.stream_of(&h) else {
+        connection.inner.ignored.fetch_add(1, Ordering::Relaxed);
+        return None;
+    };
+    let cost = (super::PAYLOAD_OFFSET + p.body.len()).min(connection.max_stream_queue()) as u32;
+    match (h.kind, h.status, room) {
+        (MessageType::Stream, Status::Error, _) => core.client_aborted(&tx),
+        (MessageType::Stream, Status::Ok, _) => core.client_finished(&tx),
+        (MessageType::Stream, Status::Continue, Some(room)) if !p.body.is_empty() => {
+            return Some(Admitted::Stream {
+                packet: p,
+                room,
+                cost,
+                tx,
+            });
+        }
+        (MessageType::StreamHole, Status::Continue, Some(room)) => {
+            match server_stream::check_hole(&core, &p.body) {
+                Ok(()) => {
+                    return Some(Admitted::Stream {
+                        packet: p,
+                        room,
+                        cost,
+                        tx,
+                    })
+                }
+                Err(e) => core.protocol_error(&tx, e),
+            }
+        }
+        _ => {
+            connection.inner.ignored.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    None
+}
+
 /// Checks a CALL's header as libvirtd does (program and version, status, procedure) and runs
 /// it.
-async fn call(server: &ServerShared, connection: &Connection, p: &Packet) -> Answer {
+async fn call(
+    server: &ServerShared,
+    connection: &Connection,
+    p: &Packet,
+) -> (Answer, Option<StreamBody>) {
     let h = p.header;
     let Some(dispatcher) = server.program(h.program, h.version) else {
-        return Answer::Reply(Err(RemoteError::rpc(&format!(
-            "Cannot find program {} version {}",
-            h.program as i32, h.version as i32
-        ))));
+        return (
+            Answer::Reply(Err(RemoteError::rpc(&format!(
+                "Cannot find program {} version {}",
+                h.program as i32, h.version as i32
+            )))),
+            None,
+        );
     };
     if h.kind == MessageType::CallWithFds {
-        return Answer::Reply(Err(RemoteError::rpc(
-            "this server does not accept file descriptors",
-        )));
+        return (
+            Answer::Reply(Err(RemoteError::rpc(
+                "this server does not accept file descriptors",
+            ))),
+            None,
+        );
     }
     if h.status != Status::Ok {
-        return Answer::Reply(Err(RemoteError::rpc(&format!(
-            "Unexpected message status {}",
-            h.status as u32
-        ))));
+        return (
+            Answer::Reply(Err(RemoteError::rpc(&format!(
+                "Unexpected message status {}",
+                h.status as u32
+            )))),
+            None,
+        );
     }
     let program = dispatcher.program();
     let Some(procedure) = program.procedure(h.procedure) else {
-        return Answer::Reply(Err(unknown_procedure(h.procedure)));
+        return (Answer::Reply(Err(unknown_procedure(h.procedure))), None);
     };
     let cx = Context {
         connection: connection.clone(),
@@ -519,12 +687,14 @@ async fn call(server: &ServerShared, connection: &Connection, p: &Packet) -> Ans
         serial: h.serial,
         access: server.access.clone(),
         close_after_reply: AtomicBool::new(false),
+        stream: Mutex::new(None),
     };
     let reply = dispatch(&**dispatcher, &cx, &p.body).await;
+    let stream = cx.take_stream();
     if cx.close_after_reply.load(Ordering::Relaxed) {
-        Answer::Close(reply)
+        (Answer::Close(reply), stream)
     } else {
-        Answer::Reply(reply)
+        (Answer::Reply(reply), stream)
     }
 }
 

@@ -5,9 +5,10 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::server_conn::Connection;
+use super::server_stream::{ReceiveData, SendData, StreamBody};
 use super::RemoteError;
 use crate::rpc::{ProcedureInfo, ProgramInfo};
 use crate::xdr::{from_bytes, to_bytes, Decode, Encode};
@@ -49,6 +50,8 @@ pub struct Context {
     pub(crate) serial: u32,
     pub(crate) access: Option<Arc<AccessHook>>,
     pub(crate) close_after_reply: AtomicBool,
+    /// The stream body a stream method returned, started once the reply is queued.
+    pub(crate) stream: Mutex<Option<StreamBody>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -89,6 +92,14 @@ impl Context {
         self.close_after_reply.store(true, Ordering::Relaxed);
     }
 
+    fn set_stream(&self, body: StreamBody) {
+        *self.stream.lock().unwrap_or_else(|p| p.into_inner()) = Some(body);
+    }
+
+    pub(crate) fn take_stream(&self) -> Option<StreamBody> {
+        self.stream.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
     fn check_access(&self) -> Result<(), Box<RemoteError>> {
         match &self.access {
             Some(hook) => hook(self),
@@ -119,8 +130,55 @@ where
     Box::pin(async move { encode(call.await) })
 }
 
-/// The arm for procedures a dispatcher has no method for: a stream procedure gets libvirt's
-/// "not supported" error (streams are not served yet), anything else (an event procedure, a
+/// The arm of a `@readstream` procedure: as [`serve`], and the method's [`SendData`] runs once
+/// the reply is queued.
+pub fn serve_send<'a, A, R, F, Fut>(
+    cx: &'a Context,
+    args: &'a [u8],
+    method: F,
+) -> BoxFuture<'a, Reply>
+where
+    A: Decode,
+    R: Encode,
+    F: FnOnce(A) -> Fut,
+    Fut: Future<Output = Result<(R, SendData), RemoteError>> + Send + 'a,
+{
+    serve(cx, args, move |a| {
+        let call = method(a);
+        async move {
+            let (ret, body) = call.await?;
+            cx.set_stream(StreamBody::Send(body));
+            Ok(ret)
+        }
+    })
+}
+
+/// The arm of a `@writestream` procedure: as [`serve`], and the method's [`ReceiveData`] runs
+/// once the reply is queued.
+pub fn serve_receive<'a, A, R, F, Fut>(
+    cx: &'a Context,
+    args: &'a [u8],
+    method: F,
+) -> BoxFuture<'a, Reply>
+where
+    A: Decode,
+    R: Encode,
+    F: FnOnce(A) -> Fut,
+    Fut: Future<Output = Result<(R, ReceiveData), RemoteError>> + Send + 'a,
+{
+    serve(cx, args, move |a| {
+        let call = method(a);
+        async move {
+            let (ret, body) = call.await?;
+            cx.set_stream(StreamBody::Receive(body));
+            Ok(ret)
+        }
+    })
+}
+
+/// The arm for procedures a dispatcher has no method for: a stream procedure (one the generator
+/// could not give a method, such as one with both `@readstream` and `@writestream`) gets
+/// libvirt's "not supported" error, anything else (an event procedure, a
 /// procedure whose payloads have no codec) `unknown procedure: N`, as libvirtd answers
 /// procedures without a server-side function.
 pub fn fallback(cx: &Context) -> BoxFuture<'_, Reply> {

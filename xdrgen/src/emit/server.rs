@@ -4,8 +4,10 @@
 //! number. Each arm is one call of the runtime's generic `serve` (decode, access hook, call,
 //! encode), so hundreds of procedures stay cheap to compile.
 //!
-//! Stream procedures (`@readstream`, `@writestream`) get no method yet: the dispatcher answers
-//! them with the "not supported" error. RFC 5531 programs get no server yet.
+//! A stream procedure's method returns its result with the body of its stream: a `@readstream`
+//! method `(R, SendData)` (the data the server sends, produced once the reply is queued), a
+//! `@writestream` method `(R, ReceiveData)` (what reads the client's data); their arms call
+//! the runtime's `serve_send` / `serve_receive`. RFC 5531 programs get no server yet.
 
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
@@ -18,12 +20,24 @@ use super::{ident, Ctx};
 use crate::model::{Procedure, Program, ProgramStyle, ProgramVersion, Type};
 use crate::naming;
 
+/// Whether a procedure's call opens a data stream, and which way the data goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    None,
+    /// `@readstream`: the server sends data.
+    Send,
+    /// `@writestream`: the client sends data.
+    Receive,
+}
+
 /// How a procedure appears on the server.
 enum Role<'a> {
-    /// A trait method taking these arguments and returning this result.
+    /// A trait method taking these arguments and returning this result (with a stream body
+    /// for stream procedures).
     Method {
         args: Option<&'a Type>,
         ret: Option<&'a Type>,
+        stream: Stream,
     },
     /// An event: the server sends it (through `Connection::send_event`); a call to it is an
     /// unknown procedure, as in libvirtd.
@@ -43,13 +57,15 @@ fn role<'a>(cx: &Ctx<'_>, p: &'a Procedure) -> Role<'a> {
     if p.message.is_some() && p.args.is_empty() && p.result.is_none() {
         return Role::Event;
     }
-    if p.annotations.readstream.is_some() || p.annotations.writestream.is_some() {
-        return Role::Skipped(
-            "it opens a data stream, which servers do not serve yet (the dispatcher answers \
-             \"not supported\")"
-                .into(),
-        );
-    }
+    let a = &p.annotations;
+    let stream = match (a.readstream, a.writestream) {
+        (None, None) => Stream::None,
+        (Some(_), None) => Stream::Send,
+        (None, Some(_)) => Stream::Receive,
+        (Some(_), Some(_)) => {
+            return Role::Skipped("it has both `@readstream` and `@writestream`".into())
+        }
+    };
     if p.args.len() > 1 {
         return Role::Skipped(format!("it takes {} arguments", p.args.len()));
     }
@@ -63,6 +79,7 @@ fn role<'a>(cx: &Ctx<'_>, p: &'a Procedure) -> Role<'a> {
     Role::Method {
         args,
         ret: p.result.as_ref(),
+        stream,
     }
 }
 
@@ -83,11 +100,16 @@ pub fn server_items(cx: &Ctx<'_>, program: &Program) -> TokenStream {
     let mut methods = Vec::new();
     let mut arms = Vec::new();
     let mut skipped = Vec::new();
+    // The runtime's `serve…` functions the arms call, imported by name.
+    let mut serves = vec!["fallback"];
     for p in &version.procedures {
         match role(cx, p) {
-            Role::Method { args, ret } => {
-                methods.push(method(cx, p, args, ret));
-                arms.push(arm(&server, p, args.is_some()));
+            Role::Method { args, ret, stream } => {
+                methods.push(method(cx, p, args, ret, stream));
+                arms.push(arm(&server, p, args.is_some(), stream));
+                if !serves.contains(&serve_fn(stream)) {
+                    serves.push(serve_fn(stream));
+                }
             }
             Role::Event => {}
             Role::Skipped(why) => {
@@ -96,7 +118,8 @@ pub fn server_items(cx: &Ctx<'_>, program: &Program) -> TokenStream {
         }
     }
     let server = server_trait(program, version, &methods, &skipped);
-    let dispatcher = dispatcher(cx, program, version, &arms);
+    serves[1..].sort_unstable();
+    let dispatcher = dispatcher(cx, program, version, &arms, &serves);
     quote!(#server #dispatcher)
 }
 
@@ -131,7 +154,13 @@ fn server_trait(
 }
 
 /// One trait method: docs, signature, and the default "not supported" body.
-fn method(cx: &Ctx<'_>, p: &Procedure, args: Option<&Type>, ret: Option<&Type>) -> TokenStream {
+fn method(
+    cx: &Ctx<'_>,
+    p: &Procedure,
+    args: Option<&Type>,
+    ret: Option<&Type>,
+    stream: Stream,
+) -> TokenStream {
     let rt = &cx.rt;
     let lv = quote!(#rt::libvirt);
     let name = ident(&naming::server_method_name(&p.method_name));
@@ -143,10 +172,39 @@ fn method(cx: &Ctx<'_>, p: &Procedure, args: Option<&Type>, ret: Option<&Type>) 
         None => (TokenStream::new(), TokenStream::new()),
     };
     let ret = ret.map_or_else(|| quote!(()), |ty| rust_type(cx, ty));
-    let summary = format!(
+    let mut summary = format!(
         "Serves `{}` (procedure {}). By default: libvirt's \"not supported\" error.",
         p.xdr_name, p.number
     );
+    let sparse = p
+        .annotations
+        .sparseflag
+        .as_deref()
+        .map_or_else(String::new, |flag| {
+            format!(
+                "\n\nThe stream may carry holes when the call's flags have `{flag}`\n\
+             (`@sparseflag`): say so with `.sparse(…)`."
+            )
+        });
+    let ret = match stream {
+        Stream::None => ret,
+        Stream::Send => {
+            summary.push_str(&format!(
+                "\n\nThe call opens a stream of data to the client (`@readstream`): return the\n\
+                 result with a `SendData` whose closure sends the data and finishes the stream;\n\
+                 it runs once the reply is queued.{sparse}"
+            ));
+            quote!((#ret, #lv::server::SendData))
+        }
+        Stream::Receive => {
+            summary.push_str(&format!(
+                "\n\nThe call opens a stream of data from the client (`@writestream`): return the\n\
+                 result with a `ReceiveData` whose closure reads the data to its end; it runs\n\
+                 once the reply is queued, and its `Ok(())` confirms the client's finish.{sparse}"
+            ));
+            quote!((#ret, #lv::server::ReceiveData))
+        }
+    };
     let docs = procedure_docs(&summary, &p.docs);
     quote! {
         #docs
@@ -160,15 +218,26 @@ fn method(cx: &Ctx<'_>, p: &Procedure, args: Option<&Type>, ret: Option<&Type>) 
     }
 }
 
-/// One dispatcher arm: the procedure number, then `serve` with a closure calling the method
-/// (by its trait path, so that no other method of the same name can be picked).
-fn arm(server: &Ident, p: &Procedure, has_args: bool) -> TokenStream {
+/// The runtime function a procedure's arm calls.
+fn serve_fn(stream: Stream) -> &'static str {
+    match stream {
+        Stream::None => "serve",
+        Stream::Send => "serve_send",
+        Stream::Receive => "serve_receive",
+    }
+}
+
+/// One dispatcher arm: the procedure number, then `serve` (streams: the runtime's
+/// `serve_send` / `serve_receive`) with a closure calling the method (by its trait path, so
+/// that no other method of the same name can be picked).
+fn arm(server: &Ident, p: &Procedure, has_args: bool, stream: Stream) -> TokenStream {
     let number = Literal::u32_unsuffixed(p.number);
     let name = ident(&naming::server_method_name(&p.method_name));
+    let serve = ident(serve_fn(stream));
     if has_args {
-        quote!(#number => serve(cx, args, move |a| #server::#name(s, cx, a)),)
+        quote!(#number => #serve(cx, args, move |a| #server::#name(s, cx, a)),)
     } else {
-        quote!(#number => serve(cx, args, move |()| #server::#name(s, cx)),)
+        quote!(#number => #serve(cx, args, move |()| #server::#name(s, cx)),)
     }
 }
 
@@ -177,6 +246,7 @@ fn dispatcher(
     program: &Program,
     version: &ProgramVersion,
     arms: &[TokenStream],
+    serves: &[&str],
 ) -> TokenStream {
     let rt = &cx.rt;
     let lv = quote!(#rt::libvirt);
@@ -189,7 +259,7 @@ fn dispatcher(
          Each call's arguments are decoded (an error reply naming the problem when they do not),\n\
          the server's access hook runs, then the method; its result is encoded as the reply, or\n\
          its `RemoteError` sent as libvirt's error. Procedures without a method get libvirt's\n\
-         `unknown procedure` error (streams: \"not supported\").",
+         `unknown procedure` error. A stream method's stream body runs once its reply is queued.",
         program.xdr_name
     );
     let docs = summary_docs(&summary, &Default::default());
@@ -197,8 +267,9 @@ fn dispatcher(
     let body = if arms.is_empty() {
         quote!(let _ = args; #lv::server::fallback(cx))
     } else {
+        let serves = serves.iter().map(|s| ident(s));
         quote! {
-            use #lv::server::{fallback, serve};
+            use #lv::server::{#(#serves),*};
             let s = &*self.inner;
             match cx.procedure().number {
                 #(#arms)*

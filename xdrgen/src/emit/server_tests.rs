@@ -60,21 +60,28 @@ fn methods_take_the_context_and_default_to_not_supported() {
         format!(
             "fnget(&self,cx:&{LV}::server::Context,args:super::demo::Scalars)->impl::core::future::Future<Output=::core::result::Result<super::other::Wrapper,{LV}::RemoteError>>+::core::marker::Send{{let_=args;{LV}::server::not_supported(cx)}}"
         ),
-        // No arguments: no parameter; `new` is free on a trait.
+        // No arguments: no parameter; `new` becomes `new_` (clippy's wrong_self_convention).
         format!(
-            "fnnew(&self,cx:&{LV}::server::Context)->impl::core::future::Future<Output=::core::result::Result<(),{LV}::RemoteError>>+::core::marker::Send{{{LV}::server::not_supported(cx)}}"
+            "fnnew_(&self,cx:&{LV}::server::Context)->impl::core::future::Future<Output=::core::result::Result<(),{LV}::RemoteError>>+::core::marker::Send{{{LV}::server::not_supported(cx)}}"
+        ),
+        // Streams: the result comes with the stream's body.
+        format!(
+            "fndownload(&self,cx:&{LV}::server::Context,args:super::demo::Name)->impl::core::future::Future<Output=::core::result::Result<((),{LV}::server::SendData),{LV}::RemoteError>>+::core::marker::Send{{let_=args;{LV}::server::not_supported(cx)}}"
+        ),
+        format!(
+            "fnupload(&self,cx:&{LV}::server::Context,args:super::demo::Scalars)->impl::core::future::Future<Output=::core::result::Result<(u64,{LV}::server::ReceiveData),{LV}::RemoteError>>+::core::marker::Send{{let_=args;{LV}::server::not_supported(cx)}}"
         ),
     ] {
         assert!(text.contains(&want), "missing {want}\nin {text}");
     }
-    // Events, streams and procedures without codecs get no method, and the docs say why.
-    for absent in ["fnchanged(", "fndownload(", "fnupload(", "fnby_uuid("] {
+    // The docs say which way the data goes, and the sparse flag.
+    assert!(text.contains("(`@readstream`):returnthe"), "{text}");
+    assert!(text.contains("flagshave`DEMO_F_SPARSE`"), "{text}");
+    assert!(text.contains("(`@writestream`):returnthe"), "{text}");
+    // Events and procedures without codecs get no method, and the docs say why.
+    for absent in ["fnchanged(", "fnby_uuid("] {
         assert!(!text.contains(absent), "{absent} in {text}");
     }
-    assert!(
-        text.contains("///-`DEMO_PROC_DOWNLOAD`(4):itopensadatastream"),
-        "{text}"
-    );
     assert!(
         text.contains("///-`DEMO_PROC_BY_UUID`(5):itsargumenttype`uuid`"),
         "{text}"
@@ -87,9 +94,11 @@ fn each_dispatcher_arm_is_one_runtime_call() {
     let want = format!(
         "impl<T:DemoServer>{LV}::server::DispatchforDemoDispatcher<T>{{fnprogram(&self)->&'static::xdrgen_runtime::codegen::ProgramInfo{{&DEMO_PROGRAM_INFO}}\
          fndispatch<'a>(&'aself,cx:&'a{LV}::server::Context,args:&'a[u8])->{LV}::server::BoxFuture<'a,{LV}::server::Reply>{{\
-         use{LV}::server::{{fallback,serve}};lets=&*self.inner;matchcx.procedure().number{{\
+         use{LV}::server::{{fallback,serve,serve_receive,serve_send}};lets=&*self.inner;matchcx.procedure().number{{\
          3=>serve(cx,args,move|a|DemoServer::get(s,cx,a)),\
-         1=>serve(cx,args,move|()|DemoServer::new(s,cx)),\
+         1=>serve(cx,args,move|()|DemoServer::new_(s,cx)),\
+         4=>serve_send(cx,args,move|a|DemoServer::download(s,cx,a)),\
+         6=>serve_receive(cx,args,move|a|DemoServer::upload(s,cx,a)),\
          _=>fallback(cx)}}}}}}"
     );
     assert!(text.contains(&want), "missing {want}\nin {text}");
