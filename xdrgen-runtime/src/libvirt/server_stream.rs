@@ -549,24 +549,12 @@ impl StreamSource {
     /// Reads everything to the end, holes as zeros. Fails (and aborts the stream) once the
     /// data would exceed `limit` bytes.
     pub async fn read_all(mut self, limit: usize) -> Result<Vec<u8>, RemoteError> {
-        let mut out = Vec::new();
+        let mut out = super::stream::Collected::new(limit);
         while let Some(chunk) = self.next_chunk().await {
-            let chunk = chunk?;
-            let n = match &chunk {
-                Chunk::Data(d) => d.len(),
-                Chunk::Hole(n) => usize::try_from(*n).unwrap_or(usize::MAX),
-            };
-            if out.len().saturating_add(n) > limit {
-                return Err(RemoteError::internal(&format!(
-                    "stream data exceeds the limit of {limit} bytes"
-                )));
-            }
-            match chunk {
-                Chunk::Data(d) => out.extend_from_slice(&d),
-                Chunk::Hole(_) => out.resize(out.len() + n, 0),
-            }
+            out.push(chunk?)
+                .map_err(|over| RemoteError::internal(&over))?;
         }
-        Ok(out)
+        Ok(out.bytes)
     }
 
     fn poll_chunk(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Result<Chunk, RemoteError>>> {

@@ -59,6 +59,41 @@ fn hole_length(body: &[u8]) -> Result<u64, Error> {
         .map_err(|_| Error::protocol(format!("stream hole of negative length {length}")))
 }
 
+/// A stream's pieces gathered into one buffer, holes as zeros, up to a limit: what `read_all`
+/// does on both sides of a stream.
+pub(crate) struct Collected {
+    pub bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl Collected {
+    pub fn new(limit: usize) -> Self {
+        Collected {
+            bytes: Vec::new(),
+            limit,
+        }
+    }
+
+    /// Adds a piece; `Err` (with the message to report) when it would pass the limit.
+    pub fn push(&mut self, chunk: Chunk) -> Result<(), String> {
+        let n = match &chunk {
+            Chunk::Data(d) => d.len(),
+            Chunk::Hole(n) => usize::try_from(*n).unwrap_or(usize::MAX),
+        };
+        if self.bytes.len().saturating_add(n) > self.limit {
+            return Err(format!(
+                "stream data exceeds the limit of {} bytes",
+                self.limit
+            ));
+        }
+        match chunk {
+            Chunk::Data(d) => self.bytes.extend_from_slice(&d),
+            Chunk::Hole(_) => self.bytes.resize(self.bytes.len() + n, 0),
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReadState {
     Open,
@@ -100,25 +135,14 @@ impl ReadStream {
     /// Reads everything to the end, holes as zeros. Fails (and aborts the stream) once the
     /// data would exceed `limit` bytes.
     pub async fn read_all(mut self, limit: usize) -> Result<Vec<u8>, Error> {
-        let mut out = Vec::new();
+        let mut out = Collected::new(limit);
         while let Some(chunk) = self.next_chunk().await {
-            let chunk = chunk?;
-            let n = match &chunk {
-                Chunk::Data(d) => d.len(),
-                Chunk::Hole(n) => usize::try_from(*n).unwrap_or(usize::MAX),
-            };
-            if out.len().saturating_add(n) > limit {
+            if let Err(over) = out.push(chunk?) {
                 let _ = self.abort().await;
-                return Err(Error::protocol(format!(
-                    "stream data exceeds the limit of {limit} bytes"
-                )));
-            }
-            match chunk {
-                Chunk::Data(d) => out.extend_from_slice(&d),
-                Chunk::Hole(_) => out.resize(out.len() + n, 0),
+                return Err(Error::protocol(over));
             }
         }
-        Ok(out)
+        Ok(out.bytes)
     }
 
     /// Aborts the stream: the server stops sending and the rest of the data is discarded.
