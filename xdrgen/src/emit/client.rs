@@ -8,89 +8,20 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::docs::{procedure_docs, summary_docs};
-use super::procs::{info_name, xdr_text};
+use super::procs::info_name;
+use super::roles::{libvirt_version, role, Role, Stream};
 use super::rust_type::rust_type;
 use super::shape::has_codec;
 use super::{ident, Ctx};
-use crate::model::{Procedure, Program, ProgramStyle, ProgramVersion, Type};
+use crate::model::{Procedure, Program, ProgramVersion, Type};
 use crate::naming;
-
-/// How a procedure appears on the client.
-enum Role<'a> {
-    /// A method, calling with these argument and result types.
-    Method {
-        args: Option<&'a Type>,
-        ret: Option<&'a Type>,
-        stream: Stream,
-    },
-    /// Only an event payload: a variant of the event enum, no method.
-    Event,
-    /// Neither: generated code could not compile; the reason goes into the client's docs.
-    Skipped(String),
-}
-
-/// Whether a call opens a data stream, and in which direction.
-#[derive(Clone, Copy)]
-enum Stream {
-    None,
-    Read,
-    Write,
-}
-
-/// What the client does with `p`.
-fn role<'a>(cx: &Ctx<'_>, p: &'a Procedure) -> Role<'a> {
-    let no_codec = |what: &str, ty: &Type| {
-        Role::Skipped(format!(
-            "its {what} type `{}` has no `Encode`/`Decode` of its own",
-            xdr_text(ty)
-        ))
-    };
-    if let (Some(msg), true, None) = (&p.message, p.args.is_empty(), &p.result) {
-        return if has_codec(cx.model, msg) {
-            Role::Event
-        } else {
-            no_codec("message", msg)
-        };
-    }
-    if p.args.len() > 1 {
-        return Role::Skipped(format!("it takes {} arguments", p.args.len()));
-    }
-    let args = p.args.first();
-    if let Some(ty) = args.filter(|ty| !has_codec(cx.model, ty)) {
-        return no_codec("argument", ty);
-    }
-    if let Some(ty) = p.result.as_ref().filter(|ty| !has_codec(cx.model, ty)) {
-        return no_codec("result", ty);
-    }
-    let a = &p.annotations;
-    let stream = match (a.readstream, a.writestream) {
-        (None, None) => Stream::None,
-        (Some(_), None) => Stream::Read,
-        (None, Some(_)) => Stream::Write,
-        (Some(_), Some(_)) => {
-            return Role::Skipped("it has both `@readstream` and `@writestream`".into())
-        }
-    };
-    Role::Method {
-        args,
-        ret: p.result.as_ref(),
-        stream,
-    }
-}
 
 /// The client struct and event enum of a libvirt-style program; nothing for other programs.
 pub fn client_items(cx: &Ctx<'_>, program: &Program) -> TokenStream {
-    let Some(version) = program.versions.first() else {
-        return TokenStream::new();
+    let version = match libvirt_version(cx, program, "client") {
+        Ok(v) => v,
+        Err(instead) => return instead,
     };
-    if program.style != ProgramStyle::Libvirt {
-        return TokenStream::new();
-    }
-    if !cx.options.codecs {
-        return quote!(::core::compile_error!(
-            "xdrgen: a client needs the codecs (Encode/Decode impls) of its payload types"
-        ););
-    }
     let events: Vec<&Procedure> = version
         .procedures
         .iter()

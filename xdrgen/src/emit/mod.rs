@@ -12,6 +12,7 @@ mod procs;
 #[cfg(test)]
 mod program_tests;
 mod random;
+mod roles;
 mod rust_type;
 mod server;
 #[cfg(test)]

@@ -13,89 +13,19 @@ use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
 use super::docs::{procedure_docs, summary_docs};
-use super::procs::{info_name, xdr_text};
+use super::procs::info_name;
+use super::roles::{libvirt_version, role, Role, Stream};
 use super::rust_type::rust_type;
-use super::shape::has_codec;
 use super::{ident, Ctx};
-use crate::model::{Procedure, Program, ProgramStyle, ProgramVersion, Type};
+use crate::model::{Procedure, Program, ProgramVersion, Type};
 use crate::naming;
-
-/// Whether a procedure's call opens a data stream, and which way the data goes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Stream {
-    None,
-    /// `@readstream`: the server sends data.
-    Send,
-    /// `@writestream`: the client sends data.
-    Receive,
-}
-
-/// How a procedure appears on the server.
-enum Role<'a> {
-    /// A trait method taking these arguments and returning this result (with a stream body
-    /// for stream procedures).
-    Method {
-        args: Option<&'a Type>,
-        ret: Option<&'a Type>,
-        stream: Stream,
-    },
-    /// An event: the server sends it (through `Connection::send_event`); a call to it is an
-    /// unknown procedure, as in libvirtd.
-    Event,
-    /// No method; the reason goes into the trait's docs.
-    Skipped(String),
-}
-
-/// What the server does with `p`.
-fn role<'a>(cx: &Ctx<'_>, p: &'a Procedure) -> Role<'a> {
-    let no_codec = |what: &str, ty: &Type| {
-        Role::Skipped(format!(
-            "its {what} type `{}` has no `Encode`/`Decode` of its own",
-            xdr_text(ty)
-        ))
-    };
-    if p.message.is_some() && p.args.is_empty() && p.result.is_none() {
-        return Role::Event;
-    }
-    let a = &p.annotations;
-    let stream = match (a.readstream, a.writestream) {
-        (None, None) => Stream::None,
-        (Some(_), None) => Stream::Send,
-        (None, Some(_)) => Stream::Receive,
-        (Some(_), Some(_)) => {
-            return Role::Skipped("it has both `@readstream` and `@writestream`".into())
-        }
-    };
-    if p.args.len() > 1 {
-        return Role::Skipped(format!("it takes {} arguments", p.args.len()));
-    }
-    let args = p.args.first();
-    if let Some(ty) = args.filter(|ty| !has_codec(cx.model, ty)) {
-        return no_codec("argument", ty);
-    }
-    if let Some(ty) = p.result.as_ref().filter(|ty| !has_codec(cx.model, ty)) {
-        return no_codec("result", ty);
-    }
-    Role::Method {
-        args,
-        ret: p.result.as_ref(),
-        stream,
-    }
-}
 
 /// The server trait and dispatcher of a libvirt-style program; nothing for other programs.
 pub fn server_items(cx: &Ctx<'_>, program: &Program) -> TokenStream {
-    let Some(version) = program.versions.first() else {
-        return TokenStream::new();
+    let version = match libvirt_version(cx, program, "server") {
+        Ok(v) => v,
+        Err(instead) => return instead,
     };
-    if program.style != ProgramStyle::Libvirt {
-        return TokenStream::new();
-    }
-    if !cx.options.codecs {
-        return quote!(::core::compile_error!(
-            "xdrgen: a server needs the codecs (Encode/Decode impls) of its payload types"
-        ););
-    }
     let server = ident(&naming::server_trait_name(&program.rust_name));
     let mut methods = Vec::new();
     let mut arms = Vec::new();
@@ -188,7 +118,7 @@ fn method(
         });
     let ret = match stream {
         Stream::None => ret,
-        Stream::Send => {
+        Stream::Read => {
             summary.push_str(&format!(
                 "\n\nThe call opens a stream of data to the client (`@readstream`): return the\n\
                  result with a `SendData` whose closure sends the data and finishes the stream;\n\
@@ -196,7 +126,7 @@ fn method(
             ));
             quote!((#ret, #lv::server::SendData))
         }
-        Stream::Receive => {
+        Stream::Write => {
             summary.push_str(&format!(
                 "\n\nThe call opens a stream of data from the client (`@writestream`): return the\n\
                  result with a `ReceiveData` whose closure reads the data to its end; it runs\n\
@@ -222,8 +152,8 @@ fn method(
 fn serve_fn(stream: Stream) -> &'static str {
     match stream {
         Stream::None => "serve",
-        Stream::Send => "serve_send",
-        Stream::Receive => "serve_receive",
+        Stream::Read => "serve_send",
+        Stream::Write => "serve_receive",
     }
 }
 

@@ -1,0 +1,100 @@
+//! How each procedure of a libvirt-style program appears in generated clients and servers: a
+//! method (maybe with a data stream), an event, or nothing (with the reason, for the docs). The
+//! client and server emitters share this so that both sides always agree.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::procs::xdr_text;
+use super::shape::has_codec;
+use super::Ctx;
+use crate::model::{Procedure, Program, ProgramStyle, ProgramVersion, Type};
+
+/// How a procedure appears.
+pub(super) enum Role<'a> {
+    /// A method with these argument and result types.
+    Method {
+        args: Option<&'a Type>,
+        ret: Option<&'a Type>,
+        stream: Stream,
+    },
+    /// Only an event payload: a variant of the client's event enum, sent by the server through
+    /// `Connection::send_event`; no method (a call to it is an unknown procedure, as in
+    /// libvirtd).
+    Event,
+    /// Neither: generated code could not compile; the reason goes into the docs.
+    Skipped(String),
+}
+
+/// Whether a call opens a data stream, and which way the data goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stream {
+    None,
+    /// `@readstream`: the server sends data to the client.
+    Read,
+    /// `@writestream`: the client sends data to the server.
+    Write,
+}
+
+/// What generated code does with `p`.
+pub(super) fn role<'a>(cx: &Ctx<'_>, p: &'a Procedure) -> Role<'a> {
+    let no_codec = |what: &str, ty: &Type| {
+        Role::Skipped(format!(
+            "its {what} type `{}` has no `Encode`/`Decode` of its own",
+            xdr_text(ty)
+        ))
+    };
+    if let (Some(msg), true, None) = (&p.message, p.args.is_empty(), &p.result) {
+        return if has_codec(cx.model, msg) {
+            Role::Event
+        } else {
+            no_codec("message", msg)
+        };
+    }
+    if p.args.len() > 1 {
+        return Role::Skipped(format!("it takes {} arguments", p.args.len()));
+    }
+    let args = p.args.first();
+    if let Some(ty) = args.filter(|ty| !has_codec(cx.model, ty)) {
+        return no_codec("argument", ty);
+    }
+    if let Some(ty) = p.result.as_ref().filter(|ty| !has_codec(cx.model, ty)) {
+        return no_codec("result", ty);
+    }
+    let a = &p.annotations;
+    let stream = match (a.readstream, a.writestream) {
+        (None, None) => Stream::None,
+        (Some(_), None) => Stream::Read,
+        (None, Some(_)) => Stream::Write,
+        (Some(_), Some(_)) => {
+            return Role::Skipped("it has both `@readstream` and `@writestream`".into())
+        }
+    };
+    Role::Method {
+        args,
+        ret: p.result.as_ref(),
+        stream,
+    }
+}
+
+/// The version a client or server (`side`) is generated for: the one version of a libvirt-style
+/// program. `Err` holds what to emit instead: nothing for other programs, a `compile_error!`
+/// without codecs.
+pub(super) fn libvirt_version<'p>(
+    cx: &Ctx<'_>,
+    program: &'p Program,
+    side: &str,
+) -> Result<&'p ProgramVersion, TokenStream> {
+    let Some(version) = program.versions.first() else {
+        return Err(TokenStream::new());
+    };
+    if program.style != ProgramStyle::Libvirt {
+        return Err(TokenStream::new());
+    }
+    if !cx.options.codecs {
+        let msg =
+            format!("xdrgen: a {side} needs the codecs (Encode/Decode impls) of its payload types");
+        return Err(quote!(::core::compile_error!(#msg);));
+    }
+    Ok(version)
+}
