@@ -1,5 +1,28 @@
 //! A downstream crate built on xdrgen: the types and codecs of its own key-value protocol
 //! (`proto/kvstore.x`) and of libvirt's message envelope, generated in `build.rs`.
+//!
+//! Its binaries use the generated libvirt bindings of the `protocols` crate:
+//!
+//! - `lvirt`, a few of virsh's commands on the generated client (`protocols::Connection`):
+//!
+//!   ```text
+//!   cargo run -p build-example --bin lvirt -- -c 'test+unix:///default?socket=PATH' list --all
+//!   ```
+//!
+//! - `lvirtd`, an in-memory hypervisor on the generated server (`RemoteServer` served by
+//!   `RemoteDispatcher` on the runtime's `libvirt::server`), which an unmodified virsh drives.
+//!   It starts as libvirtd's test driver (`test:///default`) does, with one running domain
+//!   `test`, and serves lookups, info, state, XML, define/undefine, start/create, destroy,
+//!   shutdown, suspend/resume, lifecycle events and keepalive:
+//!
+//!   ```text
+//!   cargo run -p build-example --bin lvirtd -- --socket PATH [--tcp ADDR]
+//!   virsh -c 'test+unix:///default?socket=PATH' dominfo test
+//!   virsh -c 'test+unix:///default?socket=PATH' event --loop --event lifecycle
+//!   ```
+//!
+//!   `tests/lvirtd_vs_virsh.rs` runs virsh against it and against libvirtd's test driver and
+//!   compares what virsh prints.
 
 include!(concat!(env!("OUT_DIR"), "/kvstore.rs"));
 include!(concat!(env!("OUT_DIR"), "/libvirt_envelope.rs"));
