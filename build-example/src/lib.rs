@@ -13,7 +13,9 @@
 //!   `RemoteDispatcher` on the runtime's `libvirt::server`), which an unmodified virsh drives.
 //!   It starts as libvirtd's test driver (`test:///default`) does, with one running domain
 //!   `test`, and serves lookups, info, state, XML, define/undefine, start/create, destroy,
-//!   shutdown, suspend/resume, lifecycle events and keepalive:
+//!   shutdown, suspend/resume, lifecycle events, keepalive, screenshots ([`png`]), and a
+//!   storage pool `default-pool` whose in-memory volumes support upload and download (sparse
+//!   too):
 //!
 //!   ```text
 //!   cargo run -p build-example --bin lvirtd -- --socket PATH [--tcp ADDR]
@@ -23,6 +25,8 @@
 //!
 //!   `tests/lvirtd_vs_virsh.rs` runs virsh against it and against libvirtd's test driver and
 //!   compares what virsh prints.
+
+pub mod png;
 
 include!(concat!(env!("OUT_DIR"), "/kvstore.rs"));
 include!(concat!(env!("OUT_DIR"), "/libvirt_envelope.rs"));

@@ -14,274 +14,56 @@
 //! The test driver forgets every change when its last connection closes, so tests that change
 //! state keep one open (a `protocols::Connection`, or a running `event --loop`).
 
-use std::io::{BufRead, BufReader, Read};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{assert_same, loop_end, Background, Holder, Run};
 use xdrgen_tests::daemon::TestDaemon;
 
-/// How long any one lvirt or virsh run may take before the test gives up on it.
-const RUN_LIMIT: Duration = Duration::from_secs(60);
-
-/// `lvirt -c URI ARGS…` in `dir` (or the test's directory): (exit code, stdout, stderr).
-fn lvirt_in(d: &TestDaemon, dir: Option<&Path>, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lvirt"));
-    cmd.arg("-c").arg(&d.uri).args(args);
-    if let Some(dir) = dir {
-        cmd.current_dir(dir);
+/// `lvirt -c URI ARGS…` in `dir` (or the test's directory).
+fn lvirt_in(d: &TestDaemon, dir: Option<&Path>, args: &[&str]) -> Run {
+    match dir {
+        Some(dir) => common::lvirt_in(&d.uri, dir, args),
+        None => common::lvirt(&d.uri, args),
     }
-    let out = output_within(cmd, RUN_LIMIT);
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// `lvirt -c URI ARGS…`.
-fn lvirt(d: &TestDaemon, args: &[&str]) -> (i32, String, String) {
+fn lvirt(d: &TestDaemon, args: &[&str]) -> Run {
     lvirt_in(d, None, args)
-}
-
-/// Runs `cmd` to its end, killing it (and failing the test) after `limit`.
-fn output_within(mut cmd: Command, limit: Duration) -> Output {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(out) => out.expect("the process's output"),
-        Err(_) => {
-            kill(pid, "KILL");
-            panic!("{cmd:?} did not finish within {limit:?}");
-        }
-    }
-}
-
-/// Sends signal `name` to process `pid`.
-fn kill(pid: u32, name: &str) {
-    let _ = Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(pid.to_string())
-        .status();
 }
 
 /// Runs the same command through lvirt and virsh and requires the same exit code, stdout and
 /// stderr.
-fn same_as_virsh(d: &TestDaemon, args: &[&str]) -> (i32, String, String) {
+fn same_as_virsh(d: &TestDaemon, args: &[&str]) -> Run {
     let ours = lvirt(d, args);
     let theirs = d.virsh(args);
     assert_eq!(ours, theirs, "lvirt vs virsh {args:?}");
     ours
 }
 
-/// Whether `line` looks like dominfo's `CPU time:` line: `^CPU time:\s+[0-9]+\.[0-9]s$`.
-fn is_cpu_time_line(line: &str) -> bool {
-    let Some(rest) = line.strip_prefix("CPU time:") else {
-        return false;
-    };
-    let value = rest.trim_start();
-    let Some(number) = value.strip_suffix('s') else {
-        return false;
-    };
-    let Some((whole, tenths)) = number.split_once('.') else {
-        return false;
-    };
-    value.len() < rest.len()
-        && !whole.is_empty()
-        && whole.bytes().all(|b| b.is_ascii_digit())
-        && tenths.len() == 1
-        && tenths.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// dominfo through both tools: equal line by line, except "CPU time:", whose value only has
 /// to have the right shape in both.
 fn dominfo_same_as_virsh(d: &TestDaemon, args: &[&str]) -> String {
-    let (code, out, err) = lvirt(d, args);
-    let (v_code, v_out, v_err) = d.virsh(args);
-    assert_eq!((code, &err), (v_code, &v_err), "lvirt vs virsh {args:?}");
-    let ours: Vec<&str> = out.split('\n').collect();
-    let theirs: Vec<&str> = v_out.split('\n').collect();
-    assert_eq!(ours.len(), theirs.len(), "lvirt:\n{out}virsh:\n{v_out}");
-    for (a, b) in ours.iter().zip(&theirs) {
-        if b.starts_with("CPU time:") {
-            assert!(is_cpu_time_line(a), "lvirt's {a:?}");
-            assert!(is_cpu_time_line(b), "virsh's {b:?}");
-        } else {
-            assert_eq!(a, b, "lvirt:\n{out}virsh:\n{v_out}");
-        }
-    }
-    out
-}
-
-/// A connection held open so that the test driver keeps the domain's state.
-struct Holder {
-    runtime: tokio::runtime::Runtime,
-    conn: Option<protocols::Connection>,
-}
-
-impl Holder {
-    fn open(uri: &str) -> Holder {
-        // One worker thread answers the daemon's keepalive while the test runs commands.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        let conn = runtime
-            .block_on(protocols::Connection::open(uri))
-            .expect("a connection to the test daemon");
-        Holder {
-            runtime,
-            conn: Some(conn),
-        }
-    }
-}
-
-impl Drop for Holder {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            let close = async { tokio::time::timeout(Duration::from_secs(5), conn.close()).await };
-            let _ = self.runtime.block_on(close);
-        }
-    }
-}
-
-/// A command left running (`event --loop`), its stdout read line by line as it comes.
-struct Background {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-    what: String,
-}
-
-impl Background {
-    fn spawn(mut cmd: Command) -> Background {
-        let what = format!("{cmd:?}");
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Background {
-            child,
-            lines,
-            seen: Vec::new(),
-            what,
-        }
-    }
-
-    fn lvirt(d: &TestDaemon, args: &[&str]) -> Background {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lvirt"));
-        cmd.arg("-c").arg(&d.uri).args(args);
-        Background::spawn(cmd)
-    }
-
-    fn virsh(d: &TestDaemon, args: &[&str]) -> Background {
-        let mut cmd = Command::new("virsh");
-        cmd.arg("-c").arg(&d.uri).args(args);
-        Background::spawn(cmd)
-    }
-
-    /// Waits until `done` holds for the lines so far, or `deadline` passes; says which.
-    fn wait_for(&mut self, deadline: Instant, done: impl Fn(&[String]) -> bool) -> bool {
-        loop {
-            if done(&self.seen) {
-                return true;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(_) => return done(&self.seen),
-            }
-        }
-    }
-
-    /// Sends SIGINT, as Ctrl-C would.
-    fn interrupt(&self) {
-        kill(self.child.id(), "INT");
-    }
-
-    /// Waits for the command to end: (exit code, every stdout line, stderr).
-    fn finish(mut self) -> (i32, Vec<String>, String) {
-        let deadline = Instant::now() + RUN_LIMIT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "{} did not end", self.what);
-            thread::sleep(Duration::from_millis(20));
-        };
-        // The reader ends at EOF, which closes the channel.
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
-            self.seen.push(line);
-        }
-        let mut err = String::new();
-        if let Some(mut stderr) = self.child.stderr.take() {
-            let _ = stderr.read_to_string(&mut err);
-        }
-        (
-            status.code().unwrap_or(-1),
-            std::mem::take(&mut self.seen),
-            err,
-        )
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+    let ours = lvirt(d, args);
+    assert_same(&format!("lvirt vs virsh {args:?}"), &ours, &d.virsh(args));
+    ours.1
 }
 
 /// The line an event listener prints for a lifecycle event of domain `test`.
 fn lifecycle(what: &str) -> String {
-    format!("event 'lifecycle' for domain 'test': {what}")
+    common::lifecycle("test", what)
 }
 
-/// Suspends and resumes `test` with virsh until every listener has printed an event, so that
-/// all are known to be registered.
+/// Suspends and resumes `test` with virsh until every listener has printed an event.
 fn probe_until_registered(d: &TestDaemon, listeners: &mut [&mut Background]) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let probe = || {
         assert_eq!(d.virsh(&["suspend", "test"]).0, 0);
         assert_eq!(d.virsh(&["resume", "test"]).0, 0);
-        let wait = Instant::now() + Duration::from_millis(500);
-        let heard = listeners
-            .iter_mut()
-            .all(|l| l.wait_for(wait, |lines| !lines.is_empty()));
-        if heard {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the listeners did not register in time"
-        );
-    }
+    };
+    common::probe_until_registered(probe, listeners);
 }
 
 #[test]
@@ -465,16 +247,9 @@ fn failures_print_virshs_error_lines() {
         "test+unix:///default?socket={}",
         d.dir.join("nowhere").display()
     );
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lvirt"));
-    cmd.args(["-c", &nowhere, "list"]);
-    let ours = output_within(cmd, RUN_LIMIT);
-    let mut cmd = Command::new("virsh");
-    cmd.args(["-c", &nowhere, "list"]);
-    let theirs = output_within(cmd, RUN_LIMIT);
-    assert_eq!(ours.status.code(), theirs.status.code());
-    assert_eq!(ours.stdout, theirs.stdout);
-    let ours = String::from_utf8_lossy(&ours.stderr).into_owned();
-    let theirs = String::from_utf8_lossy(&theirs.stderr).into_owned();
+    let (code, out, ours) = common::lvirt(&nowhere, &["list"]);
+    let (v_code, v_out, theirs) = common::virsh(&nowhere, &["list"]);
+    assert_eq!((code, out), (v_code, v_out));
     assert_eq!(ours.lines().next(), theirs.lines().next());
     assert_eq!(
         ours.lines().next(),
@@ -488,15 +263,15 @@ fn lifecycle_events_arrive_in_order_as_virsh_prints_them() {
     let Some(d) = TestDaemon::start() else { return };
     let loop_args = ["--loop", "--timeout", "120"];
     let mut ours = Background::lvirt(
-        &d,
+        &d.uri,
         &[&["event", "--event", "lifecycle"][..], &loop_args[..]].concat(),
     );
     let mut ours_for_test = Background::lvirt(
-        &d,
+        &d.uri,
         &[&["event", "test", "--all"][..], &loop_args[..]].concat(),
     );
     let mut theirs = Background::virsh(
-        &d,
+        &d.uri,
         &[&["event", "--event", "lifecycle"][..], &loop_args[..]].concat(),
     );
     probe_until_registered(&d, &mut [&mut ours, &mut ours_for_test, &mut theirs]);
@@ -535,17 +310,12 @@ fn lifecycle_events_arrive_in_order_as_virsh_prints_them() {
             l.seen
         );
         assert_eq!(l.seen[start..], expected[..], "{}", l.what);
-        l.interrupt();
-        let (code, lines, err) = l.finish();
+        let (code, lines, err) = l.interrupt_and_finish();
         assert_eq!((code, err.as_str()), (0, ""), "{lines:?}");
         let n = start + expected.len();
         assert_eq!(
             lines[n..],
-            [
-                "event loop interrupted".to_string(),
-                format!("events received: {n}"),
-                String::new()
-            ],
+            loop_end("event loop interrupted", n),
             "{lines:?}"
         );
         // The events and how the loop ended; the counts differ by the probes each one heard.
@@ -567,22 +337,17 @@ fn event_loops_end_as_virshs_do() {
         (1, "event loop timed out\nevents received: 0\n\n")
     );
     // Events, then the timeout; and a one-shot listener, which stops at its first event.
-    let mut timed = Background::lvirt(&d, &["event", "--loop", "--timeout", "3", "--all"]);
-    let mut once = Background::lvirt(&d, &["event", "--event", "lifecycle", "--timeout", "60"]);
+    let mut timed = Background::lvirt(&d.uri, &["event", "--loop", "--timeout", "3", "--all"]);
+    let mut once = Background::lvirt(
+        &d.uri,
+        &["event", "--event", "lifecycle", "--timeout", "60"],
+    );
     probe_until_registered(&d, &mut [&mut timed, &mut once]);
     let (code, lines, err) = timed.finish();
     assert_eq!((code, err.as_str()), (0, ""));
     let n = lines.len() - 3;
     assert!(n >= 1);
-    assert_eq!(
-        lines[n..],
-        [
-            "event loop timed out".to_string(),
-            format!("events received: {n}"),
-            String::new()
-        ],
-        "{lines:?}"
-    );
+    assert_eq!(lines[n..], loop_end("event loop timed out", n), "{lines:?}");
     let (code, lines, err) = once.finish();
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(lines.len(), 3, "{lines:?}");

@@ -13,26 +13,29 @@
 //! - UUIDs made up for a domain defined without one (random on both sides), and the text of
 //!   XML syntax errors (libvirt quotes libxml2's).
 //! - `uri` echoes the socket path, which differs.
+//! - Screenshots and volume upload/download: the test driver serves neither, so they are
+//!   checked against what lvirtd served (`build_example::png::screenshot_png`, the uploaded
+//!   file).
 //!
 //! The test driver forgets every change when its last connection closes, so the comparisons
 //! that change state keep a connection open to it.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+mod common;
+
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{
+    assert_same, kill, lifecycle, loop_end, lvirt, probe_until_registered, run, tempdir, virsh,
+    virsh_here, write_file, Background, Holder, Run,
+};
 use xdrgen_tests::daemon::TestDaemon;
-
-/// How long any one virsh or lvirt run may take.
-const RUN_LIMIT: Duration = Duration::from_secs(60);
 
 /// A running `lvirtd` on a socket in a private directory, killed when dropped.
 struct Lvirtd {
     child: Child,
-    dir: PathBuf,
+    dir: std::path::PathBuf,
     uri: String,
 }
 
@@ -54,11 +57,9 @@ impl Lvirtd {
             .stderr(Stdio::null())
             .spawn()
             .expect("lvirtd starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-            assert!(Instant::now() < deadline, "lvirtd did not listen in time");
-            thread::sleep(Duration::from_millis(20));
-        }
+        wait_until_listening(&format!("{}", socket.display()), || {
+            std::os::unix::net::UnixStream::connect(&socket).is_ok()
+        });
         Lvirtd {
             child,
             uri: format!("test+unix:///default?socket={}", socket.display()),
@@ -66,12 +67,44 @@ impl Lvirtd {
         }
     }
 
-    fn virsh(&self, args: &[&str]) -> (i32, String, String) {
+    /// [`Lvirtd::start`] if virsh is here (see [`virsh_here`]).
+    fn if_virsh() -> Option<Lvirtd> {
+        virsh_here().then(Lvirtd::start)
+    }
+
+    /// `virsh event [DOMAIN] --loop --event lifecycle --timeout 120`, left running.
+    fn event_loop(&self, domain: Option<&str>) -> Background {
+        let mut args = vec!["event"];
+        args.extend(domain);
+        args.extend(["--loop", "--event", "lifecycle", "--timeout", "120"]);
+        Background::virsh(&self.uri, &args)
+    }
+
+    /// Suspends and resumes `test` (two lifecycle events).
+    fn suspend_resume(&self) {
+        assert_eq!(self.virsh(&["suspend", "test"]).0, 0);
+        assert_eq!(self.virsh(&["resume", "test"]).0, 0);
+    }
+
+    fn virsh(&self, args: &[&str]) -> Run {
         virsh(&self.uri, args)
+    }
+
+    fn lvirt(&self, args: &[&str]) -> Run {
+        lvirt(&self.uri, args)
     }
 
     fn signal(&self, name: &str) {
         kill(self.child.id(), name);
+    }
+
+    /// A path in lvirtd's private directory, as a string.
+    fn path(&self, name: &str) -> String {
+        self.dir
+            .join(name)
+            .to_str()
+            .expect("a UTF-8 path")
+            .to_string()
     }
 }
 
@@ -84,16 +117,15 @@ impl Drop for Lvirtd {
     }
 }
 
-/// A new empty directory under the system's temporary directory.
-fn tempdir() -> PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    loop {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("lvirtd-test-{}-{n}", std::process::id()));
-        if std::fs::create_dir(&dir).is_ok() {
-            return dir;
-        }
+/// Waits (20 s at most) until `up` says lvirtd listens on `what`.
+fn wait_until_listening(what: &str, up: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !up() {
+        assert!(
+            Instant::now() < deadline,
+            "lvirtd did not listen on {what} in time"
+        );
+        thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -104,242 +136,13 @@ fn daemon() -> Option<TestDaemon> {
     TestDaemon::start()
 }
 
-/// Whether virsh is here, for the tests that need no test daemon: outside CI its absence
-/// skips the test, under CI it fails it.
-fn virsh_here() -> bool {
-    let here = Command::new("sh")
-        .args(["-c", "command -v virsh"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !here {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "virsh is not installed under CI"
-        );
-        eprintln!("skipped: virsh is not installed (run `bash .ci/run` once)");
-    }
-    here
-}
-
-/// Sends signal `name` to process `pid`.
-fn kill(pid: u32, name: &str) {
-    let _ = Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(pid.to_string())
-        .status();
-}
-
-/// Runs `cmd` to its end, killing it (and failing the test) after `limit`.
-fn output_within(mut cmd: Command, limit: Duration) -> Output {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(out) => out.expect("the process's output"),
-        Err(_) => {
-            kill(pid, "KILL");
-            panic!("{cmd:?} did not finish within {limit:?}");
-        }
-    }
-}
-
-fn text(out: &Output) -> (i32, String, String) {
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// `virsh -c URI ARGS…`: (exit code, stdout, stderr).
-fn virsh(uri: &str, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new("virsh");
-    cmd.arg("-c").arg(uri).args(args);
-    text(&output_within(cmd, RUN_LIMIT))
-}
-
-/// `lvirt -c URI ARGS…`: (exit code, stdout, stderr).
-fn lvirt(uri: &str, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lvirt"));
-    cmd.arg("-c").arg(uri).args(args);
-    text(&output_within(cmd, RUN_LIMIT))
-}
-
-/// Whether `line` looks like dominfo's `CPU time:` line: `^CPU time:\s+[0-9]+\.[0-9]s$`.
-fn is_cpu_time_line(line: &str) -> bool {
-    let Some(rest) = line.strip_prefix("CPU time:") else {
-        return false;
-    };
-    let value = rest.trim_start();
-    let Some((whole, tenths)) = value.strip_suffix('s').and_then(|n| n.split_once('.')) else {
-        return false;
-    };
-    value.len() < rest.len()
-        && !whole.is_empty()
-        && whole.bytes().all(|b| b.is_ascii_digit())
-        && tenths.len() == 1
-        && tenths.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Two runs of one command: equal exit codes, stderr and stdout, except that a "CPU time:"
-/// line only has to have the right shape on both sides.
-fn assert_same(what: &str, ours: &(i32, String, String), theirs: &(i32, String, String)) {
-    assert_eq!(
-        (ours.0, &ours.2),
-        (theirs.0, &theirs.2),
-        "{what}: exit code and stderr (lvirtd, then libvirtd); stdouts:\n{}---\n{}",
-        ours.1,
-        theirs.1
-    );
-    let a: Vec<&str> = ours.1.split('\n').collect();
-    let b: Vec<&str> = theirs.1.split('\n').collect();
-    let same = a.len() == b.len()
-        && a.iter().zip(&b).all(|(x, y)| {
-            if y.starts_with("CPU time:") {
-                is_cpu_time_line(x) && is_cpu_time_line(y)
-            } else {
-                x == y
-            }
-        });
-    assert!(
-        same,
-        "{what}: lvirtd printed\n{}--- libvirtd printed\n{}",
-        ours.1, theirs.1
-    );
-}
-
 /// Runs one virsh command against lvirtd and against the test daemon; requires the same
 /// output; returns lvirtd's.
-fn same(l: &Lvirtd, d: &TestDaemon, args: &[&str]) -> (i32, String, String) {
+fn same(l: &Lvirtd, d: &TestDaemon, args: &[&str]) -> Run {
     let ours = l.virsh(args);
     let theirs = d.virsh(args);
     assert_same(&format!("virsh {args:?}"), &ours, &theirs);
     ours
-}
-
-/// A connection held open to the test daemon, so that it keeps the domains' state.
-struct Holder {
-    runtime: tokio::runtime::Runtime,
-    conn: Option<protocols::Connection>,
-}
-
-impl Holder {
-    fn open(uri: &str) -> Holder {
-        // One worker thread answers keepalive while the test runs commands.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        let conn = runtime
-            .block_on(protocols::Connection::open(uri))
-            .expect("a connection to the test daemon");
-        Holder {
-            runtime,
-            conn: Some(conn),
-        }
-    }
-}
-
-impl Drop for Holder {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            let close = async { tokio::time::timeout(Duration::from_secs(5), conn.close()).await };
-            let _ = self.runtime.block_on(close);
-        }
-    }
-}
-
-/// A command left running, its stdout read line by line as it comes.
-struct Background {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Background {
-    fn virsh(uri: &str, args: &[&str]) -> Background {
-        let mut child = Command::new("virsh")
-            .arg("-c")
-            .arg(uri)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("virsh runs");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Background {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits until `done` holds for the lines so far, or `deadline` passes; says which.
-    fn wait_for(&mut self, deadline: Instant, done: impl Fn(&[String]) -> bool) -> bool {
-        loop {
-            if done(&self.seen) {
-                return true;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(_) => return done(&self.seen),
-            }
-        }
-    }
-
-    /// Sends SIGINT and waits for the end: (exit code, every stdout line, stderr).
-    fn interrupt(mut self) -> (i32, Vec<String>, String) {
-        kill(self.child.id(), "INT");
-        let deadline = Instant::now() + RUN_LIMIT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "virsh event did not end");
-            thread::sleep(Duration::from_millis(20));
-        };
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
-            self.seen.push(line);
-        }
-        let mut err = String::new();
-        if let Some(mut stderr) = self.child.stderr.take() {
-            let _ = stderr.read_to_string(&mut err);
-        }
-        (
-            status.code().unwrap_or(-1),
-            std::mem::take(&mut self.seen),
-            err,
-        )
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 /// A domain definition with a fixed UUID, so that both daemons print the same XML.
@@ -353,12 +156,6 @@ const EXTRA_XML: &str = "<domain type='test'>
   </os>
 </domain>
 ";
-
-fn write_file(dir: &Path, name: &str, contents: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, contents).expect("the file is written");
-    path.to_str().expect("a UTF-8 path").to_string()
-}
 
 #[test]
 fn read_only_commands_print_what_the_test_driver_prints() {
@@ -570,40 +367,12 @@ fn define_and_undefine_from_an_xml_file() {
     );
 }
 
-/// The line virsh prints for a lifecycle event.
-fn lifecycle(domain: &str, what: &str) -> String {
-    format!("event 'lifecycle' for domain '{domain}': {what}")
-}
-
 #[test]
 fn an_event_loop_sees_the_lifecycle_events_another_virsh_causes() {
-    if !virsh_here() {
-        return;
-    }
-    let l = Lvirtd::start();
-    let mut listener = Background::virsh(
-        &l.uri,
-        &[
-            "event",
-            "--loop",
-            "--event",
-            "lifecycle",
-            "--timeout",
-            "120",
-        ],
-    );
+    let Some(l) = Lvirtd::if_virsh() else { return };
+    let mut listener = l.event_loop(None);
     // Registered once a suspend/resume pair is heard.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        assert_eq!(l.virsh(&["suspend", "test"]).0, 0);
-        assert_eq!(l.virsh(&["resume", "test"]).0, 0);
-        if listener.wait_for(Instant::now() + Duration::from_millis(500), |s| {
-            s.len() >= 2
-        }) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the listener did not register");
-    }
+    probe_until_registered(|| l.suspend_resume(), &mut [&mut listener]);
     let probes = listener.seen.len();
     let xml = write_file(&l.dir, "extra.xml", EXTRA_XML);
     for args in [
@@ -639,7 +408,7 @@ fn an_event_loop_sees_the_lifecycle_events_another_virsh_causes() {
         "{:?}",
         listener.seen
     );
-    let (code, lines, err) = listener.interrupt();
+    let (code, lines, err) = listener.interrupt_and_finish();
     assert_eq!((code, err.as_str()), (0, ""), "{lines:?}");
     // Probes (suspend and resume of `test`, some of which may have arrived after the loop
     // above looked), then the events in order, then how the loop ended.
@@ -652,60 +421,29 @@ fn an_event_loop_sees_the_lifecycle_events_another_virsh_causes() {
         "{lines:?}"
     );
     assert_eq!(lines[start..n], expected[..]);
-    assert_eq!(
-        lines[n..],
-        [
-            "event loop interrupted".to_string(),
-            format!("events received: {n}"),
-            String::new()
-        ]
-    );
+    assert_eq!(lines[n..], loop_end("event loop interrupted", n));
 }
 
 #[test]
 fn an_event_loop_for_one_domain_hears_only_that_domain() {
-    if !virsh_here() {
-        return;
-    }
-    let l = Lvirtd::start();
+    let Some(l) = Lvirtd::if_virsh() else { return };
     let xml = write_file(&l.dir, "extra.xml", EXTRA_XML);
     assert_eq!(l.virsh(&["define", &xml]).0, 0);
-    let mut listener = Background::virsh(
-        &l.uri,
-        &[
-            "event",
-            "extra",
-            "--loop",
-            "--event",
-            "lifecycle",
-            "--timeout",
-            "120",
-        ],
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        assert_eq!(l.virsh(&["suspend", "test"]).0, 0);
-        assert_eq!(l.virsh(&["resume", "test"]).0, 0);
+    let mut listener = l.event_loop(Some("extra"));
+    let probe = || {
+        l.suspend_resume();
         assert_eq!(l.virsh(&["start", "extra"]).0, 0);
         assert_eq!(l.virsh(&["destroy", "extra"]).0, 0);
-        if listener.wait_for(Instant::now() + Duration::from_millis(500), |s| {
-            s.len() >= 2
-        }) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the listener did not register");
-    }
-    let (_, lines, _) = listener.interrupt();
+    };
+    probe_until_registered(probe, &mut [&mut listener]);
+    let (_, lines, _) = listener.interrupt_and_finish();
     assert!(lines.iter().all(|l| !l.contains("'test'")), "{lines:?}");
     assert!(lines.contains(&lifecycle("extra", "Started Booted")));
 }
 
 #[test]
 fn virsh_with_keepalive_stays_connected_through_idle() {
-    if !virsh_here() {
-        return;
-    }
-    let l = Lvirtd::start();
+    let Some(l) = Lvirtd::if_virsh() else { return };
     let log = l.dir.join("keepalive.log");
     // Interactive virsh reads two commands 5 s apart, `pause` between them (run by `sh`):
     // with `-k 1 -K 2` it gives up after 3 s without an answer to its PINGs.
@@ -720,7 +458,7 @@ fn virsh_with_keepalive_stays_connected_through_idle() {
                     l.uri
                 ),
             ]);
-        text(&output_within(cmd, RUN_LIMIT))
+        run(cmd)
     };
     let started = Instant::now();
     let (code, out, err) = interactive("sleep 5");
@@ -769,10 +507,7 @@ fn virsh_with_keepalive_stays_connected_through_idle() {
 
 #[test]
 fn lvirt_prints_what_virsh_prints_against_lvirtd() {
-    if !virsh_here() {
-        return;
-    }
-    let l = Lvirtd::start();
+    let Some(l) = Lvirtd::if_virsh() else { return };
     for args in [
         &["list", "--all"][..],
         &["dominfo", "test"],
@@ -781,17 +516,17 @@ fn lvirt_prints_what_virsh_prints_against_lvirtd() {
         &["nodeinfo"],
         &["dominfo", "nosuchdomain"],
     ] {
-        let ours = lvirt(&l.uri, args);
+        let ours = l.lvirt(args);
         let theirs = l.virsh(args);
         assert_same(&format!("lvirt vs virsh {args:?}"), &ours, &theirs);
     }
     // State changes through lvirt, seen by virsh.
     assert_eq!(
-        lvirt(&l.uri, &["suspend", "test"]),
+        l.lvirt(&["suspend", "test"]),
         (0, "Domain 'test' suspended\n\n".into(), String::new())
     );
     assert_eq!(l.virsh(&["domstate", "test"]).1, "paused\n\n");
-    let (code, _, err) = lvirt(&l.uri, &["suspend", "test"]);
+    let (code, _, err) = l.lvirt(&["suspend", "test"]);
     assert_eq!(
         (code, err.as_str()),
         (
@@ -799,14 +534,14 @@ fn lvirt_prints_what_virsh_prints_against_lvirtd() {
             "error: Failed to suspend domain 'test'\nerror: internal error: domain 'test' not running\n"
         )
     );
-    assert_eq!(lvirt(&l.uri, &["resume", "test"]).0, 0);
-    assert_eq!(lvirt(&l.uri, &["destroy", "test"]).0, 0);
+    assert_eq!(l.lvirt(&["resume", "test"]).0, 0);
+    assert_eq!(l.lvirt(&["destroy", "test"]).0, 0);
     assert_eq!(
         l.virsh(&["domstate", "test", "--reason"]).1,
         "shut off (destroyed)\n\n"
     );
     assert_eq!(
-        lvirt(&l.uri, &["start", "test"]),
+        l.lvirt(&["start", "test"]),
         (0, "Domain 'test' started\n\n".into(), String::new())
     );
     // The generated client, called directly.
@@ -878,13 +613,196 @@ fn virsh_over_tcp_sees_the_same_hypervisor() {
     let addr = format!("127.0.0.1:{port}");
     let l = Lvirtd::start_with(&["--tcp", &addr]);
     let tcp = format!("test+tcp://{addr}/default");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(Instant::now() < deadline, "lvirtd did not listen on {addr}");
-        thread::sleep(Duration::from_millis(20));
-    }
+    wait_until_listening(&addr, || std::net::TcpStream::connect(&addr).is_ok());
     assert_eq!(virsh(&tcp, &["suspend", "test"]).0, 0);
     // One hypervisor behind both sockets.
     assert_eq!(l.virsh(&["domstate", "test"]).1, "paused\n\n");
     assert_eq!(virsh(&tcp, &["list", "--all"]), l.virsh(&["list", "--all"]));
+}
+
+#[test]
+fn virsh_screenshot_writes_the_bytes_lvirtd_served() {
+    let Some(l) = Lvirtd::if_virsh() else { return };
+    let served = build_example::png::screenshot_png();
+    let (shot, lshot) = (l.path("virsh.png"), l.path("lvirt.png"));
+    let (code, out, err) = l.virsh(&["screenshot", "test", &shot]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    // The message has no newline of its own: the blank line after the command ends it.
+    assert_eq!(
+        out,
+        format!("Screenshot saved to {shot}, with type of image/png\n")
+    );
+    assert_eq!(std::fs::read(&shot).expect("virsh's file"), served);
+    // lvirt prints the same and writes the same bytes.
+    let (code, out, err) = l.lvirt(&["screenshot", "test", &lshot, "--screen", "0"]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert_eq!(
+        out,
+        format!("Screenshot saved to {lshot}, with type of image/png\n")
+    );
+    assert_eq!(std::fs::read(&lshot).expect("lvirt's file"), served);
+    // A domain that does not run has no screen: the test driver's error.
+    assert_eq!(l.virsh(&["destroy", "test"]).0, 0);
+    let (code, _, err) = l.virsh(&["screenshot", "test", &shot]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "error: could not take a screenshot of test\n\
+             error: Requested operation is not valid: domain is not running\n"
+        )
+    );
+}
+
+#[test]
+fn storage_commands_print_what_the_test_driver_prints() {
+    let Some(d) = daemon() else { return };
+    let _hold = Holder::open(&d.uri);
+    let l = Lvirtd::start();
+    let steps: &[&[&str]] = &[
+        &["pool-list", "--all"],
+        &["pool-info", "default-pool"],
+        &["pool-info", "dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566"],
+        &["pool-dumpxml", "default-pool"],
+        &["pool-refresh", "default-pool"],
+        &["vol-list", "default-pool"],
+        &["vol-create-as", "default-pool", "v1", "64M"],
+        &["vol-create-as", "default-pool", "v1", "64M"],
+        &["vol-list", "default-pool"],
+        &["vol-info", "--pool", "default-pool", "v1"],
+        &["vol-info", "/default-pool/v1"],
+        &["vol-dumpxml", "--pool", "default-pool", "v1"],
+        &["pool-info", "default-pool"],
+        &["vol-delete", "--pool", "default-pool", "v1"],
+        &["vol-list", "default-pool"],
+        &["pool-info", "nosuchpool"],
+    ];
+    for args in steps {
+        same(&l, &d, args);
+    }
+}
+
+/// `len` bytes that look random (xorshift64), the same for the same `seed`.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn vol_upload_then_download_returns_the_same_bytes() {
+    let Some(l) = Lvirtd::if_virsh() else { return };
+    const MIB: usize = 1 << 20;
+    let ok = |args: &[&str]| {
+        let (code, out, err) = l.virsh(args);
+        assert_eq!((code, err.as_str()), (0, ""), "{args:?}: {out}");
+        out
+    };
+    assert_eq!(
+        ok(&["vol-create-as", "default-pool", "big", "64M"]),
+        "Vol big created\n\n"
+    );
+    let input = write_file(&l.dir, "in", noise(64 * MIB, 7));
+    let output = l.path("out");
+    ok(&["vol-upload", "--pool", "default-pool", "big", &input]);
+    ok(&["vol-download", "--pool", "default-pool", "big", &output]);
+    let read = |p: &str| std::fs::read(p).expect("a file virsh wrote");
+    assert!(
+        read(&output) == read(&input),
+        "the 64 MiB came back changed"
+    );
+
+    // A part of it, by offset and length.
+    let part = l.path("part");
+    let (offset, length) = (3 * MIB + 5, MIB + 7);
+    ok(&[
+        "vol-download",
+        "/default-pool/big",
+        &part,
+        "--offset",
+        &offset.to_string(),
+        "--length",
+        &length.to_string(),
+    ]);
+    assert!(read(&part) == read(&input)[offset..offset + length]);
+
+    // Sparse both ways: a 64 MiB file with data at 10 MiB and near the end, holes elsewhere.
+    ok(&["vol-create-as", "default-pool", "sparse", "64M"]);
+    let sparse = l.path("sparse");
+    let mut file = vec![0; 64 * MIB];
+    file[10 * MIB..13 * MIB].copy_from_slice(&noise(3 * MIB, 9));
+    file[60 * MIB..60 * MIB + 4096].copy_from_slice(&noise(4096, 11));
+    std::fs::write(&sparse, &file).expect("the sparse file");
+    ok(&[
+        "vol-upload",
+        "--pool",
+        "default-pool",
+        "sparse",
+        &sparse,
+        "--sparse",
+    ]);
+    let back = l.path("sparse-back");
+    ok(&[
+        "vol-download",
+        "--pool",
+        "default-pool",
+        "sparse",
+        &back,
+        "--sparse",
+    ]);
+    assert!(read(&back) == file);
+    // Written with holes: virsh seeks over them, so the copy takes less than its length.
+    use std::os::unix::fs::MetadataExt;
+    let blocks = std::fs::metadata(&back).expect("metadata").blocks();
+    assert!(blocks * 512 < 16 * MIB as u64, "{blocks} blocks");
+
+    // Upload at an offset; past the end fails; delete.
+    let small = write_file(&l.dir, "small", noise(1000, 13));
+    ok(&[
+        "vol-upload",
+        "--pool",
+        "default-pool",
+        "sparse",
+        &small,
+        "--offset",
+        "100",
+    ]);
+    ok(&[
+        "vol-download",
+        "--pool",
+        "default-pool",
+        "sparse",
+        &back,
+        "--offset",
+        "100",
+        "--length",
+        "1000",
+    ]);
+    assert!(read(&back) == read(&small));
+    let (code, _, err) = l.virsh(&[
+        "vol-upload",
+        "--pool",
+        "default-pool",
+        "sparse",
+        &input,
+        "--offset",
+        "100",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        ok(&["vol-delete", "--pool", "default-pool", "sparse"]),
+        "Vol sparse deleted\n\n"
+    );
+    let (code, _, err) = l.virsh(&["vol-info", "--pool", "default-pool", "sparse"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("error: failed to get vol 'sparse'\n"),
+        "{err}"
+    );
 }

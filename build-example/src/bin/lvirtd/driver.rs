@@ -224,7 +224,8 @@ fn internal(detail: &str) -> RemoteError {
     )
 }
 
-fn invalid(detail: &str) -> RemoteError {
+/// "Requested operation is not valid: …".
+pub fn invalid(detail: &str) -> RemoteError {
     RemoteError::new(
         RemoteError::OPERATION_INVALID,
         FROM_TEST,

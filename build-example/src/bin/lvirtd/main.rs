@@ -12,8 +12,11 @@
 //! connect open and close, authentication (none), features (keepalive, event and close
 //! callbacks), type, versions, hostname and URI, node info, domain listing and lookups,
 //! info, state, XML, define and undefine, create, start, destroy, shutdown, suspend and
-//! resume, and lifecycle events to the clients that registered for them. Everything else
-//! answers libvirt's "not supported". Keepalive PINGs are answered, and idle clients are
+//! resume, and lifecycle events to the clients that registered for them; screenshots (a PNG,
+//! `build_example::png::screenshot_png`); and the storage pool `default-pool`: pool lookup,
+//! list, info, XML and refresh, volume create (from XML), lookup by name, key and path,
+//! info, XML, delete, and upload and download streams with offset, length and holes. Volumes
+//! are kept in memory. Everything else answers libvirt's "not supported". Keepalive PINGs are answered, and idle clients are
 //! pinged every 5 s and dropped after 5 unanswered PINGs, as libvirtd does.
 //!
 //! Unlike the test driver, the state lives as long as the daemon, not as long as the last
@@ -26,6 +29,7 @@
 mod driver;
 mod events;
 mod remote;
+mod storage;
 mod xml;
 
 use std::path::PathBuf;

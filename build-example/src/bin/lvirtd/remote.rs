@@ -1,18 +1,22 @@
 //! `Lvirtd`: the generated `RemoteServer` trait served from the in-memory [`Driver`]. Each
 //! group of procedures is a section of the one `impl`: connection (open, close, features,
 //! versions, host), domains (lookup, info, XML, life cycle) and events. Procedures left out
-//! answer libvirt's "not supported" (the trait's default). Stream procedures (screenshot,
-//! volume upload and download) will be methods of the same impl once the server runtime
-//! serves streams; the driver keeps what they need (a domain to look up).
+//! answer libvirt's "not supported" (the trait's default). Stream procedures return their
+//! reply with the stream's body: the screenshot sends [`build_example::png::screenshot_png`]
+//! (a `SendData`), a volume download sends the volume's bytes (holes for zeros when sparse),
+//! a volume upload (a `ReceiveData`) writes the client's data into the volume.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use bytes::Bytes;
 use protocols::remote_protocol::*;
-use xdrgen_runtime::libvirt::server::Context;
+use xdrgen_runtime::libvirt::server::{Context, ReceiveData, SendData, StreamSink};
+use xdrgen_runtime::libvirt::Chunk;
 use xdrgen_runtime::libvirt::RemoteError;
 
 use crate::driver::{self, Driver, Events, NODE};
 use crate::events::Callbacks;
+use crate::storage::{self, Storage, Volume};
 
 /// A connection's state once connect-open succeeded.
 #[derive(Debug)]
@@ -60,6 +64,7 @@ const XML_INACTIVE: u32 = 2;
 #[derive(Debug, Default)]
 pub struct Lvirtd {
     driver: Mutex<Driver>,
+    storage: Mutex<Storage>,
     callbacks: Callbacks,
 }
 
@@ -141,6 +146,21 @@ impl Lvirtd {
         let events = op(&mut *self.driver(cx)?)?;
         self.callbacks.send(&events);
         Ok(())
+    }
+
+    /// The storage pool, if the connection is open.
+    fn storage(&self, cx: &Context) -> Result<MutexGuard<'_, Storage>, RemoteError> {
+        opened(cx)?;
+        Ok(self.storage.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// A volume, looked up by its protocol name, after checking the pool.
+    fn volume(
+        &self,
+        cx: &Context,
+        vol: &RemoteNonnullStorageVol,
+    ) -> Result<Arc<Volume>, RemoteError> {
+        self.storage(cx)?.vol(vol)
     }
 
     /// A domain's value, looked up by UUID.
@@ -530,6 +550,25 @@ impl RemoteServer for Lvirtd {
         })
     }
 
+    async fn domain_screenshot(
+        &self,
+        cx: &Context,
+        args: RemoteDomainScreenshotArgs,
+    ) -> Result<(RemoteDomainScreenshotRet, SendData), RemoteError> {
+        // As the test driver: any screen of a running domain shows the same picture.
+        let running = self.with(cx, &args.dom, |d| d.is_active())?;
+        if !running {
+            return Err(driver::invalid("domain is not running"));
+        }
+        let png = Bytes::from(build_example::png::screenshot_png());
+        let body = SendData::new(move |mut sink| async move {
+            sink.send(png).await?;
+            sink.finish().await
+        });
+        let mime = Some(s("image/png"));
+        Ok((RemoteDomainScreenshotRet { mime }, body))
+    }
+
     // ---- domains: definition and life cycle ----
 
     async fn domain_define_xml(
@@ -670,4 +709,362 @@ impl RemoteServer for Lvirtd {
         opened(cx)?;
         self.callbacks.deregister(cx.connection(), args.callback_id)
     }
+
+    // ---- storage: the pool ----
+
+    async fn connect_list_all_storage_pools(
+        &self,
+        cx: &Context,
+        args: RemoteConnectListAllStoragePoolsArgs,
+    ) -> Result<RemoteConnectListAllStoragePoolsRet, RemoteError> {
+        opened(cx)?;
+        // One pool, active and persistent: kept unless the flags ask for inactive or
+        // transient pools only.
+        const INACTIVE: u32 = 1;
+        const ACTIVE: u32 = 2;
+        const PERSISTENT: u32 = 4;
+        const TRANSIENT: u32 = 8;
+        let f = args.flags;
+        let kept = keep(f, ACTIVE, INACTIVE, true) && keep(f, PERSISTENT, TRANSIENT, true);
+        let pools = if kept {
+            vec![storage::pool()]
+        } else {
+            Vec::new()
+        };
+        let ret = pools.len() as u32;
+        let pools = if args.need_results != 0 {
+            pools
+        } else {
+            Vec::new()
+        };
+        Ok(RemoteConnectListAllStoragePoolsRet {
+            pools: pools.try_into().unwrap_or_default(),
+            ret,
+        })
+    }
+
+    async fn connect_num_of_storage_pools(
+        &self,
+        cx: &Context,
+    ) -> Result<RemoteConnectNumOfStoragePoolsRet, RemoteError> {
+        opened(cx)?;
+        Ok(RemoteConnectNumOfStoragePoolsRet { num: 1 })
+    }
+
+    async fn storage_pool_lookup_by_name(
+        &self,
+        cx: &Context,
+        args: RemoteStoragePoolLookupByNameArgs,
+    ) -> Result<RemoteStoragePoolLookupByNameRet, RemoteError> {
+        let pool = self.storage(cx)?.pool_by_name(&args.name)?;
+        Ok(RemoteStoragePoolLookupByNameRet { pool })
+    }
+
+    async fn storage_pool_lookup_by_uuid(
+        &self,
+        cx: &Context,
+        args: RemoteStoragePoolLookupByUuidArgs,
+    ) -> Result<RemoteStoragePoolLookupByUuidRet, RemoteError> {
+        let pool = self.storage(cx)?.pool_by_uuid(&args.uuid)?;
+        Ok(RemoteStoragePoolLookupByUuidRet { pool })
+    }
+
+    async fn storage_pool_lookup_by_volume(
+        &self,
+        cx: &Context,
+        args: RemoteStoragePoolLookupByVolumeArgs,
+    ) -> Result<RemoteStoragePoolLookupByVolumeRet, RemoteError> {
+        self.volume(cx, &args.vol)?;
+        Ok(RemoteStoragePoolLookupByVolumeRet {
+            pool: storage::pool(),
+        })
+    }
+
+    async fn storage_pool_get_info(
+        &self,
+        cx: &Context,
+        args: RemoteStoragePoolGetInfoArgs,
+    ) -> Result<RemoteStoragePoolGetInfoRet, RemoteError> {
+        let st = self.storage(cx)?;
+        st.check_pool(&args.pool)?;
+        let allocation = st.allocation();
+        Ok(RemoteStoragePoolGetInfoRet {
+            state: 2, // VIR_STORAGE_POOL_RUNNING
+            capacity: storage::POOL_CAPACITY,
+            allocation,
+            available: storage::POOL_CAPACITY - allocation,
+        })
+    }
+
+    async fn storage_pool_get_xml_desc(
+        &self,
+        cx: &Context,
+        args: RemoteStoragePoolGetXmlDescArgs,
+    ) -> Result<RemoteStoragePoolGetXmlDescRet, RemoteError> {
+        let st = self.storage(cx)?;
+        st.check_pool(&args.pool)?;
+        Ok(RemoteStoragePoolGetXmlDescRet {
+            xml: s(&storage::pool_xml(st.allocation())),
+        })
+    }
+
+    async fn storage_pool_get_autostart(
+        &self,
+        cx: &Context,
+        args: RemoteStoragePoolGetAutostartArgs,
+    ) -> Result<RemoteStoragePoolGetAutostartRet, RemoteError> {
+        self.storage(cx)?.check_pool(&args.pool)?;
+        Ok(RemoteStoragePoolGetAutostartRet { autostart: 0 })
+    }
+
+    async fn storage_pool_is_active(
+        &self,
+        cx: &Context,
+        args: RemoteStoragePoolIsActiveArgs,
+    ) -> Result<RemoteStoragePoolIsActiveRet, RemoteError> {
+        self.storage(cx)?.check_pool(&args.pool)?;
+        Ok(RemoteStoragePoolIsActiveRet { active: 1 })
+    }
+
+    async fn storage_pool_is_persistent(
+        &self,
+        cx: &Context,
+        args: RemoteStoragePoolIsPersistentArgs,
+    ) -> Result<RemoteStoragePoolIsPersistentRet, RemoteError> {
+        self.storage(cx)?.check_pool(&args.pool)?;
+        Ok(RemoteStoragePoolIsPersistentRet { persistent: 1 })
+    }
+
+    async fn storage_pool_refresh(
+        &self,
+        cx: &Context,
+        args: RemoteStoragePoolRefreshArgs,
+    ) -> Result<(), RemoteError> {
+        // Nothing to rescan: the volumes live in memory.
+        self.storage(cx)?.check_pool(&args.pool)
+    }
+
+    async fn storage_pool_num_of_volumes(
+        &self,
+        cx: &Context,
+        args: RemoteStoragePoolNumOfVolumesArgs,
+    ) -> Result<RemoteStoragePoolNumOfVolumesRet, RemoteError> {
+        let st = self.storage(cx)?;
+        st.check_pool(&args.pool)?;
+        Ok(RemoteStoragePoolNumOfVolumesRet {
+            num: st.volumes().len() as i32,
+        })
+    }
+
+    async fn storage_pool_list_all_volumes(
+        &self,
+        cx: &Context,
+        args: RemoteStoragePoolListAllVolumesArgs,
+    ) -> Result<RemoteStoragePoolListAllVolumesRet, RemoteError> {
+        let st = self.storage(cx)?;
+        st.check_pool(&args.pool)?;
+        let vols: Vec<_> = st.volumes().iter().map(|v| v.remote()).collect();
+        let ret = vols.len() as u32;
+        let vols = if args.need_results != 0 {
+            vols
+        } else {
+            Vec::new()
+        };
+        Ok(RemoteStoragePoolListAllVolumesRet {
+            vols: vols
+                .try_into()
+                .map_err(|_| RemoteError::internal("too many volumes"))?,
+            ret,
+        })
+    }
+
+    // ---- storage: volumes ----
+
+    async fn storage_vol_create_xml(
+        &self,
+        cx: &Context,
+        args: RemoteStorageVolCreateXmlArgs,
+    ) -> Result<RemoteStorageVolCreateXmlRet, RemoteError> {
+        let mut st = self.storage(cx)?;
+        st.check_pool(&args.pool)?;
+        let vol = st.create(&args.xml)?.remote();
+        Ok(RemoteStorageVolCreateXmlRet { vol })
+    }
+
+    async fn storage_vol_delete(
+        &self,
+        cx: &Context,
+        args: RemoteStorageVolDeleteArgs,
+    ) -> Result<(), RemoteError> {
+        self.storage(cx)?.delete(&args.vol)
+    }
+
+    async fn storage_vol_lookup_by_name(
+        &self,
+        cx: &Context,
+        args: RemoteStorageVolLookupByNameArgs,
+    ) -> Result<RemoteStorageVolLookupByNameRet, RemoteError> {
+        let st = self.storage(cx)?;
+        st.check_pool(&args.pool)?;
+        let vol = st.vol_by_name(&args.name)?.remote();
+        Ok(RemoteStorageVolLookupByNameRet { vol })
+    }
+
+    async fn storage_vol_lookup_by_key(
+        &self,
+        cx: &Context,
+        args: RemoteStorageVolLookupByKeyArgs,
+    ) -> Result<RemoteStorageVolLookupByKeyRet, RemoteError> {
+        let vol = self.storage(cx)?.vol_by_path(&args.key)?.remote();
+        Ok(RemoteStorageVolLookupByKeyRet { vol })
+    }
+
+    async fn storage_vol_lookup_by_path(
+        &self,
+        cx: &Context,
+        args: RemoteStorageVolLookupByPathArgs,
+    ) -> Result<RemoteStorageVolLookupByPathRet, RemoteError> {
+        let vol = self.storage(cx)?.vol_by_path(&args.path)?.remote();
+        Ok(RemoteStorageVolLookupByPathRet { vol })
+    }
+
+    async fn storage_vol_get_info(
+        &self,
+        cx: &Context,
+        args: RemoteStorageVolGetInfoArgs,
+    ) -> Result<RemoteStorageVolGetInfoRet, RemoteError> {
+        let v = self.volume(cx, &args.vol)?;
+        Ok(RemoteStorageVolGetInfoRet {
+            r#type: 0, // VIR_STORAGE_VOL_FILE
+            capacity: v.capacity,
+            allocation: v.allocation(),
+        })
+    }
+
+    async fn storage_vol_get_info_flags(
+        &self,
+        cx: &Context,
+        args: RemoteStorageVolGetInfoFlagsArgs,
+    ) -> Result<RemoteStorageVolGetInfoFlagsRet, RemoteError> {
+        let v = self.volume(cx, &args.vol)?;
+        Ok(RemoteStorageVolGetInfoFlagsRet {
+            r#type: 0, // VIR_STORAGE_VOL_FILE
+            capacity: v.capacity,
+            allocation: v.allocation(),
+        })
+    }
+
+    async fn storage_vol_get_path(
+        &self,
+        cx: &Context,
+        args: RemoteStorageVolGetPathArgs,
+    ) -> Result<RemoteStorageVolGetPathRet, RemoteError> {
+        let v = self.volume(cx, &args.vol)?;
+        Ok(RemoteStorageVolGetPathRet { name: s(&v.path()) })
+    }
+
+    async fn storage_vol_get_xml_desc(
+        &self,
+        cx: &Context,
+        args: RemoteStorageVolGetXmlDescArgs,
+    ) -> Result<RemoteStorageVolGetXmlDescRet, RemoteError> {
+        let v = self.volume(cx, &args.vol)?;
+        Ok(RemoteStorageVolGetXmlDescRet { xml: s(&v.xml()) })
+    }
+
+    async fn storage_vol_upload(
+        &self,
+        cx: &Context,
+        args: RemoteStorageVolUploadArgs,
+    ) -> Result<((), ReceiveData), RemoteError> {
+        let v = self.volume(cx, &args.vol)?;
+        let (start, end) = range(&v, args.offset, args.length)?;
+        let body = ReceiveData::new(move |mut source| async move {
+            let mut at = start;
+            while let Some(chunk) = source.next_chunk().await {
+                let (len, data) = match chunk? {
+                    Chunk::Data(d) => (d.len() as u64, Some(d)),
+                    Chunk::Hole(n) => (n, None),
+                };
+                if at + len > end {
+                    return Err(driver::invalid(&format!(
+                        "more data than the {} bytes asked for",
+                        end - start
+                    )));
+                }
+                match data {
+                    Some(d) => v.write_at(at, &d)?,
+                    None => v.zero_at(at, len)?,
+                }
+                at += len;
+            }
+            Ok(())
+        });
+        Ok(((), body.sparse(args.flags & SPARSE_STREAM != 0)))
+    }
+
+    async fn storage_vol_download(
+        &self,
+        cx: &Context,
+        args: RemoteStorageVolDownloadArgs,
+    ) -> Result<((), SendData), RemoteError> {
+        let v = self.volume(cx, &args.vol)?;
+        let (start, end) = range(&v, args.offset, args.length)?;
+        let sparse = args.flags & SPARSE_STREAM != 0;
+        let body = SendData::new(move |sink| send_volume(sink, v, start, end, sparse));
+        Ok(((), body.sparse(sparse)))
+    }
+}
+
+/// `VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM` and `VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM`.
+const SPARSE_STREAM: u32 = 1;
+
+/// How much of a volume a download reads at a time.
+const DOWNLOAD_PIECE: usize = 256 << 10;
+
+/// The byte range `offset..offset + length` of a volume (`length` 0: to the end), checked.
+fn range(v: &Volume, offset: u64, length: u64) -> Result<(u64, u64), RemoteError> {
+    let end = if length == 0 {
+        v.capacity
+    } else {
+        offset.saturating_add(length)
+    };
+    if offset > v.capacity || end > v.capacity {
+        return Err(driver::invalid(&format!(
+            "range {offset}+{length} is past the end of volume '{}' ({} bytes)",
+            v.name, v.capacity
+        )));
+    }
+    Ok((offset, end))
+}
+
+/// Sends `start..end` of a volume: in pieces, each copied out under the volume's lock; on a
+/// sparse stream, all-zero pieces as holes (merged).
+async fn send_volume(
+    mut sink: StreamSink,
+    v: Arc<Volume>,
+    start: u64,
+    end: u64,
+    sparse: bool,
+) -> Result<(), RemoteError> {
+    let mut at = start;
+    let mut hole = 0u64;
+    while at < end {
+        let n = (end - at).min(DOWNLOAD_PIECE as u64) as usize;
+        let piece = v.read_at(at, n);
+        at += n as u64;
+        if sparse && piece.iter().all(|&b| b == 0) {
+            hole += n as u64;
+            continue;
+        }
+        if hole > 0 {
+            sink.send_hole(hole).await?;
+            hole = 0;
+        }
+        sink.send(Bytes::from(piece)).await?;
+    }
+    if hole > 0 {
+        sink.send_hole(hole).await?;
+    }
+    sink.finish().await
 }

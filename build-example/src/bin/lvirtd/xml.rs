@@ -343,12 +343,17 @@ pub fn parse_domain(doc: &str) -> Result<DomainDef, XmlError> {
 
 /// A memory element's value in KiB, from its `unit` (default KiB).
 fn kib(el: &Element) -> Result<u64, XmlError> {
+    scaled(el, "KiB").map(|b| b.div_ceil(1024))
+}
+
+/// A size element's value in bytes, from its `unit` attribute (`default_unit` without one),
+/// with libvirt's unit names.
+pub fn scaled(el: &Element, default_unit: &str) -> Result<u64, XmlError> {
     let n: u64 = el
         .text
         .parse()
         .map_err(|_| format!("invalid value '{}' for element '{}'", el.text, el.name))?;
-    let unit = el.attr("unit").unwrap_or("KiB");
-    let bytes_per: u64 = match unit {
+    let bytes_per: u64 = match el.attr("unit").unwrap_or(default_unit) {
         "b" | "bytes" => 1,
         "KB" => 1000,
         "k" | "KiB" => 1024,
@@ -361,7 +366,6 @@ fn kib(el: &Element) -> Result<u64, XmlError> {
         u => return Err(format!("unknown suffix '{u}'")),
     };
     n.checked_mul(bytes_per)
-        .map(|b| b.div_ceil(1024))
         .ok_or_else(|| format!("value '{}' of element '{}' is too large", el.text, el.name))
 }
 
