@@ -71,12 +71,7 @@ impl TestDaemon {
 
     /// Sends a signal to the daemon (`STOP`, `CONT`, `KILL`).
     pub fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.pid.to_string())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "kill -{name} {} failed", self.pid);
+        signal(self.pid, name);
     }
 
     /// Runs `virsh -c URI ARGS…` and returns (exit code, stdout, stderr).
@@ -108,6 +103,44 @@ impl Drop for TestDaemon {
             .output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Sends signal `name` (`STOP`, `CONT`, `KILL`) to `pid`. After `STOP` it waits until the
+/// process is seen stopped: `kill` returns before a busy process on another core has stopped,
+/// and a test that then counts on silence would race with it.
+pub fn signal(pid: u32, name: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -{name} {pid} failed");
+    if name == "STOP" {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        // Every thread must be stopped, not just the main one.
+        while !all_threads_stopped(pid) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "process {pid} did not stop"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+}
+
+/// Whether every thread of `pid` is in state `T` (stopped), from `/proc/PID/task/*/stat`.
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.filter_map(Result::ok).all(|t| {
+        std::fs::read_to_string(t.path().join("stat")).is_ok_and(|stat| {
+            // The state follows the command name, which is in parentheses.
+            stat.rfind(')')
+                .and_then(|i| stat[i + 1..].split_whitespace().next())
+                .is_some_and(|state| state == "T")
+        })
+    })
 }
 
 /// A new empty directory under the system's temporary directory.

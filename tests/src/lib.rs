@@ -9,11 +9,14 @@
 //!   (with [`alloc_probe`] watching allocations).
 //! - [`paths`]: where the fixtures and libvirt's `.x` files are.
 //! - [`daemon`]: a private libvirtd (test driver) per test, for the client tests.
+//! - [`client_suite`]: the generated libvirt client's tests against a daemon (libvirtd or
+//!   lvirtd).
 
 pub mod alloc_probe;
 pub mod c_bench;
 pub mod c_build;
 pub mod c_peer;
+pub mod client_suite;
 pub mod daemon;
 pub mod differential;
 pub mod driver;

@@ -493,15 +493,7 @@ async fn bad_calls_get_error_replies_and_the_connection_goes_on() {
     // Trailing bytes after the arguments do not decode either.
     let e = raw.error_of(call(3, 6), &[0, 0, 0, 0]).await;
     assert!(e.to_string().starts_with("Unable to decode"), "{e}");
-    // A REPLY from a client is dropped without an answer; the next call is answered.
-    raw.send(
-        Header {
-            kind: MessageType::Reply,
-            ..call(3, 7)
-        },
-        &[],
-    )
-    .await;
+    // The connection is still served after all of these.
     raw.send(call(3, 8), &[]).await;
     let (h, body) = raw.read().await;
     assert_eq!((h.serial, h.status), (8, Status::Ok));

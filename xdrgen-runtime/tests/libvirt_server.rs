@@ -193,11 +193,9 @@ async fn packets_a_client_must_not_send_are_dropped() {
     let f = start("reply", Limits::default(), None).await;
     let mut s = UnixStream::connect(&f.path).await.unwrap();
     for kind in [
-        MessageType::Reply,
         MessageType::Message,
         MessageType::Stream,
         MessageType::StreamHole,
-        MessageType::ReplyWithFds,
     ] {
         let p = encode_packet(&header(1, kind, 1), &5u32, 4096).unwrap();
         s.write_all(&p).await.unwrap();
@@ -215,6 +213,22 @@ async fn packets_a_client_must_not_send_are_dropped() {
         (MessageType::Reply, 9, Status::Ok)
     );
     assert_eq!(answer[28..], [0, 0, 0, 5]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_sends_a_reply_is_disconnected() {
+    let f = start("reply-close", Limits::default(), None).await;
+    for kind in [MessageType::Reply, MessageType::ReplyWithFds] {
+        let mut s = UnixStream::connect(&f.path).await.unwrap();
+        let p = encode_packet(&header(1, kind, 1), &5u32, 4096).unwrap();
+        s.write_all(&p).await.unwrap();
+        let mut rest = Vec::new();
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest))
+            .await
+            .expect("closed, not held open")
+            .unwrap();
+        assert_eq!(n, 0, "{kind:?}: nothing is answered");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

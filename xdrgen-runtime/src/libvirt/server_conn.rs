@@ -1,8 +1,9 @@
 //! One server connection: the reader that validates and admits packets, the call tasks, and the
 //! writer that owns the write half.
 //!
-//! The reader answers keepalive PINGs, drops what a client must not send (REPLY, MESSAGE,
-//! STREAM packets for no open stream… — libvirtd sends nothing back for them either), routes
+//! The reader answers keepalive PINGs, closes the connection of a client that sends a REPLY,
+//! drops other packets a client must not send (MESSAGE, STREAM packets for no open stream… —
+//! libvirtd sends nothing back for them either), routes
 //! stream packets to their stream by serial (data within the stream's byte budget, else the
 //! reader waits; see `server_stream`) and admits CALLs: a normal call takes
 //! one of `2 × max_requests` admission slots and then waits for one of `max_requests` running
@@ -540,7 +541,14 @@ fn admit(
             None
         }
         MessageType::Stream | MessageType::StreamHole => route_stream(connection, p),
-        _ => {
+        MessageType::Reply | MessageType::ReplyWithFds => {
+            // Only a server replies: a client that does is broken or hostile, and nothing it
+            // sends next can be trusted. (libvirtd only logs it; closing is stricter.)
+            connection.inner.ignored.fetch_add(1, Ordering::Relaxed);
+            connection.close();
+            None
+        }
+        MessageType::Message => {
             connection.inner.ignored.fetch_add(1, Ordering::Relaxed);
             None
         }
