@@ -442,6 +442,37 @@ fn an_event_loop_for_one_domain_hears_only_that_domain() {
 }
 
 #[test]
+fn virsh_with_default_keepalive_stays_connected_through_36_s_idle() {
+    let Some(l) = Lvirtd::if_virsh() else { return };
+    let log = l.dir.join("keepalive-default.log");
+    // virsh's defaults (PING after 5 s idle, dead after 6 unanswered: 35 s) and lvirtd's (5 s,
+    // 5: 30 s): 36 s idle is more than either side's death time, so only keepalive traffic
+    // answered both ways keeps the connection.
+    let mut cmd = Command::new("sh");
+    cmd.env("LIBVIRT_LOG_FILTERS", "1:rpc.keepalive")
+        .env("LIBVIRT_LOG_OUTPUTS", format!("1:file:{}", log.display()))
+        .args([
+            "-c",
+            &format!(
+                "(echo 'domstate test'; sleep 36; echo 'domstate test') | virsh -q -c '{}'",
+                l.uri
+            ),
+        ]);
+    let started = Instant::now();
+    let (code, out, err) = run(cmd);
+    assert!(started.elapsed() >= Duration::from_secs(36));
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert_eq!(out.matches("running").count(), 2, "{out}");
+    let logged = std::fs::read_to_string(&log).expect("virsh's keepalive log");
+    let received = logged
+        .lines()
+        .filter(|l| l.contains("RPC_KEEPALIVE_RECEIVED"))
+        .count();
+    assert!(received >= 5, "{logged}");
+    assert!(!logged.contains("countToDeath=0"), "{logged}");
+}
+
+#[test]
 fn virsh_with_keepalive_stays_connected_through_idle() {
     let Some(l) = Lvirtd::if_virsh() else { return };
     let log = l.dir.join("keepalive.log");
