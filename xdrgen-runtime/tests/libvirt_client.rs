@@ -584,3 +584,93 @@ async fn finishing_behind_a_full_queue_sends_all_data_then_one_end_of_stream() {
     // Every data packet (the one whose send timed out included) and one end of stream.
     assert_eq!((data, ends), (sent + 1, 1));
 }
+
+#[tokio::test]
+async fn an_unread_read_stream_never_stalls_the_connection() {
+    let (client, mut peer) = pair(Options {
+        stream_buffer: 64 << 10,
+        ..Options::default()
+    });
+    let c = client.clone();
+    let (ret, mut stream): (u32, _) = {
+        let call = tokio::spawn(async move { c.call_read_stream(&PROG, 3, &()).await });
+        let (h, _) = peer.read().await.unwrap();
+        peer.reply(h, &1u32).await;
+        // 40 packets of 4 KiB: 160 KiB, over the 64 KiB buffer, never read by the client.
+        let head = Header {
+            kind: MessageType::Stream,
+            status: Status::Continue,
+            ..h
+        };
+        let chunk = xdrgen_runtime::xdr::Opaque::<{ u32::MAX }>::new(vec![7; 4092]).unwrap();
+        for _ in 0..40 {
+            // The opaque's length word stands in as the first 4 data bytes: raw data anyway.
+            peer.send(head, &chunk).await;
+        }
+        call.await.unwrap().unwrap()
+    };
+    assert_eq!(ret, 1);
+    // Meanwhile another call is answered: the reader did not wait for the stream.
+    let c = client.clone();
+    let other = tokio::spawn(async move { c.call::<_, u32>(&PROG, 1, &5u32).await });
+    let mut aborted = false;
+    loop {
+        let (h, body) = peer.read().await.unwrap();
+        match (h.kind, h.status) {
+            (MessageType::Stream, Status::Error) => aborted = true,
+            (MessageType::Call, _) => {
+                let v: u32 = xdrgen_runtime::xdr::from_bytes(&body).unwrap();
+                peer.reply(h, &(v + 1)).await;
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(other.await.unwrap().unwrap(), 6);
+    assert!(aborted, "the stream was aborted on the server");
+    // The reader gets what fit, then the error.
+    let mut got = 0;
+    let e = loop {
+        match stream.next_chunk().await {
+            Some(Ok(Chunk::Data(d))) => got += d.len(),
+            Some(Err(e)) => break e,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(got <= 64 << 10 && got > 0, "{got}");
+    assert!(
+        e.to_string().contains("over the 65536-byte stream buffer"),
+        "{e}"
+    );
+    drop(stream);
+    assert_eq!(client.in_flight(), (0, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_stops_reading_fails_every_call_through_keepalive() {
+    // A 1 KiB pipe the peer never reads: the writer blocks, its queue fills, callers wait.
+    let (client, peer) = pair_with_buffer(Options::default(), 1024);
+    client.start_keepalive(Keepalive {
+        interval: Duration::from_secs(5),
+        count: 5,
+    });
+    // 4 KiB arguments: past the writer's 64 KiB buffer and 256-packet queue, callers wait to
+    // queue their packet, not only for their reply.
+    let calls: Vec<_> = (0..400u32)
+        .map(|_| {
+            let c = client.clone();
+            let arg = xdrgen_runtime::xdr::Opaque::<{ u32::MAX }>::new(vec![1; 4096]).unwrap();
+            tokio::spawn(async move { c.call::<_, u32>(&PROG, 1, &arg).await })
+        })
+        .collect();
+    for c in calls {
+        let e = tokio::time::timeout(Duration::from_secs(120), c)
+            .await
+            .expect("no call hangs")
+            .unwrap()
+            .unwrap_err();
+        assert!(matches!(e, Error::Closed(Some(_))), "{e:?}");
+    }
+    assert_eq!(client.in_flight(), (0, 0));
+    drop(peer);
+}

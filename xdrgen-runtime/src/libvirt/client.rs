@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 
-use super::conn::{self, Control, Outgoing, Parts, Shared, StreamMsg};
+use super::conn::{self, stream_channel, Control, Outgoing, Parts, Shared, StreamTx};
 use super::event::{Event, Events};
 use super::frame::{encode_packet, Packet};
 use super::header::{Header, MessageType, Status, MESSAGE_MAX};
@@ -27,9 +27,10 @@ pub struct Options {
     /// The default deadline of every call (default none); [`Client::with_timeout`] sets one
     /// per call.
     pub call_timeout: Option<Duration>,
-    /// Packets of one read stream queued before the connection's reader waits for the stream's
-    /// consumer (default 64, up to 16 MiB of stream data).
-    pub stream_queue: usize,
+    /// Bytes of one stream's data received and not yet read (default 64 MiB). The connection's
+    /// reader never waits for a stream's consumer (it keeps answering keepalive and routing
+    /// replies); a consumer that falls this far behind has its stream aborted and gets an error.
+    pub stream_buffer: usize,
 }
 
 impl Default for Options {
@@ -37,7 +38,7 @@ impl Default for Options {
         Options {
             max_packet: MESSAGE_MAX,
             call_timeout: None,
-            stream_queue: 64,
+            stream_buffer: 64 << 20,
         }
     }
 }
@@ -203,12 +204,14 @@ impl Client {
     ) -> Result<(R, ReadStream), Error> {
         let header = self.call_header(program, procedure);
         let packet = encode_packet(&header, args, self.handle.options.max_packet)?;
-        let (tx, rx) = mpsc::channel(self.handle.options.stream_queue.max(1));
+        let (tx, rx) = stream_channel(self.handle.options.stream_buffer);
         let reply = self
             .round_trip(header, packet, Expect::Stream, Some(tx))
             .await?;
+        // From here the stream is open on the server: dropping it (even on a bad reply) aborts.
+        let stream = ReadStream::new(self.clone(), header, rx);
         let value = from_bytes(&reply.body)?;
-        Ok((value, ReadStream::new(self.clone(), header, rx)))
+        Ok((value, stream))
     }
 
     /// Calls a `@writestream` procedure: the reply, then a sink for the data to send.
@@ -220,12 +223,14 @@ impl Client {
     ) -> Result<(R, WriteStream), Error> {
         let header = self.call_header(program, procedure);
         let packet = encode_packet(&header, args, self.handle.options.max_packet)?;
-        let (tx, rx) = mpsc::channel(4);
+        // The server sends only its end or an error on a write stream.
+        let (tx, rx) = stream_channel(0);
         let reply = self
             .round_trip(header, packet, Expect::Stream, Some(tx))
             .await?;
+        let stream = WriteStream::new(self.clone(), header, rx);
         let value = from_bytes(&reply.body)?;
-        Ok((value, WriteStream::new(self.clone(), header, rx)))
+        Ok((value, stream))
     }
 
     fn call_header(&self, program: &ProgramInfo, procedure: u32) -> Header {
@@ -247,12 +252,12 @@ impl Client {
         header: Header,
         packet: bytes::Bytes,
         expect: Expect,
-        stream: Option<mpsc::Sender<StreamMsg>>,
+        stream: Option<StreamTx>,
     ) -> Result<Packet, Error> {
         let rx = self.shared().register(&header, stream)?;
         let mut guard = CallGuard {
-            shared: self.shared(),
-            serial: header.serial,
+            client: self,
+            header,
             stream: matches!(expect, Expect::Stream),
         };
         let wait = async {
@@ -308,18 +313,31 @@ async fn reply(rx: oneshot::Receiver<Result<Packet, Error>>) -> Result<Packet, E
 }
 
 /// Removes a call's waiter (and its stream, unless the call succeeded) when the call ends in
-/// any way, including its future being dropped.
+/// any way, including its future being dropped. A stream call that did not succeed is also
+/// aborted on the server, which may already have opened it.
 struct CallGuard<'a> {
-    shared: &'a Shared,
-    serial: u32,
+    client: &'a Client,
+    header: Header,
     stream: bool,
 }
 
 impl Drop for CallGuard<'_> {
     fn drop(&mut self) {
-        self.shared.forget_call(self.serial);
+        let shared = self.client.shared();
+        shared.forget_call(self.header.serial);
         if self.stream {
-            self.shared.forget_stream(self.serial);
+            shared.forget_stream(self.header.serial);
+            if shared.closed().is_none() {
+                let abort = Header {
+                    kind: MessageType::Stream,
+                    status: Status::Error,
+                    ..self.header
+                };
+                let _ = self.client.handle.parts.out.try_send(Outgoing {
+                    head: super::frame::raw_head(&abort, 0),
+                    data: None,
+                });
+            }
         }
     }
 }

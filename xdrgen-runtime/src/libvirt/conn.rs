@@ -9,7 +9,7 @@
 //! ends, the connection is closed and every waiter fails with the cause.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -43,6 +43,77 @@ pub(crate) enum StreamMsg {
     Failed(Error),
 }
 
+/// The sending side of a stream's queue, held by the reader: never waits. Queued data is
+/// counted in bytes; past the stream's budget the stream fails instead of the reader waiting
+/// (a waiting reader would stop answering PINGs and routing replies for the whole connection).
+#[derive(Debug, Clone)]
+pub(crate) struct StreamTx {
+    tx: mpsc::UnboundedSender<StreamMsg>,
+    queued: Arc<AtomicUsize>,
+    budget: usize,
+}
+
+/// The receiving side of a stream's queue, held by a `ReadStream` or `WriteStream`.
+#[derive(Debug)]
+pub(crate) struct StreamRx {
+    rx: mpsc::UnboundedReceiver<StreamMsg>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// A stream queue holding at most `budget` bytes of data not yet read.
+pub(crate) fn stream_channel(budget: usize) -> (StreamTx, StreamRx) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    (
+        StreamTx {
+            tx,
+            queued: queued.clone(),
+            budget,
+        },
+        StreamRx { rx, queued },
+    )
+}
+
+/// Why a stream message was not queued.
+enum Refused {
+    /// Over the stream's byte budget: its reader fell behind.
+    Full,
+    /// The receiver is gone.
+    Closed,
+}
+
+impl StreamTx {
+    fn push(&self, msg: StreamMsg) -> Result<(), Refused> {
+        let n = match &msg {
+            StreamMsg::Data(b) | StreamMsg::Hole(b) => b.len(),
+            _ => 0,
+        };
+        if n > 0 && self.queued.load(Ordering::Relaxed) + n > self.budget {
+            return Err(Refused::Full);
+        }
+        self.queued.fetch_add(n, Ordering::Relaxed);
+        self.tx.send(msg).map_err(|_| Refused::Closed)
+    }
+
+    /// Delivers a final message whatever the budget.
+    fn fail(&self, e: Error) {
+        let _ = self.tx.send(StreamMsg::Failed(e));
+    }
+}
+
+impl StreamRx {
+    pub fn poll_recv(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<StreamMsg>> {
+        let r = self.rx.poll_recv(cx);
+        if let std::task::Poll::Ready(Some(StreamMsg::Data(b) | StreamMsg::Hole(b))) = &r {
+            self.queued.fetch_sub(b.len(), Ordering::Relaxed);
+        }
+        r
+    }
+}
+
 /// The reply waiter of one call.
 struct Pending {
     program: u32,
@@ -56,7 +127,7 @@ struct StreamSlot {
     program: u32,
     version: u32,
     procedure: u32,
-    tx: mpsc::Sender<StreamMsg>,
+    tx: StreamTx,
 }
 
 /// One event subscriber.
@@ -113,7 +184,7 @@ impl Shared {
     pub fn register(
         &self,
         header: &Header,
-        stream: Option<mpsc::Sender<StreamMsg>>,
+        stream: Option<StreamTx>,
     ) -> Result<oneshot::Receiver<Result<Packet, Error>>, Error> {
         let (tx, rx) = oneshot::channel();
         let mut t = self.table();
@@ -173,6 +244,7 @@ impl Shared {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
         let mut t = self.table();
+        t.events.retain(|s| !s.tx.is_closed());
         if t.closed.is_none() {
             t.events.push(Subscription {
                 program,
@@ -202,9 +274,7 @@ impl Shared {
             let _ = p.tx.send(Err(cause.clone()));
         }
         for (_, s) in streams {
-            // A full queue still sees the end: the receiver finds the channel closed and asks
-            // `closed()` for the cause.
-            let _ = s.tx.try_send(StreamMsg::Failed(cause.clone()));
+            s.tx.fail(cause.clone());
         }
     }
 }
@@ -267,22 +337,29 @@ async fn writer<W: AsyncWrite + Unpin>(
                 // The connection died (or was closed): stop writing and drop the transport.
                 _ = closing.wait_for(|c| *c) => return Ok(()),
             };
-            let mut next = Some(first);
-            // Write everything queued, then flush once: small calls share a syscall.
-            while let Some(p) = next {
-                w.write_all(&p.head).await?;
-                if let Some(data) = &p.data {
-                    w.write_all(data).await?;
+            // Write everything queued, then flush once: small calls share a syscall. A peer
+            // that stops reading blocks the write: closing (keepalive, `close`) ends it.
+            let batch = async {
+                let mut next = Some(first);
+                while let Some(p) = next {
+                    w.write_all(&p.head).await?;
+                    if let Some(data) = &p.data {
+                        w.write_all(data).await?;
+                    }
+                    next = rx.try_recv().ok();
                 }
-                next = rx.try_recv().ok();
+                w.flush().await
+            };
+            tokio::select! {
+                r = batch => r?,
+                _ = closing.wait_for(|c| *c) => return Ok(()),
             }
-            w.flush().await?;
         }
         w.shutdown().await
     }
     .await;
     if let Err(e) = result {
-        shared.close(Error::from(e));
+        shared.close(Error::Closed(Some(Arc::new(Error::from(e)))));
     }
 }
 
@@ -293,6 +370,7 @@ async fn reader<R: AsyncRead + Unpin>(
     shared: Arc<Shared>,
 ) {
     let mut ka: Option<keepalive::State> = None;
+    let mut closing = shared.closing.subscribe();
     let far = || Instant::now() + Duration::from_secs(86400 * 365);
     let cause = loop {
         let deadline = ka.as_ref().map_or_else(far, |k| k.deadline);
@@ -304,9 +382,11 @@ async fn reader<R: AsyncRead + Unpin>(
                     if let Some(k) = &mut ka {
                         k.received();
                     }
-                    route(p, &shared, &out).await;
+                    route(p, &shared, &out);
                 }
             },
+            // Closed elsewhere (the writer failed): stop reading.
+            _ = closing.wait_for(|c| *c) => break Error::Closed(None),
             c = control.recv() => match c {
                 Some(Control::StartKeepalive(cfg)) => ka = Some(keepalive::State::new(cfg)),
                 Some(Control::Close) | None => break Error::Closed(None),
@@ -339,7 +419,7 @@ async fn next<R: AsyncRead + Unpin>(
 }
 
 /// Sends one incoming packet where it belongs.
-async fn route(p: Packet, shared: &Shared, out: &mpsc::Sender<Outgoing>) {
+fn route(p: Packet, shared: &Shared, out: &mpsc::Sender<Outgoing>) {
     let h = p.header;
     match h.kind {
         MessageType::Reply | MessageType::ReplyWithFds => {
@@ -405,12 +485,30 @@ async fn route(p: Packet, shared: &Shared, out: &mpsc::Sender<Outgoing>) {
                 (_, Status::Ok) => StreamMsg::End,
                 (_, Status::Error) => StreamMsg::Failed(remote_error(&p.body)),
             };
-            // Waiting here is the stream's back-pressure: a reader that falls behind by a full
-            // queue holds the connection's reader, as TCP would, instead of buffering without
-            // bound. A dropped stream's receiver makes this fail at once. A finished stream
-            // keeps its slot until its owner forgets it: the end of a write stream is the
-            // confirmation that `finish` waits for.
-            let _ = tx.send(msg).await;
+            // A finished stream keeps its slot until its owner forgets it: the end of a write
+            // stream is the confirmation that `finish` waits for.
+            match tx.push(msg) {
+                Ok(()) => {}
+                Err(Refused::Closed) => shared.forget_stream(h.serial),
+                Err(Refused::Full) => {
+                    // Its reader fell behind by the whole budget: abort the stream on the
+                    // server and tell the reader, rather than stall the connection.
+                    shared.forget_stream(h.serial);
+                    tx.fail(Error::protocol(format!(
+                        "stream data not read in time: over the {}-byte stream buffer",
+                        tx.budget
+                    )));
+                    let abort = Header {
+                        kind: MessageType::Stream,
+                        status: Status::Error,
+                        ..h
+                    };
+                    let _ = out.try_send(Outgoing {
+                        head: super::frame::raw_head(&abort, 0),
+                        data: None,
+                    });
+                }
+            }
         }
         MessageType::Call | MessageType::CallWithFds => {
             shared.counters.ignored.fetch_add(1, Ordering::Relaxed);

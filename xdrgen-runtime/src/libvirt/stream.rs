@@ -14,10 +14,9 @@ use std::task::{ready, Context, Poll};
 use bytes::Bytes;
 use futures_core::Stream;
 use futures_sink::Sink;
-use tokio::sync::mpsc;
 use tokio_util::sync::PollSender;
 
-use super::conn::{Outgoing, StreamMsg};
+use super::conn::{Outgoing, StreamMsg, StreamRx};
 use super::frame::raw_head;
 use super::header::{Header, MessageType, Status, STREAM_PAYLOAD_MAX};
 use super::{Client, Error};
@@ -105,20 +104,20 @@ enum ReadState {
 /// The data a `@readstream` call receives: a [`Stream`] of [`Chunk`]s ending with `None` once
 /// the server has finished and the end-of-stream handshake is done.
 ///
-/// The connection's reader queues at most [`Options::stream_queue`](super::Options) packets for
-/// it and then waits for them to be read, so a stream that is never read stalls the connection;
-/// drop it (which aborts it) instead. Dropping it before its end aborts the stream on the
-/// server.
+/// Data waits here until it is read, up to [`Options::stream_buffer`](super::Options) bytes; the
+/// connection's reader never waits for it, so replies, events and keepalive go on while the
+/// stream is read slowly. A stream whose reader falls further behind is aborted on the server
+/// and yields an error. Dropping it before its end aborts the stream on the server.
 #[derive(Debug)]
 pub struct ReadStream {
     client: Client,
     call: Header,
-    rx: mpsc::Receiver<StreamMsg>,
+    rx: StreamRx,
     state: ReadState,
 }
 
 impl ReadStream {
-    pub(crate) fn new(client: Client, call: Header, rx: mpsc::Receiver<StreamMsg>) -> Self {
+    pub(crate) fn new(client: Client, call: Header, rx: StreamRx) -> Self {
         ReadStream {
             client,
             call,
@@ -240,7 +239,7 @@ enum WriteState {
 pub struct WriteStream {
     client: Client,
     call: Header,
-    rx: mpsc::Receiver<StreamMsg>,
+    rx: StreamRx,
     out: PollSender<Outgoing>,
     /// Data accepted by `start_send` and not yet queued.
     pending: Option<Outgoing>,
@@ -249,7 +248,7 @@ pub struct WriteStream {
 }
 
 impl WriteStream {
-    pub(crate) fn new(client: Client, call: Header, rx: mpsc::Receiver<StreamMsg>) -> Self {
+    pub(crate) fn new(client: Client, call: Header, rx: StreamRx) -> Self {
         let out = PollSender::new(client.out_sender());
         WriteStream {
             client,
