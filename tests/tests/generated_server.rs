@@ -849,3 +849,41 @@ async fn a_handler_that_does_not_read_pushes_back_on_the_client() {
     assert_eq!(h, stream(up, MessageType::Stream, Status::Ok));
     demo.stream_end().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_client_cannot_open_streams_without_bound() {
+    let demo = Arc::new(Demo::default());
+    let server = Server::builder()
+        .program(DemoDispatcher::from_arc(demo.clone()))
+        .limits(Limits {
+            max_streams: 2,
+            ..limits()
+        })
+        .build();
+    let client = connect(&server);
+    // Two endless streams stay open; a third stream call is refused, and calls go on.
+    let (_, mut a) = client.screenshot(&screenshot_args(2)).await.unwrap();
+    let (_, mut b) = client.screenshot(&screenshot_args(2)).await.unwrap();
+    a.next_chunk().await.unwrap().unwrap();
+    b.next_chunk().await.unwrap().unwrap();
+    let e = remote(client.screenshot(&screenshot_args(2)).await.unwrap_err());
+    assert_eq!(
+        e.to_string(),
+        "too many open streams on this connection (at most 2)"
+    );
+    client.lookup(&lookup_args("vm1")).await.unwrap();
+    // Once one is aborted (and the server has let it go), a new one opens.
+    a.abort().await.unwrap();
+    demo.stream_end().await.unwrap_err();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match client.screenshot(&screenshot_args(2)).await {
+            Ok((_, mut c)) => {
+                c.next_chunk().await.unwrap().unwrap();
+                break;
+            }
+            Err(e) => assert!(std::time::Instant::now() < deadline, "{e}"),
+        }
+        tokio::task::yield_now().await;
+    }
+}

@@ -83,6 +83,9 @@ pub struct Limits {
     /// Bytes of client data queued per write stream before the connection's reader waits
     /// for the handler to read (4 MiB; a packet larger than this is still queued, alone).
     pub max_stream_queue: usize,
+    /// Streams open at once per client (64): a stream call beyond it is answered with an
+    /// error and its stream never starts.
+    pub max_streams: usize,
     /// How long a stopping connection may take to finish its calls, and then to write what it
     /// has queued (10 s each).
     pub shutdown_grace: Duration,
@@ -97,6 +100,7 @@ impl Default for Limits {
             max_priority_requests: 5,
             max_queued_bytes: 4 << 20,
             max_stream_queue: 4 << 20,
+            max_streams: 64,
             shutdown_grace: Duration::from_secs(10),
         }
     }

@@ -83,6 +83,8 @@ struct Inner {
     streams: Mutex<HashMap<u32, Entry>>,
     /// Bytes of client data queued per write stream (`Limits::max_stream_queue`).
     max_stream_queue: usize,
+    /// Streams open at once (`Limits::max_streams`).
+    max_streams: usize,
 }
 
 /// A handle on one client connection: its id, its peer, its state, and a way to push events
@@ -193,6 +195,15 @@ impl Connection {
     pub(crate) fn add_stream(&self, entry: Entry) {
         let mut map = self.inner.streams.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(entry.core.call.serial, entry);
+    }
+
+    /// Streams open on this connection.
+    fn stream_count(&self) -> usize {
+        self.inner
+            .streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     /// Forgets `core`'s stream: later packets for it are dropped.
@@ -350,6 +361,7 @@ where
             ignored: AtomicU64::new(0),
             streams: Mutex::new(HashMap::new()),
             max_stream_queue: limits.max_stream_queue.clamp(1, u32::MAX as usize),
+            max_streams: limits.max_streams,
         }),
     };
     let mut writer = tokio::spawn(writer(out_rx, write, connection.clone()));
@@ -584,7 +596,17 @@ fn spawn_call(
         let (reply, stream) = call(&server, &connection, &p).await;
         guard.done = true;
         let close = matches!(&reply, Answer::Close(_));
-        let (Answer::Reply(r) | Answer::Close(r)) = reply;
+        let (Answer::Reply(mut r) | Answer::Close(mut r)) = reply;
+        // A client may not open streams without bound: each holds a task and its queue.
+        if stream.is_some()
+            && r.is_ok()
+            && connection.stream_count() >= connection.inner.max_streams
+        {
+            r = Err(RemoteError::rpc(&format!(
+                "too many open streams on this connection (at most {})",
+                connection.inner.max_streams
+            )));
+        }
         // The stream is registered before its reply is queued: the client may send stream
         // packets as soon as it has the reply.
         let stream = match stream {
