@@ -25,12 +25,11 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{kill, tempdir};
+use common::Lvirtd;
 use protocols::remote_protocol::{
     RemoteDomainGetInfoArgs, RemoteDomainLookupByNameArgs, RemoteNonnullStorageVol,
     RemoteStoragePoolLookupByNameArgs, RemoteStorageVolCreateXmlArgs, RemoteStorageVolDownloadArgs,
@@ -68,39 +67,7 @@ const SILENCE_WAIT: Duration = Duration::from_millis(1500);
 /// `DOWNLOAD_PIECE`).
 const DOWNLOAD_PIECE: u64 = 256 << 10;
 
-/// A running `lvirtd` on a socket in a private directory, killed when dropped.
-struct Lvirtd {
-    child: Child,
-    dir: std::path::PathBuf,
-    socket: std::path::PathBuf,
-    uri: String,
-}
-
 impl Lvirtd {
-    fn start() -> Lvirtd {
-        let dir = tempdir();
-        let socket = dir.join("lvirtd-sock");
-        let child = Command::new(env!("CARGO_BIN_EXE_lvirtd"))
-            .arg("--socket")
-            .arg(&socket)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("lvirtd starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-            assert!(Instant::now() < deadline, "lvirtd did not listen in time");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Lvirtd {
-            child,
-            uri: format!("test+unix:///default?socket={}", socket.display()),
-            socket,
-            dir,
-        }
-    }
-
     /// A line of `/proc/PID/status` (`VmHWM`, `VmRSS`), in bytes.
     fn status_bytes(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -116,15 +83,6 @@ impl Lvirtd {
             .parse()
             .expect("a number of kB");
         kib * 1024
-    }
-}
-
-impl Drop for Lvirtd {
-    fn drop(&mut self) {
-        kill(self.child.id(), "CONT");
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

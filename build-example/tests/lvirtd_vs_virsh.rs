@@ -22,56 +22,17 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
-use std::thread;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{
-    assert_same, kill, lifecycle, loop_end, lvirt, probe_until_registered, run, tempdir, virsh,
-    virsh_here, write_file, Background, Holder, Run,
+    assert_same, lifecycle, loop_end, probe_until_registered, run, virsh, virsh_here,
+    wait_until_listening, write_file, Background, Holder, Lvirtd, Run,
 };
 use xdrgen_tests::daemon::TestDaemon;
 
-/// A running `lvirtd` on a socket in a private directory, killed when dropped.
-struct Lvirtd {
-    child: Child,
-    dir: std::path::PathBuf,
-    uri: String,
-}
-
+/// What these tests do with an lvirtd beside what `common` gives.
 impl Lvirtd {
-    fn start() -> Lvirtd {
-        Lvirtd::start_with(&[])
-    }
-
-    /// Starts lvirtd with more arguments (`--tcp ADDR`).
-    fn start_with(args: &[&str]) -> Lvirtd {
-        let dir = tempdir();
-        let socket = dir.join("lvirtd-sock");
-        let child = Command::new(env!("CARGO_BIN_EXE_lvirtd"))
-            .arg("--socket")
-            .arg(&socket)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("lvirtd starts");
-        wait_until_listening(&format!("{}", socket.display()), || {
-            std::os::unix::net::UnixStream::connect(&socket).is_ok()
-        });
-        Lvirtd {
-            child,
-            uri: format!("test+unix:///default?socket={}", socket.display()),
-            dir,
-        }
-    }
-
-    /// [`Lvirtd::start`] if virsh is here (see [`virsh_here`]).
-    fn if_virsh() -> Option<Lvirtd> {
-        virsh_here().then(Lvirtd::start)
-    }
-
     /// `virsh event [DOMAIN] --loop --event lifecycle --timeout 120`, left running.
     fn event_loop(&self, domain: Option<&str>) -> Background {
         let mut args = vec!["event"];
@@ -84,48 +45,6 @@ impl Lvirtd {
     fn suspend_resume(&self) {
         assert_eq!(self.virsh(&["suspend", "test"]).0, 0);
         assert_eq!(self.virsh(&["resume", "test"]).0, 0);
-    }
-
-    fn virsh(&self, args: &[&str]) -> Run {
-        virsh(&self.uri, args)
-    }
-
-    fn lvirt(&self, args: &[&str]) -> Run {
-        lvirt(&self.uri, args)
-    }
-
-    fn signal(&self, name: &str) {
-        kill(self.child.id(), name);
-    }
-
-    /// A path in lvirtd's private directory, as a string.
-    fn path(&self, name: &str) -> String {
-        self.dir
-            .join(name)
-            .to_str()
-            .expect("a UTF-8 path")
-            .to_string()
-    }
-}
-
-impl Drop for Lvirtd {
-    fn drop(&mut self) {
-        kill(self.child.id(), "CONT");
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Waits (20 s at most) until `up` says lvirtd listens on `what`.
-fn wait_until_listening(what: &str, up: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !up() {
-        assert!(
-            Instant::now() < deadline,
-            "lvirtd did not listen on {what} in time"
-        );
-        thread::sleep(Duration::from_millis(20));
     }
 }
 

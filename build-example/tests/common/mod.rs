@@ -1,6 +1,7 @@
 //! What the tests that run virsh and lvirt share: running a command with a time limit,
 //! comparing two runs' output, commands left running (`event --loop`) read line by line, a
-//! connection held open to the test driver, private directories.
+//! connection held open to the test driver, private directories, and `lvirtd` itself
+//! ([`Lvirtd`]).
 
 // Each test crate uses its own subset.
 #![allow(dead_code)]
@@ -351,5 +352,99 @@ pub fn probe_until_registered(probe: impl Fn(), listeners: &mut [&mut Background
             Instant::now() < deadline,
             "the listeners did not register in time"
         );
+    }
+}
+
+/// A running `lvirtd` on a socket in a private directory; killed (and its directory removed)
+/// when dropped.
+pub struct Lvirtd {
+    /// The process.
+    pub child: Child,
+    /// Its private directory.
+    pub dir: PathBuf,
+    /// Its unix socket.
+    pub socket: PathBuf,
+    /// `test+unix:///default?socket=…`.
+    pub uri: String,
+}
+
+impl Lvirtd {
+    /// Starts lvirtd and waits until it accepts connections.
+    pub fn start() -> Lvirtd {
+        Lvirtd::start_with(&[])
+    }
+
+    /// Starts lvirtd with more arguments (`--tcp ADDR`).
+    pub fn start_with(args: &[&str]) -> Lvirtd {
+        let dir = tempdir();
+        let socket = dir.join("lvirtd-sock");
+        let child = Command::new(env!("CARGO_BIN_EXE_lvirtd"))
+            .arg("--socket")
+            .arg(&socket)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("lvirtd starts");
+        wait_until_listening(&format!("{}", socket.display()), || {
+            std::os::unix::net::UnixStream::connect(&socket).is_ok()
+        });
+        Lvirtd {
+            child,
+            uri: format!("test+unix:///default?socket={}", socket.display()),
+            socket,
+            dir,
+        }
+    }
+
+    /// [`Lvirtd::start`] if virsh is here (see [`virsh_here`]).
+    pub fn if_virsh() -> Option<Lvirtd> {
+        virsh_here().then(Lvirtd::start)
+    }
+
+    /// Sends a signal (`STOP` returns once lvirtd is stopped).
+    pub fn signal(&self, name: &str) {
+        xdrgen_tests::daemon::signal(self.child.id(), name);
+    }
+
+    /// `virsh -c URI ARGS…` against it.
+    pub fn virsh(&self, args: &[&str]) -> Run {
+        virsh(&self.uri, args)
+    }
+
+    /// `lvirt -c URI ARGS…` against it.
+    pub fn lvirt(&self, args: &[&str]) -> Run {
+        lvirt(&self.uri, args)
+    }
+
+    /// A path in lvirtd's private directory, as a string.
+    pub fn path(&self, name: &str) -> String {
+        self.dir
+            .join(name)
+            .to_str()
+            .expect("a UTF-8 path")
+            .to_string()
+    }
+}
+
+impl Drop for Lvirtd {
+    fn drop(&mut self) {
+        kill(self.child.id(), "CONT");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Waits (20 s at most) until `up` says lvirtd listens on `what`.
+pub fn wait_until_listening(what: &str, up: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !up() {
+        assert!(
+            Instant::now() < deadline,
+            "lvirtd did not listen on {what} in time"
+        );
+        thread::sleep(Duration::from_millis(20));
     }
 }

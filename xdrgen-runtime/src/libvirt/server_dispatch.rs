@@ -143,14 +143,7 @@ where
     F: FnOnce(A) -> Fut,
     Fut: Future<Output = Result<(R, SendData), RemoteError>> + Send + 'a,
 {
-    serve(cx, args, move |a| {
-        let call = method(a);
-        async move {
-            let (ret, body) = call.await?;
-            cx.set_stream(StreamBody::Send(body));
-            Ok(ret)
-        }
-    })
+    serve_stream(cx, args, method)
 }
 
 /// The arm of a `@writestream` procedure: as [`serve`], and the method's [`ReceiveData`] runs
@@ -166,11 +159,28 @@ where
     F: FnOnce(A) -> Fut,
     Fut: Future<Output = Result<(R, ReceiveData), RemoteError>> + Send + 'a,
 {
+    serve_stream(cx, args, method)
+}
+
+/// [`serve`] for a method that returns its result with a stream body, which the context keeps
+/// until the reply is queued.
+fn serve_stream<'a, A, R, B, F, Fut>(
+    cx: &'a Context,
+    args: &'a [u8],
+    method: F,
+) -> BoxFuture<'a, Reply>
+where
+    A: Decode,
+    R: Encode,
+    B: Into<StreamBody>,
+    F: FnOnce(A) -> Fut,
+    Fut: Future<Output = Result<(R, B), RemoteError>> + Send + 'a,
+{
     serve(cx, args, move |a| {
         let call = method(a);
         async move {
             let (ret, body) = call.await?;
-            cx.set_stream(StreamBody::Receive(body));
+            cx.set_stream(body.into());
             Ok(ret)
         }
     })

@@ -163,6 +163,18 @@ pub(crate) enum StreamBody {
     Receive(ReceiveData),
 }
 
+impl From<SendData> for StreamBody {
+    fn from(body: SendData) -> Self {
+        StreamBody::Send(body)
+    }
+}
+
+impl From<ReceiveData> for StreamBody {
+    fn from(body: ReceiveData) -> Self {
+        StreamBody::Receive(body)
+    }
+}
+
 /// What the reader hands a stream.
 pub(crate) enum Incoming {
     /// Data, holding its share of the stream's byte budget until it is taken.
