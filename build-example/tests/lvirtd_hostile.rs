@@ -2,7 +2,7 @@
 //! connections that misbehave in seven ways, side by side with 10 well-behaved clients on the
 //! generated client. Each hostile connection gets what it should (an error reply naming the
 //! problem, or a closed connection, or, where that is the server's documented answer, a
-//! bounded wait for keepalive), every well-behaved call is answered correctly, and the
+//! bounded wait for the packet timeout), every well-behaved call is answered correctly, and the
 //! server's peak memory stays under a bound derived from its limits.
 //!
 //! Observed behaviour, kind by kind:
@@ -11,8 +11,9 @@
 //! - length word `0x7fffffff`: closed before anything is read or reserved.
 //! - a truncated packet, then silence: no answer and no close. The codec reserves room as
 //!   bytes arrive (never what the length word claims), so such a client holds at most what it
-//!   sent; keepalive (PING every 5 s, 5 unanswered) drops it after about 30 s, longer than
+//!   sent; `Limits::packet_timeout` (60 s) drops it after one to two of those, longer than
 //!   this test runs, so the test checks it is held (not answered, not closed) and bounded.
+//!   (Keepalive does not: as libvirtd, the server PINGs only clients that asked for it.)
 //! - a REPLY sent to the server: the connection is closed, nothing is answered (libvirtd only
 //!   logs "Unexpected message type 1"; only a server replies, so the runtime is stricter).
 //! - a CALL to an unknown program, version or procedure: an error REPLY (`VIR_ERR_RPC`,

@@ -1,7 +1,8 @@
 //! The libvirt server runtime against hostile clients on real unix sockets, with a hand-written
-//! dispatcher: garbage, a length word over the maximum, a truncated packet then silence, a
-//! REPLY sent to the server, a client that stops reading, and a full server; well-behaved
-//! clients are served throughout. (The generated server is tested in `tests/`.)
+//! dispatcher: garbage, a length word over the maximum, a REPLY sent to the server, a client
+//! that stops reading, and a full server; well-behaved clients are served throughout. (A
+//! truncated packet then silence, and keepalive: `libvirt_server_lifecycle.rs`; the generated
+//! server is tested in `tests/`.)
 #![cfg(feature = "libvirt")]
 
 use std::path::PathBuf;
@@ -164,28 +165,6 @@ async fn garbage_and_oversized_lengths_close_without_an_answer() {
         .await
         .is_empty());
     echo(&good, 3).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_truncated_packet_then_silence_is_dropped_by_keepalive() {
-    let keepalive = Keepalive {
-        interval: Duration::from_millis(100),
-        count: 2,
-    };
-    let f = start("truncated", Limits::default(), Some(keepalive)).await;
-    let mut s = UnixStream::connect(&f.path).await.unwrap();
-    let p = encode_packet(&header(1, MessageType::Call, 1), &5u32, 4096).unwrap();
-    s.write_all(&p[..p.len() - 2]).await.unwrap();
-    // The server PINGs (28 bytes each), then gives up after 3 intervals.
-    let got = closed_within(&mut s, Duration::from_secs(5)).await;
-    assert_eq!(got.len(), 2 * 28, "two PINGs");
-    tokio::time::timeout(Duration::from_secs(5), async {
-        while f.server.connections() > 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("the connection's resources are freed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

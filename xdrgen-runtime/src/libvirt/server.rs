@@ -24,6 +24,11 @@
 //! libvirt's error reply and the connection goes on; REPLY and MESSAGE packets from a client,
 //! and STREAM packets for no open stream, are dropped. See the connection module docs for the
 //! per-client limits, and [`SendData`] / [`ReceiveData`] for streams.
+//!
+//! A connection's state ([`Connection::set_state`]) is dropped when it closes, and
+//! [`Connection::closed`] / [`Connection::error`] tell handlers that kept a connection when and
+//! why. Not supported: file descriptor passing (a `CALL_WITH_FDS` gets libvirt's error reply),
+//! TLS and SASL (serve a TLS stream through [`Server::serve_connection`]).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -86,9 +91,13 @@ pub struct Limits {
     /// Streams open at once per client (64): a stream call beyond it is answered with an
     /// error and its stream never starts.
     pub max_streams: usize,
-    /// How long a stopping connection may take to finish its calls, and then to write what it
-    /// has queued (10 s each).
+    /// How long a stopping connection may take to finish its calls and streams, and then to
+    /// write what it has queued (10 s each).
     pub shutdown_grace: Duration,
+    /// How long a packet may take to arrive whole once its first bytes have (60 s): a client
+    /// that sends part of a packet and goes silent, or trickles it, is closed after between
+    /// one and two of these. Keepalive cannot free it: it only runs for clients that ask.
+    pub packet_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -102,6 +111,7 @@ impl Default for Limits {
             max_stream_queue: 4 << 20,
             max_streams: 64,
             shutdown_grace: Duration::from_secs(10),
+            packet_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -140,8 +150,10 @@ impl ServerBuilder {
     }
 
     /// PINGs clients that have sent nothing for `interval`, and drops those that send nothing
-    /// through `count` PINGs (default none: PINGs from clients are answered either way). This
-    /// is also what frees a client that sent half a packet and went silent.
+    /// through `count` PINGs (default none: PINGs from clients are answered either way). As
+    /// libvirtd does, this starts for a client only when it asks, through
+    /// [`Connection::start_keepalive`], which the `connect-supports-feature` handler calls for
+    /// `VIR_DRV_FEATURE_PROGRAM_KEEPALIVE`: a client that never asked would not answer.
     pub fn keepalive(mut self, keepalive: Option<Keepalive>) -> Self {
         self.keepalive = keepalive;
         self
@@ -287,9 +299,11 @@ impl Server {
         self.shared.refused.load(Ordering::Relaxed)
     }
 
-    /// Stops the server: the accept loops return, every connection stops reading, finishes the
-    /// calls it has in flight, writes their replies and closes. [`closed`](Server::closed)
-    /// waits for that.
+    /// Stops the server: the accept loops return, and every connection refuses new calls
+    /// (libvirt's error "the server is shutting down"), finishes the calls and streams it has
+    /// in flight (it goes on reading for them: a stream's end comes from the client), writes
+    /// their replies and closes. What is still running after `Limits::shutdown_grace` is
+    /// cancelled. [`closed`](Server::closed) waits for all of that.
     pub fn shutdown(&self) {
         self.shared.stop.send_replace(true);
     }

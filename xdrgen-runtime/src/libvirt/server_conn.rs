@@ -85,6 +85,12 @@ struct Inner {
     max_stream_queue: usize,
     /// Streams open at once (`Limits::max_streams`).
     max_streams: usize,
+    /// Set by [`Connection::start_keepalive`]: the server's PINGs begin.
+    keepalive: watch::Sender<bool>,
+    /// What ended the connection, when something went wrong.
+    error: Mutex<Option<Arc<Error>>>,
+    /// Set when the connection is closed and its streams and state dropped.
+    finished: watch::Sender<bool>,
 }
 
 /// A handle on one client connection: its id, its peer, its state, and a way to push events
@@ -178,6 +184,44 @@ impl Connection {
         self.inner.ignored.load(Ordering::Relaxed)
     }
 
+    /// Starts the server's keepalive on this connection, as libvirtd does when a client asks
+    /// whether the keepalive program is supported (`connect-supports-feature` with
+    /// `VIR_DRV_FEATURE_PROGRAM_KEEPALIVE`): from then on the client is PINGed when idle and
+    /// dropped when it stops answering ([`ServerBuilder::keepalive`]). A client that never
+    /// asked is never PINGed (an old client would not answer), though its PINGs are answered.
+    /// Does nothing when the server has no keepalive.
+    ///
+    /// [`ServerBuilder::keepalive`]: super::server::ServerBuilder::keepalive
+    pub fn start_keepalive(&self) {
+        self.inner.keepalive.send_replace(true);
+    }
+
+    /// Waits until the connection is closed (by either side, by an error, or by the server's
+    /// shutdown) and its per-connection state dropped.
+    pub async fn closed(&self) {
+        let mut finished = self.inner.finished.subscribe();
+        let _ = finished.wait_for(|f| *f).await;
+    }
+
+    /// What ended the connection, when it ended on an error: broken framing, a length word
+    /// over the maximum, a packet that never arrived whole, keepalive, a REPLY from the
+    /// client, or a failed write. `None` while it is open, and after a clean close.
+    pub fn error(&self) -> Option<Arc<Error>> {
+        self.inner
+            .error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Records what ended the connection (the first cause wins).
+    fn fail(&self, e: Error) {
+        let mut slot = self.inner.error.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(Arc::new(e));
+        }
+    }
+
     /// True once the connection is closed or closing.
     pub fn is_closed(&self) -> bool {
         *self.inner.closing.borrow() || *self.inner.dead.borrow()
@@ -268,21 +312,26 @@ impl Connection {
         len.min(self.inner.max_room).min(u32::MAX as usize) as u32
     }
 
-    /// Sends the answer to the call `call`: its result, or libvirt's error.
-    async fn reply(&self, call: Header, reply: Reply) {
-        let (status, body) = match reply {
-            Ok(body) if super::PAYLOAD_OFFSET + body.len() <= self.inner.max_packet => {
-                (Status::Ok, body)
-            }
-            Ok(body) => (
-                Status::Error,
-                RemoteError::rpc(&format!(
+    /// A reply that fits in a packet, or the error that says it does not.
+    // `Reply` is what every dispatcher returns: libvirt's error, unboxed.
+    #[allow(clippy::result_large_err)]
+    fn fit(&self, reply: Reply) -> Reply {
+        match reply {
+            Ok(body) if super::PAYLOAD_OFFSET + body.len() > self.inner.max_packet => {
+                Err(RemoteError::rpc(&format!(
                     "reply of {} bytes is over the maximum packet size of {} bytes",
                     super::PAYLOAD_OFFSET + body.len(),
                     self.inner.max_packet
-                ))
-                .encode(),
-            ),
+                )))
+            }
+            r => r,
+        }
+    }
+
+    /// Sends the answer to the call `call`: its result, or libvirt's error.
+    async fn reply(&self, call: Header, reply: Reply) {
+        let (status, body) = match self.fit(reply) {
+            Ok(body) => (Status::Ok, body),
             Err(e) => (Status::Error, e.encode()),
         };
         let header = Header {
@@ -334,8 +383,46 @@ enum End {
     Gone,
     /// [`Connection::close`]: cancel calls, write what is queued.
     Closed,
-    /// Server shutdown: finish the calls in flight, write their replies, then close.
-    Shutdown,
+    /// Server shutdown, once the calls and streams in flight have finished: write what is
+    /// queued, then close.
+    Drained,
+    /// Server shutdown, and the grace period passed first.
+    Expired,
+}
+
+/// The check that every packet arrives whole within `Limits::packet_timeout` of its first
+/// byte (a client that sends half a packet and goes silent, or trickles one byte at a time,
+/// holds its connection no longer than about twice that).
+struct Partial {
+    every: Duration,
+    check_at: Instant,
+    /// Packets received when the last check found part of a packet buffered.
+    seen: Option<u64>,
+}
+
+impl Partial {
+    fn new(every: Duration) -> Self {
+        Partial {
+            every,
+            check_at: Instant::now() + every,
+            seen: None,
+        }
+    }
+
+    /// Starts counting again (the reader paused, so buffered bytes are not the client's delay).
+    fn reset(&mut self) {
+        self.seen = None;
+        self.check_at = Instant::now() + self.every;
+    }
+
+    /// True when part of a packet has been buffered since the previous check and no packet
+    /// has completed since.
+    fn stalled(&mut self, buffered: bool, received: u64) -> bool {
+        self.check_at = Instant::now() + self.every;
+        let stalled = buffered && self.seen == Some(received);
+        self.seen = buffered.then_some(received);
+        stalled
+    }
 }
 
 /// Serves one connection until it ends.
@@ -362,6 +449,9 @@ where
             streams: Mutex::new(HashMap::new()),
             max_stream_queue: limits.max_stream_queue.clamp(1, u32::MAX as usize),
             max_streams: limits.max_streams,
+            keepalive: watch::channel(false).0,
+            error: Mutex::new(None),
+            finished: watch::channel(false).0,
         }),
     };
     let mut writer = tokio::spawn(writer(out_rx, write, connection.clone()));
@@ -372,22 +462,43 @@ where
     };
     let mut framed = FramedRead::new(read, PacketCodec::new(limits.max_packet));
     let mut tasks = JoinSet::new();
-    let mut ka = server.keepalive.map(keepalive::State::new);
+    // The server's PINGs start when the client asks for them (Connection::start_keepalive).
+    let mut ka: Option<keepalive::State> = None;
+    let mut ka_asked = connection.inner.keepalive.subscribe();
     let mut stop = server.stop.subscribe();
     let mut closing = connection.inner.closing.subscribe();
     let mut dead = connection.inner.dead.subscribe();
     // A call read while its budget was empty, or stream data while its stream's queue was
     // full: the reader reads nothing more until it is in.
     let mut parked: Option<Admitted> = None;
+    // Set at server shutdown: new calls are refused, and the reader goes on serving the calls
+    // and streams in flight (whose ends the client sends) until they finish or this passes.
+    let mut draining: Option<Instant> = None;
+    let mut partial = Partial::new(limits.packet_timeout.max(Duration::from_millis(1)));
+    let mut received: u64 = 0;
     let far = || Instant::now() + Duration::from_secs(86400 * 365);
     let end = loop {
+        if draining.is_some() && tasks.is_empty() && parked.is_none() {
+            break End::Drained;
+        }
         let deadline = ka.as_ref().map_or_else(far, |k| k.deadline);
         let budget = parked.as_ref().map(Admitted::budget);
         tokio::select! {
-            _ = stop.wait_for(|s| *s) => break End::Shutdown,
+            _ = stop.wait_for(|s| *s), if draining.is_none() => {
+                draining = Some(Instant::now() + limits.shutdown_grace);
+                if let Some(Admitted::Call(p, ..)) = parked.take_if(|a| matches!(a, Admitted::Call(..))) {
+                    refuse(&connection, &mut tasks, p.header);
+                }
+            }
+            _ = tokio::time::sleep_until(draining.unwrap_or_else(far)), if draining.is_some() => {
+                break End::Expired;
+            }
             _ = closing.wait_for(|c| *c) => break End::Closed,
             // The writer failed: the transport is gone.
             _ = dead.wait_for(|d| *d) => break End::Gone,
+            _ = ka_asked.wait_for(|k| *k), if ka.is_none() && server.keepalive.is_some() => {
+                ka = server.keepalive.map(keepalive::State::new);
+            }
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             permit = acquire(budget), if parked.is_some() => {
                 if let (Some(permit), Some(a)) = (permit, parked.take()) {
@@ -395,14 +506,32 @@ where
                 }
                 // A closed budget: the stream is gone and its data dropped.
                 parked = None;
+                partial.reset();
+            }
+            _ = tokio::time::sleep_until(partial.check_at), if parked.is_none() => {
+                if partial.stalled(!framed.read_buffer().is_empty(), received) {
+                    connection.fail(Error::Protocol(format!(
+                        "a packet did not arrive whole within {:?}",
+                        limits.packet_timeout
+                    )));
+                    break End::Gone;
+                }
             }
             packet = next(&mut framed), if parked.is_none() => match packet {
-                None | Some(Err(_)) => break End::Gone,
+                None => break End::Gone,
+                Some(Err(e)) => {
+                    connection.fail(e);
+                    break End::Gone;
+                }
                 Some(Ok(p)) => {
+                    received += 1;
                     if let Some(k) = &mut ka {
                         k.received();
                     }
-                    if let Some(a) = admit(&server, &connection, &budgets, p) {
+                    let call = matches!(p.header.kind, MessageType::Call | MessageType::CallWithFds);
+                    if draining.is_some() && call {
+                        refuse(&connection, &mut tasks, p.header);
+                    } else if let Some(a) = admit(&server, &connection, &budgets, p) {
                         let (budget, n) = a.budget();
                         match budget.try_acquire_many_owned(n) {
                             Ok(permit) => {
@@ -421,7 +550,10 @@ where
                             // A full queue means the client is not reading: the count goes on.
                             connection.try_queue(ping_packet(keepalive::PING), None);
                         }
-                        Err(_) => break End::Gone,
+                        Err(e) => {
+                            connection.fail(e);
+                            break End::Gone;
+                        }
                     }
                 }
             }
@@ -433,15 +565,10 @@ where
             tasks.shutdown().await;
         }
         End::Closed => tasks.shutdown().await,
-        End::Shutdown => {
-            // Calls still running after the grace period are cancelled.
-            let finish = async { while tasks.join_next().await.is_some() {} };
-            if tokio::time::timeout(limits.shutdown_grace, finish)
-                .await
-                .is_err()
-            {
-                tasks.shutdown().await;
-            }
+        End::Drained => connection.close(),
+        End::Expired => {
+            // Calls and streams still running after the grace period are cancelled.
+            tasks.shutdown().await;
             connection.close();
         }
     }
@@ -452,8 +579,8 @@ where
         writer.abort();
     }
     connection.inner.closing.send_replace(true);
-    connection.inner.dead.send_replace(true);
-    // Streams hold the connection: forget them.
+    // Streams hold the connection, and the state (a driver, say) is the client's: both go
+    // before anyone waiting in `closed` is told.
     let streams = std::mem::take(
         &mut *connection
             .inner
@@ -462,6 +589,25 @@ where
             .unwrap_or_else(|p| p.into_inner()),
     );
     drop(streams);
+    let state = std::mem::take(
+        &mut *connection
+            .inner
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()),
+    );
+    drop(state);
+    connection.inner.dead.send_replace(true);
+    connection.inner.finished.send_replace(true);
+}
+
+/// Answers a call that arrives while the server shuts down.
+fn refuse(connection: &Connection, tasks: &mut JoinSet<()>, call: Header) {
+    let connection = connection.clone();
+    tasks.spawn(async move {
+        let e = RemoteError::rpc("the server is shutting down");
+        connection.reply(call, Err(e)).await;
+    });
 }
 
 async fn acquire(budget: Option<(Arc<Semaphore>, u32)>) -> Option<OwnedSemaphorePermit> {
@@ -557,6 +703,10 @@ fn admit(
             // Only a server replies: a client that does is broken or hostile, and nothing it
             // sends next can be trusted. (libvirtd only logs it; closing is stricter.)
             connection.inner.ignored.fetch_add(1, Ordering::Relaxed);
+            connection.fail(Error::Protocol(format!(
+                "the client sent a REPLY (serial {}): only a server replies",
+                h.serial
+            )));
             connection.close();
             None
         }
@@ -596,7 +746,9 @@ fn spawn_call(
         let (reply, stream) = call(&server, &connection, &p).await;
         guard.done = true;
         let close = matches!(&reply, Answer::Close(_));
-        let (Answer::Reply(mut r) | Answer::Close(mut r)) = reply;
+        let (Answer::Reply(r) | Answer::Close(r)) = reply;
+        // A reply too large for a packet is an error, and its stream never starts.
+        let mut r = connection.fit(r);
         // A client may not open streams without bound: each holds a task and its queue.
         if stream.is_some()
             && r.is_ok()
@@ -771,6 +923,8 @@ async fn writer<W: AsyncWrite + Unpin>(
         w.shutdown().await
     }
     .await;
-    let _ = result;
+    if let Err(e) = result {
+        connection.fail(Error::Io(Arc::new(e)));
+    }
     connection.inner.dead.send_replace(true);
 }

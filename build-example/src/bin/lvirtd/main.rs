@@ -16,8 +16,9 @@
 //! `build_example::png::screenshot_png`); and the storage pool `default-pool`: pool lookup,
 //! list, info, XML and refresh, volume create (from XML), lookup by name, key and path,
 //! info, XML, delete, and upload and download streams with offset, length and holes. Volumes
-//! are kept in memory. Everything else answers libvirt's "not supported". Keepalive PINGs are answered, and idle clients are
-//! pinged every 5 s and dropped after 5 unanswered PINGs, as libvirtd does.
+//! are kept in memory. Everything else answers libvirt's "not supported". Keepalive PINGs are answered; clients
+//! that ask for keepalive (virsh does) are pinged every 5 s when idle and dropped after 5
+//! unanswered PINGs, as libvirtd does.
 //!
 //! Unlike the test driver, the state lives as long as the daemon, not as long as the last
 //! connection.

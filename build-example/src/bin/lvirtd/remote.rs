@@ -195,7 +195,11 @@ impl RemoteServer for Lvirtd {
     ) -> Result<RemoteConnectSupportsFeatureRet, RemoteError> {
         let opened = cx.connection().state::<Opened>().is_some();
         let supported = match args.feature {
-            feature::PROGRAM_KEEPALIVE => 1,
+            feature::PROGRAM_KEEPALIVE => {
+                // As libvirtd: a client that asks gets PINGed when idle from now on.
+                cx.connection().start_keepalive();
+                1
+            }
             _ if !opened => return Err(not_open()),
             feature::REMOTE_EVENT_CALLBACK
             | feature::REMOTE_CLOSE_CALLBACK
