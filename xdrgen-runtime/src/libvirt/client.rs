@@ -154,6 +154,11 @@ impl Client {
         self.shared().closed()
     }
 
+    /// Turns true when the connection closes.
+    pub(crate) fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shared().closing.subscribe()
+    }
+
     /// Closes the connection now: pending calls and streams fail with [`Error::Closed`].
     pub fn close(&self) {
         let _ = self.handle.parts.control.send(Control::Close);

@@ -160,7 +160,7 @@ pub(crate) struct Shared {
     serial: AtomicU32,
     pub counters: Counters,
     /// Turns true when the connection closes, to stop the writer.
-    closing: tokio::sync::watch::Sender<bool>,
+    pub(crate) closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
