@@ -114,7 +114,8 @@ fn registry(out: &mut String, name: &str, model: &Model, root: &str, in_c: impl 
                 out,
                 "    Entry {{ file: {file:?}, xdr_name: {:?}, rust_name: {:?}, in_c: {}, \
                  first_word: FirstWord::{first}, invalid_words: &[{}], \
-                 differential: differential::<{ty}>, properties: properties::<{ty}> }},",
+                 differential: differential::<{ty}>, properties: properties::<{ty}>, \
+                 random_words: random_words::<{ty}> }},",
                 t.xdr_name,
                 t.rust_name,
                 in_c(&file),

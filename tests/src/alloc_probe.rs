@@ -1,5 +1,5 @@
 //! A global allocator that records, per thread, the largest single allocation made while a probe
-//! is active. Test binaries install it with
+//! is active, and the peak of the bytes live at once. Test binaries install it with
 //! `#[global_allocator] static A: CountingAlloc = CountingAlloc;` to prove that hostile lengths
 //! are rejected before anything is allocated from them.
 //!
@@ -13,6 +13,10 @@ use std::cell::Cell;
 thread_local! {
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
     static LARGEST: Cell<usize> = const { Cell::new(0) };
+    /// Bytes allocated and not freed on this thread since the probe started (frees of older
+    /// blocks make it negative).
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
 }
 
 /// The recording allocator: `System` plus a per-thread maximum.
@@ -23,6 +27,20 @@ fn record(size: usize) {
     let _ = ACTIVE.try_with(|active| {
         if active.get() {
             let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
+        }
+    });
+    live(size as isize);
+}
+
+/// Adds `delta` to the live bytes while a probe is active.
+fn live(delta: isize) {
+    let _ = ACTIVE.try_with(|active| {
+        if active.get() {
+            let _ = LIVE.try_with(|l| {
+                let now = l.get() + delta;
+                l.set(now);
+                let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
+            });
         }
     });
 }
@@ -41,11 +59,13 @@ unsafe impl GlobalAlloc for CountingAlloc {
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live(-(layout.size() as isize));
         // SAFETY: same contract as ours.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         record(new_size);
+        live(-(layout.size() as isize));
         // SAFETY: same contract as ours.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -58,6 +78,17 @@ pub fn largest_allocation_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
     let r = f();
     ACTIVE.with(|a| a.set(false));
     (r, LARGEST.with(Cell::get))
+}
+
+/// Runs `f` and returns its result with the most bytes it held allocated at once on this
+/// thread (blocks it allocated and had not yet freed; what it returns counts as held).
+pub fn peak_live_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    LIVE.with(|l| l.set(0));
+    PEAK.with(|p| p.set(0));
+    ACTIVE.with(|a| a.set(true));
+    let r = f();
+    ACTIVE.with(|a| a.set(false));
+    (r, PEAK.with(Cell::get).max(0) as usize)
 }
 
 /// Whether [`CountingAlloc`] is this binary's global allocator (otherwise every probe reads 0

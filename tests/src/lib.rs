@@ -7,6 +7,7 @@
 //! - [`c_bench`]: the C side of the `codec_vs_c` benchmark (rpcgen's routines timed in C).
 //! - [`properties`]: round trip, computed length, damaged and hostile input
 //!   (with [`alloc_probe`] watching allocations).
+//! - [`random_words`]: random words decoded as every type, under the allocator's watch.
 //! - [`paths`]: where the fixtures and libvirt's `.x` files are.
 //! - [`daemon`]: a private libvirtd (test driver) per test, for the client tests.
 //! - [`client_suite`]: the generated libvirt client's tests against a daemon (libvirtd or
@@ -22,6 +23,7 @@ pub mod differential;
 pub mod driver;
 pub mod paths;
 pub mod properties;
+pub mod random_words;
 pub mod registry;
 
 /// Code generated from `tests/fixtures/*.x` (one module per file), with `Random` impls.

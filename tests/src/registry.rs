@@ -5,12 +5,16 @@
 use crate::c_peer::CPeer;
 use crate::differential::{differential, Plan, Stats};
 use crate::properties::{properties, FirstWord};
+use crate::random_words::{random_words, Outcome};
 
 /// [`properties`] monomorphized for one type.
 pub type PropertiesFn = fn(&Plan, FirstWord, &[(u32, u32)]) -> Result<Stats, String>;
 
 /// [`differential`] monomorphized for one type.
 pub type DifferentialFn = fn(&mut CPeer, u32, &Plan) -> Result<Stats, String>;
+
+/// [`random_words`] monomorphized for one type.
+pub type RandomWordsFn = fn(u64, usize, usize) -> Result<Outcome, String>;
 
 /// One generated type and its checks.
 #[derive(Clone, Copy)]
@@ -32,6 +36,8 @@ pub struct Entry {
     pub differential: DifferentialFn,
     /// [`properties`] for this type.
     pub properties: PropertiesFn,
+    /// [`random_words`] for this type.
+    pub random_words: RandomWordsFn,
 }
 
 impl std::fmt::Debug for Entry {
