@@ -89,6 +89,22 @@ pub enum DefinitionKind {
         /// Its value: a literal or another constant's name.
         value: Value,
     },
+    /// `%#define NAME <integer expression>`: a constant only C sees, evaluated by the
+    /// preprocessor. A `const` or `#define` of the unit, or a user constant, of the same name
+    /// wins.
+    PassConst {
+        /// The constant's name.
+        name: Ident,
+        /// Its value (always a literal).
+        value: Value,
+    },
+    /// `const NAME = "text";`: rpcgen copies it to C as a string macro; it becomes a `&str`.
+    StringConst {
+        /// The constant's name.
+        name: Ident,
+        /// Its text, C escapes resolved.
+        text: String,
+    },
     /// `typedef declaration;` (also `typedef struct a a;` style aliases of named types).
     Typedef(Declaration),
     /// `enum name { ... };`

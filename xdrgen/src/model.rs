@@ -39,6 +39,8 @@ pub struct Module {
     pub path: PathBuf,
     /// Constants, in source order (including `#define`s and enum members are not repeated here).
     pub consts: Vec<Const>,
+    /// String constants (`const NAME = "text";`), in source order.
+    pub texts: Vec<TextConst>,
     /// Types, in source order, with anonymous nested types hoisted before their user.
     pub types: Vec<TypeDef>,
     /// Programs, from `program` blocks or libvirt-style procedure enums.
@@ -64,6 +66,19 @@ pub struct Const {
     pub rust_name: String,
     /// The value.
     pub value: i128,
+    /// Docs.
+    pub docs: Docs,
+}
+
+/// A string constant: `const NAME = "text";`, which rpcgen copies to C as a string macro.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextConst {
+    /// The `.x` name.
+    pub xdr_name: String,
+    /// The Rust name (SCREAMING_SNAKE_CASE, keyword-safe).
+    pub rust_name: String,
+    /// The text, C escapes resolved.
+    pub text: String,
     /// Docs.
     pub docs: Docs,
 }

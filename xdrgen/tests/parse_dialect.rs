@@ -22,12 +22,14 @@ fn outline(file: &ParsedFile) -> Vec<String> {
             Item::PassThrough { text, .. } => format!("%{text}"),
             Item::Definition(d) => match &d.kind {
                 DefinitionKind::Const { name, .. }
+                | DefinitionKind::StringConst { name, .. }
                 | DefinitionKind::Enum { name, .. }
                 | DefinitionKind::Struct { name, .. }
                 | DefinitionKind::Union { name, .. } => name.name.clone(),
                 DefinitionKind::Typedef(Declaration::Named { name, .. }) => name.name.clone(),
                 DefinitionKind::Typedef(Declaration::Void { .. }) => "void".into(),
                 DefinitionKind::Program(p) => p.name.name.clone(),
+                DefinitionKind::PassConst { name, .. } => format!("%#define {}", name.name),
             },
         })
         .collect()

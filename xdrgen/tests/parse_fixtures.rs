@@ -36,6 +36,8 @@ fn defs(file: &ParsedFile) -> Vec<&Definition> {
 fn def_name(d: &Definition) -> String {
     match &d.kind {
         DefinitionKind::Const { name, .. }
+        | DefinitionKind::PassConst { name, .. }
+        | DefinitionKind::StringConst { name, .. }
         | DefinitionKind::Enum { name, .. }
         | DefinitionKind::Struct { name, .. }
         | DefinitionKind::Union { name, .. } => name.name.clone(),
@@ -124,6 +126,8 @@ fn every_construct_top_level_order_and_kinds() {
             "%#include <stdio.h>",
             "BUFSIZE",
             "DEPTH",
+            // `%#define ONLY_IN_C 1` under `#ifdef RPC_HDR`: C's header has it.
+            "ONLY_IN_C",
             "FLAG_ON",
             "ELIF_TAKEN",
             "DEC",

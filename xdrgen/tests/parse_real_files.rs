@@ -102,7 +102,9 @@ fn census(file: &ParsedFile) -> [usize; 7] {
         let slot = match item {
             Item::PassThrough { .. } => 6,
             Item::Definition(d) => match d.kind {
-                DefinitionKind::Const { .. } => 0,
+                DefinitionKind::Const { .. } | DefinitionKind::StringConst { .. } => 0,
+                // A `%#define` constant is also one of the `%` lines: counted there.
+                DefinitionKind::PassConst { .. } => continue,
                 DefinitionKind::Struct { .. } => 1,
                 DefinitionKind::Union { .. } => 2,
                 DefinitionKind::Enum { .. } => 3,

@@ -127,6 +127,14 @@ impl Consts {
                 self.named_value(cx, syms, c.name, c.value)
             }
             Some(Symbol::Member { ty, index }) => self.member(cx, syms, ty, index),
+            Some(Symbol::Text(_)) => {
+                // Rule: a string constant is not a number.
+                cx.error(
+                    ident.span,
+                    format!("`{}` is a string constant, not a number", ident.name),
+                );
+                None
+            }
             Some(Symbol::Type(_)) => {
                 // Rule: a type name is not a value.
                 cx.error(

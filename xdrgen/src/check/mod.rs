@@ -27,11 +27,13 @@ mod unions;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_dialect;
 
 use std::collections::BTreeMap;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::model::{Const, Docs, Model, Module};
+use crate::model::{Const, Docs, Model, Module, TextConst};
 use crate::naming;
 use crate::parse::ParsedFile;
 use crate::source::{SourceMap, Span};
@@ -97,12 +99,21 @@ pub fn check(
             name: name.clone(),
             path: sources.file(f.id).path.clone(),
             consts: Vec::new(),
+            texts: Vec::new(),
             types: Vec::new(),
             programs: Vec::new(),
         })
         .collect();
     for (module, c) in const_defs {
         modules[module].consts.push(c);
+    }
+    for t in &syms.texts {
+        modules[t.module].texts.push(TextConst {
+            xdr_name: t.name.name.clone(),
+            rust_name: naming::const_name(&t.name.name),
+            text: t.text.to_string(),
+            docs: cx.docs(t.doc, Some(t.span)),
+        });
     }
     for (item, def) in syms.types.iter().zip(type_defs) {
         modules[item.module].types.push(def);
@@ -181,6 +192,24 @@ impl Cx<'_> {
     fn duplicate(&mut self, span: Span, message: impl Into<String>, first: Span) {
         let note = format!("first defined at {}", self.sources.location(first));
         self.error_with(span, message, &[note]);
+    }
+
+    /// The source text of a span as tokens (words and punctuation) joined by one space, for
+    /// comparing two definitions as written whatever their spacing.
+    fn normalized_text(&self, span: Span) -> String {
+        let text = &self.sources.file(span.file).text;
+        let text = text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("");
+        let mut spaced = String::with_capacity(text.len() * 2);
+        for c in text.chars() {
+            if c.is_ascii_punctuation() && c != '_' {
+                spaced.extend([' ', c, ' ']);
+            } else {
+                spaced.push(c);
+            }
+        }
+        spaced.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
     /// `path:line:col` of a span.

@@ -81,6 +81,20 @@ pub(super) struct ConstItem<'a> {
     pub value: &'a ast::Value,
 }
 
+/// A string constant (`const NAME = "text";`).
+pub(super) struct TextItem<'a> {
+    /// Its name.
+    pub name: &'a Ident,
+    /// Index of the defining file.
+    pub module: usize,
+    /// Its comment.
+    pub doc: Option<&'a ast::Doc>,
+    /// The definition's source range.
+    pub span: Span,
+    /// Its text.
+    pub text: &'a str,
+}
+
 /// A `program` block.
 pub(super) struct ProgramItem<'a> {
     /// Index of the defining file.
@@ -98,6 +112,8 @@ pub(super) enum Symbol {
     Type(usize),
     /// `consts[i]`.
     Const(usize),
+    /// `texts[i]`: a string constant.
+    Text(usize),
     /// Member `index` of the enum `types[ty]`.
     Member {
         /// The enum.
@@ -116,6 +132,8 @@ pub(super) struct Symbols<'a> {
     pub consts: Vec<ConstItem<'a>>,
     /// Program blocks in source order.
     pub programs: Vec<ProgramItem<'a>>,
+    /// String constants in source order.
+    pub texts: Vec<TextItem<'a>>,
     /// The shared namespace: name → what it is and where it was defined.
     pub names: HashMap<String, (Symbol, Span)>,
 }
@@ -143,14 +161,84 @@ pub(super) fn hoisted_name(outer: &str, field: &str) -> String {
 /// Collects the definitions of all files into one namespace.
 pub(super) fn collect<'a>(cx: &mut Cx, files: &'a [ParsedFile]) -> Symbols<'a> {
     let mut syms = Symbols::default();
+    // `%#define`s yield to every other definition of the unit, so they come last.
+    let mut pass_consts = Vec::new();
     for (module, file) in files.iter().enumerate() {
         for item in &file.ast.items {
-            if let ast::Item::Definition(def) = item {
-                collect_definition(cx, &mut syms, module, def);
+            match item {
+                ast::Item::Definition(
+                    def @ ast::Definition {
+                        kind: DefinitionKind::PassConst { name, value },
+                        ..
+                    },
+                ) => pass_consts.push((module, def, name, value)),
+                ast::Item::Definition(def) => collect_definition(cx, &mut syms, module, def),
+                ast::Item::PassThrough { .. } => {}
             }
         }
     }
+    for (module, def, name, value) in pass_consts {
+        collect_pass_const(cx, &mut syms, module, def, name, value);
+    }
     syms
+}
+
+/// Rule: a `%#define NAME value` defines NAME for C, so it is a constant of the unit unless a
+/// definition of the unit or a user constant gives NAME already; that one wins, with a warning
+/// when the values differ.
+fn collect_pass_const<'a>(
+    cx: &mut Cx,
+    syms: &mut Symbols<'a>,
+    module: usize,
+    def: &'a ast::Definition,
+    name: &'a Ident,
+    value: &'a ast::Value,
+) {
+    let ast::Value::Literal { value: v, .. } = value else {
+        return;
+    };
+    if let Some((symbol, first)) = syms.names.get(&name.name) {
+        let same = match symbol {
+            Symbol::Const(i) => matches!(
+                syms.consts[*i].value,
+                ast::Value::Literal { value, .. } if value == v
+            ),
+            _ => false,
+        };
+        if !same {
+            let note = format!("that definition wins: {}", cx.location(*first));
+            cx.warning(
+                name.span,
+                format!(
+                    "`%#define {}` differs from the unit's definition",
+                    name.name
+                ),
+                note,
+            );
+        }
+        return;
+    }
+    if let Some(user) = cx.options.constants.get(&name.name) {
+        if user != v {
+            cx.warning(
+                name.span,
+                format!(
+                    "`%#define {}` is {v}, but it is also given as a constant option ({user})",
+                    name.name
+                ),
+                format!("the value given with --constant {} wins", name.name),
+            );
+        }
+        return;
+    }
+    declare(cx, syms, name, Symbol::Const(syms.consts.len()));
+    syms.consts.push(ConstItem {
+        name,
+        module,
+        doc: Some(&def.doc),
+        span: def.span,
+        value,
+    });
 }
 
 /// Adds one top-level definition.
@@ -179,6 +267,18 @@ fn collect_definition<'a>(
                 value,
             });
         }
+        // Collected after every other definition (`collect_pass_const`).
+        DefinitionKind::PassConst { .. } => {}
+        DefinitionKind::StringConst { name, text } => {
+            declare(cx, syms, name, Symbol::Text(syms.texts.len()));
+            syms.texts.push(TextItem {
+                name,
+                module,
+                doc,
+                span: def.span,
+                text,
+            });
+        }
         DefinitionKind::Typedef(Declaration::Void { span }) => {
             // Rule: a typedef must name a type; `typedef void;` defines nothing.
             cx.error(*span, "`void` cannot be typedef'd");
@@ -194,6 +294,7 @@ fn collect_definition<'a>(
             DeclType::Plain(TypeSpec::Union(b, _)) => {
                 push_type(cx, syms, item(name, Body::Union(b)))
             }
+            _ if repeats_typedef(cx, syms, name, def.span) => {}
             _ => push_type(cx, syms, item(name, Body::Alias(ty))),
         },
         DefinitionKind::Enum { name, body } => push_type(cx, syms, item(name, Body::Enum(body))),
@@ -207,6 +308,30 @@ fn collect_definition<'a>(
             doc: &def.doc,
         }),
     }
+}
+
+/// Rule (warning): a typedef written again exactly as before (rpcgen accepts it, and C compiles
+/// it) is the same type: the repeat is ignored. Any other second definition is an error.
+fn repeats_typedef(cx: &mut Cx, syms: &Symbols, name: &Ident, span: Span) -> bool {
+    let Some((Symbol::Type(i), first)) = syms.names.get(&name.name) else {
+        return false;
+    };
+    let earlier = &syms.types[*i];
+    if !matches!(earlier.body, Body::Alias(_))
+        || cx.normalized_text(earlier.span) != cx.normalized_text(span)
+    {
+        return false;
+    }
+    let note = format!("first defined at {}", cx.location(*first));
+    cx.warning(
+        name.span,
+        format!(
+            "`{}` is typedef'd again, identically: the repeat is ignored",
+            name.name
+        ),
+        note,
+    );
+    true
 }
 
 /// Adds a type after the anonymous types nested in it, and declares its name (and its members).

@@ -22,6 +22,9 @@ pub(super) fn libtirpc_builtin(name: &str) -> Option<Type> {
         "int8_t" => Type::Char,
         "int64_t" | "quad_t" => Type::Hyper,
         "uint64_t" | "u_int64_t" | "u_quad_t" => Type::UnsignedHyper,
+        // The Solaris names libtirpc also has routines for (`xdr_longlong_t`).
+        "longlong_t" => Type::Hyper,
+        "u_longlong_t" => Type::UnsignedHyper,
         // rpc/xdr.h: `xdr_netobj` is `xdr_bytes` bounded by `MAX_NETOBJ_SZ` (1024).
         "netobj" => Type::VarOpaque(Some(Size {
             value: 1024,
@@ -156,15 +159,14 @@ impl Resolver<'_, '_> {
         let anon = hoisted_name(outer, field);
         match ty {
             DeclType::Plain(s) => self.spec(cx, s, &anon),
-            DeclType::FixedArray(s, n) => Type::FixedArray(
-                Box::new(self.spec(cx, s, &anon)),
-                self.size(cx, consts, n, 1),
-            ),
+            DeclType::FixedArray(s, n) => {
+                Type::FixedArray(Box::new(self.spec(cx, s, &anon)), self.size(cx, consts, n))
+            }
             DeclType::VarArray(s, n) => Type::VarArray(
                 Box::new(self.spec(cx, s, &anon)),
                 self.bound(cx, consts, n.as_ref()),
             ),
-            DeclType::FixedOpaque(n) => Type::FixedOpaque(self.size(cx, consts, n, 1)),
+            DeclType::FixedOpaque(n) => Type::FixedOpaque(self.size(cx, consts, n)),
             DeclType::VarOpaque(n) => Type::VarOpaque(self.bound(cx, consts, n.as_ref())),
             DeclType::String(n) => Type::String(self.bound(cx, consts, n.as_ref())),
             DeclType::Optional(s) => Type::Optional {
@@ -176,28 +178,28 @@ impl Resolver<'_, '_> {
 
     /// A variable-length bound (`<N>`, or `<>` for none).
     fn bound(&self, cx: &mut Cx, consts: &mut Consts, n: Option<&Value>) -> Option<Size> {
-        n.map(|n| self.size(cx, consts, n, 0))
+        n.map(|n| self.size(cx, consts, n))
     }
 
-    /// Rule: a fixed length is 1..=u32::MAX and a variable bound 0..=u32::MAX (rpcgen accepts
-    /// `<0>`; a zero-length fixed array has no C meaning).
-    fn size(&self, cx: &mut Cx, consts: &mut Consts, n: &Value, min: u32) -> Size {
+    /// Rule: a length or bound is 0..=u32::MAX. rpcgen accepts `<0>` and `[0]` (a zero-length
+    /// fixed array is GNU C's; RFC 5531's own `accepted_reply` has `opaque results[0]`): it
+    /// encodes as nothing.
+    fn size(&self, cx: &mut Cx, consts: &mut Consts, n: &Value) -> Size {
         let name = consts.size_name(cx, self.syms, n);
         let value = match consts.value(cx, self.syms, n) {
-            Some(v) if v >= i128::from(min) && v <= i128::from(u32::MAX) => v as u32,
+            Some(v) if (0..=i128::from(u32::MAX)).contains(&v) => v as u32,
             Some(v) => {
-                let what = if min == 0 { "a bound" } else { "a fixed size" };
                 cx.error(
                     n.span(),
                     format!(
-                        "{what} must be between {min} and {}, but `{}` is {v}",
+                        "a size must be between 0 and {}, but `{}` is {v}",
                         u32::MAX,
                         value_text(n)
                     ),
                 );
-                min
+                0
             }
-            None => min,
+            None => 0,
         };
         Size { value, name }
     }
@@ -217,7 +219,7 @@ impl Resolver<'_, '_> {
     pub fn named(&self, cx: &mut Cx, name: &str, span: Span) -> Type {
         match self.syms.get(name) {
             Some(Symbol::Type(i)) => Type::Named(self.type_ref(i)),
-            Some(Symbol::Const(_) | Symbol::Member { .. }) => {
+            Some(Symbol::Const(_) | Symbol::Member { .. } | Symbol::Text(_)) => {
                 // Rule: a constant is not a type.
                 cx.error(span, format!("`{name}` is a constant, not a type"));
                 Type::Int

@@ -18,8 +18,50 @@ enum Disc {
     Int,
     Unsigned,
     Bool,
+    /// `char`, `short` and their unsigned forms (rpcgen takes them; each is one word).
+    Narrow(Narrow),
     /// The enum `types[i]`.
     Enum(usize),
+}
+
+/// A discriminant narrower than a word.
+#[derive(Clone, Copy)]
+enum Narrow {
+    Char,
+    UnsignedChar,
+    Short,
+    UnsignedShort,
+}
+
+impl Narrow {
+    fn of(t: &Type) -> Option<Narrow> {
+        Some(match t {
+            Type::Char => Narrow::Char,
+            Type::UnsignedChar => Narrow::UnsignedChar,
+            Type::Short => Narrow::Short,
+            Type::UnsignedShort => Narrow::UnsignedShort,
+            _ => return None,
+        })
+    }
+
+    fn ty(self) -> Type {
+        match self {
+            Narrow::Char => Type::Char,
+            Narrow::UnsignedChar => Type::UnsignedChar,
+            Narrow::Short => Type::Short,
+            Narrow::UnsignedShort => Type::UnsignedShort,
+        }
+    }
+
+    /// The values it holds, and its name for messages.
+    fn range(self) -> (i128, i128, &'static str) {
+        match self {
+            Narrow::Char => (i128::from(i8::MIN), i128::from(i8::MAX), "char"),
+            Narrow::UnsignedChar => (0, i128::from(u8::MAX), "unsigned char"),
+            Narrow::Short => (i128::from(i16::MIN), i128::from(i16::MAX), "short"),
+            Narrow::UnsignedShort => (0, i128::from(u16::MAX), "unsigned short"),
+        }
+    }
 }
 
 /// How many typedefs a discriminant may go through (a guard against typedef cycles, which the
@@ -49,6 +91,7 @@ impl Resolver<'_, '_> {
             Some(Disc::Int) | None => Type::Int,
             Some(Disc::Unsigned) => Type::UnsignedInt,
             Some(Disc::Bool) => Type::Bool,
+            Some(Disc::Narrow(n)) => n.ty(),
             Some(Disc::Enum(i)) => Type::Named(self.type_ref(i)),
         };
         // Variant names of named labels that are not members of an enum discriminant.
@@ -111,7 +154,8 @@ impl Resolver<'_, '_> {
         }
     }
 
-    /// Rule: a discriminant is an int, unsigned int, bool or enum (through typedefs).
+    /// Rule: a discriminant is an int, unsigned int, bool or enum (through typedefs), or, as
+    /// rpcgen takes them, a char or short (signed or not).
     fn discriminant(
         &self,
         cx: &mut Cx,
@@ -123,7 +167,7 @@ impl Resolver<'_, '_> {
         let DeclType::Plain(spec) = ty else {
             cx.error(
                 span,
-                "a union's discriminant must be a single int, unsigned int, bool or enum",
+                "a union's discriminant must be a single int, unsigned int, bool, enum, char or short",
             );
             return None;
         };
@@ -136,6 +180,10 @@ impl Resolver<'_, '_> {
                         ast::Builtin::Int => Some(Disc::Int),
                         ast::Builtin::UnsignedInt => Some(Disc::Unsigned),
                         ast::Builtin::Bool => Some(Disc::Bool),
+                        ast::Builtin::Char => Some(Disc::Narrow(Narrow::Char)),
+                        ast::Builtin::UnsignedChar => Some(Disc::Narrow(Narrow::UnsignedChar)),
+                        ast::Builtin::Short => Some(Disc::Narrow(Narrow::Short)),
+                        ast::Builtin::UnsignedShort => Some(Disc::Narrow(Narrow::UnsignedShort)),
                         _ => bad_discriminant(cx, span),
                     }
                 }
@@ -157,6 +205,7 @@ impl Resolver<'_, '_> {
                     return match libtirpc_builtin(name) {
                         Some(Type::Int) => Some(Disc::Int),
                         Some(Type::UnsignedInt) => Some(Disc::Unsigned),
+                        Some(t) if Narrow::of(&t).is_some() => Narrow::of(&t).map(Disc::Narrow),
                         Some(_) => bad_discriminant(cx, span),
                         // Reported as an undefined type by `spec`.
                         None => {
@@ -185,6 +234,7 @@ impl Resolver<'_, '_> {
             Disc::Int => (i128::from(i32::MIN), i128::from(i32::MAX), "int"),
             Disc::Unsigned => (0, i128::from(u32::MAX), "unsigned int"),
             Disc::Bool => (0, 1, "bool"),
+            Disc::Narrow(n) => n.range(),
             Disc::Enum(e) => {
                 let enum_name = &self.syms.types[e].name.name;
                 if let Value::Named(i) = label {
@@ -259,7 +309,7 @@ impl Resolver<'_, '_> {
 fn bad_discriminant(cx: &mut Cx, span: Span) -> Option<Disc> {
     cx.error(
         span,
-        "a union's discriminant must be an int, unsigned int, bool or enum",
+        "a union's discriminant must be an int, unsigned int, bool, enum, char or short",
     );
     None
 }

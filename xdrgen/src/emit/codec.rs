@@ -291,6 +291,11 @@ fn encode_discriminant(cx: &Ctx<'_>, u: &Union, value: TokenStream) -> TokenStre
         Shape::Def(_) => quote!(out.put_i32(i32::from(#value));),
         Shape::Plain(Type::Bool) => quote!(out.put_bool(#value);),
         Shape::Plain(Type::UnsignedInt) => quote!(out.put_u32(#value);),
+        // One word each, as C widens them (a char sign-extended).
+        Shape::Plain(Type::UnsignedChar | Type::UnsignedShort) => {
+            quote!(out.put_u32(u32::from(#value));)
+        }
+        Shape::Plain(Type::Char | Type::Short) => quote!(out.put_i32(i32::from(#value));),
         Shape::Plain(_) => quote!(out.put_i32(#value);),
     }
 }

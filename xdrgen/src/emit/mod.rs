@@ -273,6 +273,7 @@ fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
     );
     let doc = format!(" Generated from `{file}`.");
     let consts = cx.module.consts.iter().map(|c| types::const_item(cx, c));
+    let texts = cx.module.texts.iter().map(types::text_item);
     let types = cx.module.types.iter().map(|def| {
         let ty = types::type_items(cx, def);
         let codec = if cx.options.codecs {
@@ -297,6 +298,7 @@ fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
             // `default:` arm matches the other labels as written in the `.x` file, not as ranges.
             #![allow(clippy::large_enum_variant, clippy::manual_range_patterns)]
             #(#consts)*
+            #(#texts)*
             #(#types)*
             #(#programs)*
         }

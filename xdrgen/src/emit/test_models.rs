@@ -374,6 +374,7 @@ pub fn demo_module() -> Module {
             constant("VERY_NEGATIVE", -(1 << 40)),
             constant("HUGE", 1 << 70),
         ],
+        texts: Vec::new(),
         types: vec![
             color, uuid, name, scalars, composite, measure, value, paint, partial, total, flag,
             entry, link, chain, tree, expr,
@@ -388,6 +389,7 @@ pub fn other_module() -> Module {
         name: "other".into(),
         path: PathBuf::from("proto/other.x"),
         consts: vec![constant("OTHER_MAX", 3)],
+        texts: Vec::new(),
         types: vec![
             def(
                 "wrapper",
@@ -534,6 +536,7 @@ pub fn rpc_module() -> Module {
         name: "rpc".into(),
         path: PathBuf::from("proto/rpc.x"),
         consts: Vec::new(),
+        texts: Vec::new(),
         types: Vec::new(),
         programs: vec![libvirt, onc],
     }

@@ -8,7 +8,9 @@ use super::docs::{item_docs, member_docs};
 use super::rust_type::rust_type;
 use super::shape::{self, Shape};
 use super::{ident, Ctx};
-use crate::model::{Const, Enum, Field, Struct, Type, TypeDef, TypeKind, Union, UnionCase};
+use crate::model::{
+    Const, Enum, Field, Struct, TextConst, Type, TypeDef, TypeKind, Union, UnionCase,
+};
 
 /// `pub const NAME: T = value;` with the narrowest of `u32`, `i32`, `u64`, `i64`, `i128` that
 /// holds the value (`u32` first, so sizes can be const generic arguments).
@@ -30,6 +32,17 @@ pub fn const_item(_cx: &Ctx<'_>, c: &Const) -> TokenStream {
     quote! {
         #docs
         pub const #name: #ty = #value;
+    }
+}
+
+/// `pub const NAME: &str = "text";`.
+pub fn text_item(t: &TextConst) -> TokenStream {
+    let name = ident(&t.rust_name);
+    let docs = item_docs(&t.docs, &format!("XDR string constant `{}`.", t.xdr_name));
+    let text = Literal::string(&t.text);
+    quote! {
+        #docs
+        pub const #name: &str = #text;
     }
 }
 

@@ -100,7 +100,7 @@ impl<'a, 'd> Builder<'a, 'd> {
             .collect()
     }
 
-    /// A definition; `None` for a string constant, which has no meaning outside C.
+    /// A definition; `None` for a string constant whose text cannot be a Rust `&str`.
     fn definition(&mut self, pair: P<'_>) -> Option<Definition> {
         let span = self.span(&pair);
         let mut doc = self.node_doc(&pair);
@@ -114,15 +114,21 @@ impl<'a, 'd> Builder<'a, 'd> {
                 let name = self.ident(next(&mut it));
                 let value = next(&mut it);
                 if value.as_rule() == Rule::string_lit {
-                    self.diags.push(Diagnostic::warning(
-                        span,
-                        format!(
-                            "string constant `{}` ignored: XDR values are numbers (rpcgen only \
-                             copies it to C)",
-                            name.name
-                        ),
-                    ));
-                    return None;
+                    let quoted = value.as_str();
+                    return match unescape_c(&quoted[1..quoted.len() - 1]) {
+                        Ok(text) => Some(Definition {
+                            doc,
+                            kind: DefinitionKind::StringConst { name, text },
+                            span,
+                        }),
+                        Err(why) => {
+                            self.diags.push(Diagnostic::warning(
+                                self.span(&value),
+                                format!("string constant `{}` ignored: {why}", name.name),
+                            ));
+                            None
+                        }
+                    };
                 }
                 let value = self.value(value);
                 DefinitionKind::Const { name, value }
@@ -220,10 +226,12 @@ impl<'a, 'd> Builder<'a, 'd> {
                 let pointer = arg.clone().into_inner().any(|p| p.as_rule() == Rule::star);
                 let ty = self.proc_type(next(&mut parts(arg)));
                 if pointer {
-                    self.diags.push(Diagnostic::error(
+                    // rpcgen passes every argument by pointer in C and ignores the `*`: the
+                    // wire carries the value itself, not optional data.
+                    self.diags.push(Diagnostic::warning(
                         arg_span,
-                        "pointer procedure arguments are not supported: declare \
-                         `typedef T *name;` and use `name`",
+                        "`*` ignored, as rpcgen does: the argument is sent as the value itself \
+                         (for optional data, declare `typedef T *name;` and use `name`)",
                     ));
                 }
                 ty
@@ -416,7 +424,12 @@ impl<'a, 'd> Builder<'a, 'd> {
         if inner.as_rule() == Rule::ident {
             return Value::Named(self.ident(inner));
         }
-        match parse_number(inner.as_str()) {
+        let parsed = if inner.as_rule() == Rule::char_lit {
+            parse_char(inner.as_str())
+        } else {
+            parse_number(inner.as_str())
+        };
+        match parsed {
             Ok(value) => Value::Literal { value, span },
             Err(message) => {
                 self.diags.push(Diagnostic::error(span, message));
@@ -452,6 +465,101 @@ pub(super) fn builtin(pair: P<'_>) -> Builtin {
         Rule::kw_short => Builtin::Short,
         _ => Builtin::Int,
     }
+}
+
+/// A C character literal (`'a'`, `'\\n'`, `'\\0'`, `'\\x41'`, `'\\101'`), which rpcgen copies to C as
+/// is: its value is the character's code, negative from 0x80 as a (signed) `char` of x86-64.
+pub(crate) fn parse_char(text: &str) -> Result<i128, String> {
+    let body = &text[1..text.len() - 1];
+    let bad = || format!("invalid character constant {text}: one ASCII character or escape");
+    let code: u32 = match body.strip_prefix('\\') {
+        None => {
+            let mut chars = body.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) if c.is_ascii() => c as u32,
+                _ => return Err(bad()),
+            }
+        }
+        Some("n") => 10,
+        Some("t") => 9,
+        Some("r") => 13,
+        Some("a") => 7,
+        Some("b") => 8,
+        Some("f") => 12,
+        Some("v") => 11,
+        Some("\\") => 92,
+        Some("'") => 39,
+        Some("\"") => 34,
+        Some("?") => 63,
+        Some(hex) if hex.starts_with('x') && hex.len() > 1 => {
+            u32::from_str_radix(&hex[1..], 16).map_err(|_| bad())?
+        }
+        Some(oct) if !oct.is_empty() && oct.len() <= 3 => {
+            u32::from_str_radix(oct, 8).map_err(|_| bad())?
+        }
+        Some(_) => return Err(bad()),
+    };
+    if code > 0xff {
+        return Err(format!("character constant {text} does not fit in a char"));
+    }
+    Ok(i128::from(code as u8 as i8))
+}
+
+/// The text of a C string literal's body: escapes (`\\n`, `\\\\`, `\\x41`, `\\101`, …) resolved; an
+/// error when the bytes are not UTF-8 (a Rust `&str` must be).
+pub(crate) fn unescape_c(body: &str) -> Result<String, String> {
+    let mut out = Vec::with_capacity(body.len());
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        let Some(&e) = bytes.get(i + 1) else {
+            return Err("it ends with a lone `\\`".into());
+        };
+        i += 2;
+        let simple = match e {
+            b'n' => Some(b'\n'),
+            b't' => Some(b'\t'),
+            b'r' => Some(b'\r'),
+            b'a' => Some(7),
+            b'b' => Some(8),
+            b'f' => Some(12),
+            b'v' => Some(11),
+            b'\\' | b'\'' | b'"' | b'?' => Some(e),
+            _ => None,
+        };
+        if let Some(b) = simple {
+            out.push(b);
+            continue;
+        }
+        let (radix, max, start) = match e {
+            b'x' => (16, usize::MAX, i),
+            b'0'..=b'7' => (8, 3, i - 1),
+            _ => return Err(format!("unknown escape `\\{}`", e as char)),
+        };
+        let digits = bytes[start..]
+            .iter()
+            .take(max)
+            .take_while(|b| (**b as char).is_digit(radix))
+            .count();
+        let text = &body[start..start + digits];
+        let value = u32::from_str_radix(text, radix)
+            .ok()
+            .filter(|v| *v <= 0xff)
+            .ok_or_else(|| {
+                format!(
+                    "escape `\\{}` is not one byte",
+                    &body[i - 1..start + digits]
+                )
+            })?;
+        out.push(value as u8);
+        i = start + digits;
+    }
+    String::from_utf8(out).map_err(|_| "its bytes are not UTF-8".into())
 }
 
 /// A decimal, `0x` hex or `0` octal literal with an optional `-`, as rpcgen reads them.

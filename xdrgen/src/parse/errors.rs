@@ -24,7 +24,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::langle | Rule::var_len => "`<`",
         Rule::rangle => "`>`",
         Rule::ident | Rule::array_decl | Rule::enum_member => "identifier",
-        Rule::value | Rule::number | Rule::string_lit => "number or constant name",
+        Rule::value | Rule::number | Rule::char_lit | Rule::string_lit => "number or constant name",
         Rule::type_spec
         | Rule::typed_decl
         | Rule::builtin

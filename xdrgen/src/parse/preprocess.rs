@@ -58,7 +58,8 @@ pub(crate) struct Preprocessed {
     pub comments: Vec<Comment>,
     /// `%` lines of active regions, in order.
     pub pass_through: Vec<PassThrough>,
-    /// `#define NAME value` as constants, in order (docs are attached later).
+    /// `#define NAME value` as constants, and `%#define NAME <integer expression>` as
+    /// [`DefinitionKind::PassConst`]s, in order (docs are attached later).
     pub defines: Vec<Definition>,
     /// `#include "..."` lines of active regions, in order.
     pub includes: Vec<Include>,
@@ -79,6 +80,11 @@ struct Cond {
     seen_else: bool,
     /// Where the directive was written, for "unterminated" errors.
     span: Span,
+    /// The same three, seen as rpcgen's header pass sees them (`RPC_HDR` defined): `%` lines
+    /// there reach the C header, which every C file of the program includes.
+    hdr_parent: bool,
+    hdr_taking: bool,
+    hdr_taken_any: bool,
 }
 
 /// A directive's logical line: its text with comments turned into spaces and `\`-newlines
@@ -101,6 +107,8 @@ struct Pass<'a> {
     diags: &'a mut Diagnostics,
     conds: Vec<Cond>,
     macros: HashMap<String, String>,
+    /// Values of the `%#define`d integer constants so far (what C sees).
+    pass_values: HashMap<String, String>,
     result: Preprocessed,
 }
 
@@ -114,6 +122,7 @@ pub(crate) fn preprocess(file: FileId, src: &str, diags: &mut Diagnostics) -> Pr
         diags,
         conds: Vec::new(),
         macros: HashMap::new(),
+        pass_values: HashMap::new(),
         result: Preprocessed {
             text: String::new(),
             comments: Vec::new(),
@@ -152,6 +161,11 @@ impl Pass<'_> {
 
     fn active(&self) -> bool {
         self.conds.last().is_none_or(|c| c.taking)
+    }
+
+    /// Whether the region is active for rpcgen's header pass (`RPC_HDR` defined).
+    fn hdr_active(&self) -> bool {
+        self.conds.last().is_none_or(|c| c.hdr_taking)
     }
 
     /// Overwrites `start..end` with spaces, keeping newlines.
@@ -200,8 +214,11 @@ impl Pass<'_> {
                 }
                 // Only a `%` in column 0 starts a pass-through line, as in rpcgen.
                 if self.bytes[pos] == b'%' {
+                    let text = self.src[pos + 1..line_end].trim_end_matches('\r');
+                    if self.active() || self.hdr_active() {
+                        self.pass_define(text, self.span(pos, line_end));
+                    }
                     if self.active() {
-                        let text = self.src[pos + 1..line_end].trim_end_matches('\r');
                         self.result.pass_through.push(PassThrough {
                             text: text.to_string(),
                             span: self.span(pos, line_end),
@@ -353,12 +370,18 @@ impl Pass<'_> {
                         .push(Diagnostic::error(span, format!("`#{name}` needs a name")));
                 }
                 let taking = parent && (defined == (name == "ifdef")) && !target.is_empty();
-                self.push_cond(parent, taking, span);
+                let hdr_parent = self.hdr_active();
+                let hdr_defined = defined || target == "RPC_HDR";
+                let hdr_taking =
+                    hdr_parent && (hdr_defined == (name == "ifdef")) && !target.is_empty();
+                self.push_cond(parent, taking, span, (hdr_parent, hdr_taking));
             }
             "if" => {
                 let parent = self.active();
                 let taking = parent && self.eval(args, span);
-                self.push_cond(parent, taking, span);
+                let hdr_parent = self.hdr_active();
+                let hdr_taking = hdr_parent && self.eval_hdr(args);
+                self.push_cond(parent, taking, span, (hdr_parent, hdr_taking));
             }
             "elif" => {
                 let Some(top) = self.conds.last() else {
@@ -369,10 +392,14 @@ impl Pass<'_> {
                         .push(Diagnostic::error(span, "`#elif` after `#else`"));
                 }
                 let try_it = top.parent_active && !top.taken_any;
+                let hdr_try = top.hdr_parent && !top.hdr_taken_any;
                 let taking = try_it && self.eval(args, span);
+                let hdr_taking = hdr_try && self.eval_hdr(args);
                 if let Some(top) = self.conds.last_mut() {
                     top.taking = taking;
                     top.taken_any |= taking;
+                    top.hdr_taking = hdr_taking;
+                    top.hdr_taken_any |= hdr_taking;
                 }
             }
             "else" => {
@@ -382,6 +409,8 @@ impl Pass<'_> {
                 let twice = top.seen_else;
                 top.taking = top.parent_active && !top.taken_any;
                 top.taken_any = true;
+                top.hdr_taking = top.hdr_parent && !top.hdr_taken_any;
+                top.hdr_taken_any = true;
                 top.seen_else = true;
                 if twice {
                     self.diags
@@ -415,14 +444,26 @@ impl Pass<'_> {
         }
     }
 
-    fn push_cond(&mut self, parent_active: bool, taking: bool, span: Span) {
+    /// Opens a conditional; `hdr` is (parent active, taking) for rpcgen's header pass.
+    fn push_cond(&mut self, parent_active: bool, taking: bool, span: Span, hdr: (bool, bool)) {
         self.conds.push(Cond {
             parent_active,
             taking,
             taken_any: taking,
             seen_else: false,
             span,
+            hdr_parent: hdr.0,
+            hdr_taking: hdr.1,
+            hdr_taken_any: hdr.1,
         });
+    }
+
+    /// An `#if` expression as rpcgen's header pass evaluates it (`RPC_HDR` defined); errors
+    /// are reported by [`Pass::eval`], not here.
+    fn eval_hdr(&self, expr: &str) -> bool {
+        let mut macros = self.macros.clone();
+        macros.insert("RPC_HDR".to_string(), "1".to_string());
+        cond_expr::evaluate(expr, &macros).is_ok_and(|v| v != 0)
     }
 
     fn unmatched(&mut self, name: &str, span: Span) {
@@ -508,6 +549,58 @@ impl Pass<'_> {
         });
     }
 
+    /// `%#define NAME <integer expression>`: C sees a constant, so the unit gets one too. Only
+    /// object-like macros whose body is an integer expression of literals and earlier
+    /// `%#define` constants count; anything else (`%#define opaque char`, macros with
+    /// parameters, a body continued with `\`) is C's business and ignored quietly.
+    fn pass_define(&mut self, text: &str, span: Span) {
+        let Some(rest) = text.trim_start().strip_prefix("#define") else {
+            return;
+        };
+        if !rest.starts_with([' ', '\t']) {
+            return;
+        }
+        let rest = rest.trim_start();
+        let name_len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        if name_len == 0 || rest.as_bytes()[0].is_ascii_digit() {
+            return;
+        }
+        let (name, after) = rest.split_at(name_len);
+        if after.starts_with('(') {
+            return;
+        }
+        let body = strip_c_comments(after);
+        let body = body.trim();
+        if body.is_empty() || body.ends_with('\\') {
+            return;
+        }
+        if !c_identifiers(body).all(|id| self.pass_values.contains_key(id)) {
+            return;
+        }
+        let Ok(value) = cond_expr::evaluate(body, &self.pass_values) else {
+            return;
+        };
+        self.pass_values
+            .insert(name.to_string(), format!("({value})"));
+        self.result.defines.push(Definition {
+            doc: Doc::default(),
+            kind: DefinitionKind::PassConst {
+                name: Ident {
+                    name: name.to_string(),
+                    span,
+                },
+                value: Value::Literal {
+                    value: i128::from(value),
+                    span,
+                },
+            },
+            span,
+        });
+    }
+
     fn include(&mut self, line: &Logical, args: &str, args_offset: usize, span: Span) {
         let offset_of = |i: usize| line.offsets.get(i).copied().unwrap_or(line.end);
         let args_span = self.span(offset_of(args_offset), offset_of(args_offset + args.len()));
@@ -532,6 +625,58 @@ impl Pass<'_> {
             "`#include` expects \"file.x\"",
         ));
     }
+}
+
+/// `text` with its C comments (`/* … */`, `// …`) removed.
+fn strip_c_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let block = rest.find("/*");
+        let line = rest.find("//");
+        match (block, line) {
+            (Some(b), l) if l.is_none_or(|l| b < l) => {
+                out.push_str(&rest[..b]);
+                out.push(' ');
+                match rest[b + 2..].find("*/") {
+                    Some(end) => rest = &rest[b + 2 + end + 2..],
+                    None => return out,
+                }
+            }
+            (_, Some(l)) => {
+                out.push_str(&rest[..l]);
+                return out;
+            }
+            _ => {
+                out.push_str(rest);
+                return out;
+            }
+        }
+    }
+}
+
+/// The identifiers of a C expression (words that start with a letter or `_`; the letters of
+/// number literals such as `0x1F` or `10UL` are not identifiers).
+fn c_identifiers(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            let start = i;
+            let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+            if word(bytes[i]) {
+                while i < bytes.len() && word(bytes[i]) {
+                    i += 1;
+                }
+                if !bytes[start].is_ascii_digit() {
+                    return Some(&text[start..i]);
+                }
+            } else {
+                i += 1;
+            }
+        }
+        None
+    })
 }
 
 /// The value of a `#define` body when it is one literal (optionally negative, optionally in
