@@ -62,7 +62,8 @@
 //! reserving gigabytes. Recursion depth is capped by [`Limits::max_depth`](xdr::Limits) and
 //! whole messages by [`Limits::max_message`](xdr::Limits). Errors never panic; they name the
 //! field path, e.g. `remote_domain_get_xml_desc_ret.xml: length 9000000 exceeds bound 4194304`.
-//! The crate contains no `unsafe` code.
+//! The crate's only `unsafe` code is one module (`xdr::utf8`) that turns bytes it has just
+//! checked to be ASCII into a `&str` without scanning them twice.
 //!
 //! # Performance
 //!

@@ -10,6 +10,7 @@ use super::bounded::VarArray;
 use super::encode::padded_len;
 use super::error::{bound_error, Error, ErrorKind};
 use super::limits::Limits;
+use super::utf8;
 
 /// A type with an XDR decoding.
 ///
@@ -39,6 +40,7 @@ pub fn from_bytes<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
 }
 
 /// Like [`from_bytes`] with explicit limits.
+#[inline]
 pub fn from_bytes_with_limits<T: Decode>(bytes: &[u8], limits: Limits) -> Result<T, Error> {
     let mut input = Decoder::with_limits(bytes, limits)?;
     let value = T::decode(&mut input)?;
@@ -79,11 +81,13 @@ impl<'a> Decoder<'a> {
     ///
     /// It does not check the message size (this constructor cannot fail); use
     /// [`with_limits`](Decoder::with_limits) or [`from_bytes`] for that.
+    #[inline]
     pub fn new(bytes: &'a [u8]) -> Self {
         Decoder::unchecked(bytes, Limits::default())
     }
 
     /// A decoder with these limits, without the message size check.
+    #[inline]
     fn unchecked(bytes: &'a [u8], limits: Limits) -> Self {
         let memory_left = limits
             .max_expansion
@@ -100,6 +104,10 @@ impl<'a> Decoder<'a> {
 
     /// A decoder over `bytes` with these limits; fails with [`ErrorKind::MessageTooLarge`] up
     /// front when `bytes` is longer than `limits.max_message`.
+    ///
+    /// Inlined: a small message's whole decode (the 24-byte libvirt header) is a few
+    /// instructions, and an out-of-line constructor was about a quarter of it (issue 13).
+    #[inline]
     pub fn with_limits(bytes: &'a [u8], limits: Limits) -> Result<Self, Error> {
         if bytes.len() > limits.max_message {
             return Err(kind_error(ErrorKind::MessageTooLarge {
@@ -258,9 +266,7 @@ impl<'a> Decoder<'a> {
     #[inline]
     pub fn get_str_ref(&mut self, bound: u32) -> Result<&'a str, Error> {
         let bytes = self.get_var_opaque_ref(bound)?;
-        // simdutf8 validates as std does, several times faster on long text: XML descriptions
-        // of megabytes made std's validation as costly as the copy (codec_vs_c bench).
-        simdutf8::basic::from_utf8(bytes).map_err(|_| kind_error(ErrorKind::InvalidUtf8))
+        utf8::validate(bytes).ok_or_else(|| kind_error(ErrorKind::InvalidUtf8))
     }
 
     /// Reads the length word of a variable-length array and checks it: `len <= bound`

@@ -10,6 +10,7 @@ mod encode;
 mod error;
 mod limits;
 mod scalars;
+mod utf8;
 
 pub use bounded::{Opaque, VarArray, XdrString};
 pub use decode::{from_bytes, from_bytes_with_limits, Decode, Decoder};
