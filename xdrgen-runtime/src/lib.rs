@@ -71,7 +71,9 @@
 //! [`Encode::encoded_len`](xdr::Encode::encoded_len). Opaque data and strings are copied with a
 //! single `memcpy` in both directions (string decoding validates UTF-8 in place and then copies
 //! once); borrowed reads ([`Decoder::get_var_opaque_ref`](xdr::Decoder::get_var_opaque_ref),
-//! [`Decoder::get_str_ref`](xdr::Decoder::get_str_ref)) copy nothing. [`Error`](xdr::Error) is
+//! [`Decoder::get_str_ref`](xdr::Decoder::get_str_ref)) copy nothing, and neither does
+//! [`from_shared`](xdr::from_shared), which decodes from a [`Bytes`](xdr::Bytes) buffer (a
+//! libvirt packet's body) so that decoded opaque data is a slice of it. [`Error`](xdr::Error) is
 //! one pointer wide so successful results stay small.
 
 pub mod codegen;
