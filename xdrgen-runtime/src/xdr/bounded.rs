@@ -7,6 +7,8 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
+use bytes::Bytes;
+
 use super::decode::{Decode, Decoder};
 use super::encode::{padded_len, Encode, Encoder};
 use super::error::{check_bound, Error};
@@ -30,9 +32,28 @@ use super::error::ErrorKind;
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct XdrString<const N: u32 = { u32::MAX }>(String);
 
-/// An XDR `opaque<N>`: at most `N` bytes.
+/// An XDR `opaque<N>`: at most `N` bytes, held in a shared [`Bytes`] buffer.
+///
+/// Decoded by [`from_shared`](crate::xdr::from_shared) (as the libvirt client and server
+/// decode), it is a slice of the received packet: no copy, whatever its size. Cloning it is a
+/// reference count. The bytes are immutable; build a new value to change them.
+///
+/// A small value sliced from a packet keeps the whole packet's buffer alive while it lives;
+/// [`detach`](Opaque::detach) copies it out when it is kept long.
+///
+/// # Examples
+///
+/// ```
+/// use xdrgen_runtime::xdr::{to_bytes, Opaque};
+///
+/// let cookie = Opaque::<8>::new(vec![1, 2, 3])?;
+/// assert_eq!(to_bytes(&cookie)?, [0, 0, 0, 3, 1, 2, 3, 0]);
+/// assert_eq!(cookie.as_slice(), [1, 2, 3]);
+/// assert!(Opaque::<2>::new(vec![1, 2, 3]).is_err());
+/// # Ok::<(), xdrgen_runtime::xdr::Error>(())
+/// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Opaque<const N: u32 = { u32::MAX }>(Vec<u8>);
+pub struct Opaque<const N: u32 = { u32::MAX }>(Bytes);
 
 /// An XDR variable-length array `T<N>`: at most `N` elements.
 ///
@@ -73,9 +94,10 @@ impl<const N: u32> Opaque<N> {
     /// The bound `N`.
     pub const BOUND: u32 = N;
 
-    /// Wraps `bytes`; fails with [`ErrorKind::LengthExceedsBound`] when there are more than
-    /// `N`.
-    pub fn new(bytes: Vec<u8>) -> Result<Self, Error> {
+    /// Wraps `bytes` (a `Vec<u8>` or [`Bytes`], taken without a copy); fails with
+    /// [`ErrorKind::LengthExceedsBound`] when there are more than `N`.
+    pub fn new(bytes: impl Into<Bytes>) -> Result<Self, Error> {
+        let bytes = bytes.into();
         check_bound(bytes.len(), N)?;
         Ok(Opaque(bytes))
     }
@@ -85,14 +107,25 @@ impl<const N: u32> Opaque<N> {
         &self.0
     }
 
-    /// The bytes, mutably (the length cannot change through a slice).
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        &mut self.0
+    /// The bytes as the shared buffer they are held in.
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
     }
 
-    /// Unwraps the `Vec`.
-    pub fn into_inner(self) -> Vec<u8> {
+    /// The same bytes in a buffer of their own, so that keeping them does not keep the rest of
+    /// the packet they were decoded from.
+    pub fn detach(&self) -> Self {
+        Opaque(Bytes::copy_from_slice(&self.0))
+    }
+
+    /// Unwraps the [`Bytes`].
+    pub fn into_inner(self) -> Bytes {
         self.0
+    }
+
+    /// The bytes as a `Vec` (without a copy when nothing else shares them).
+    pub fn into_vec(self) -> Vec<u8> {
+        self.0.into()
     }
 }
 
@@ -146,7 +179,8 @@ impl<const N: u32> fmt::Debug for XdrString<N> {
 
 impl<const N: u32> fmt::Debug for Opaque<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        // A list of numbers, as `Vec<u8>` prints (Bytes would print b"…").
+        fmt::Debug::fmt(self.as_slice(), f)
     }
 }
 
@@ -180,12 +214,6 @@ impl<const N: u32> Deref for Opaque<N> {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         &self.0
-    }
-}
-
-impl<const N: u32> DerefMut for Opaque<N> {
-    fn deref_mut(&mut self) -> &mut [u8] {
-        &mut self.0
     }
 }
 
@@ -249,11 +277,18 @@ impl<const N: u32> TryFrom<Vec<u8>> for Opaque<N> {
     }
 }
 
+impl<const N: u32> TryFrom<Bytes> for Opaque<N> {
+    type Error = Error;
+    fn try_from(bytes: Bytes) -> Result<Self, Error> {
+        Self::new(bytes)
+    }
+}
+
 impl<const N: u32> TryFrom<&[u8]> for Opaque<N> {
     type Error = Error;
     fn try_from(bytes: &[u8]) -> Result<Self, Error> {
         check_bound(bytes.len(), N)?;
-        Ok(Opaque(bytes.to_vec()))
+        Ok(Opaque(Bytes::copy_from_slice(bytes)))
     }
 }
 
@@ -280,6 +315,12 @@ impl<const N: u32> From<XdrString<N>> for String {
 
 impl<const N: u32> From<Opaque<N>> for Vec<u8> {
     fn from(o: Opaque<N>) -> Vec<u8> {
+        o.into_vec()
+    }
+}
+
+impl<const N: u32> From<Opaque<N>> for Bytes {
+    fn from(o: Opaque<N>) -> Bytes {
         o.0
     }
 }
@@ -347,7 +388,8 @@ impl<const N: u32> Encode for Opaque<N> {
 impl<const N: u32> Decode for Opaque<N> {
     #[inline]
     fn decode(input: &mut Decoder<'_>) -> Result<Self, Error> {
-        input.get_var_opaque(N).map(Opaque)
+        // A slice of the input's buffer when it is shared, else one copy.
+        input.get_opaque_bytes(N).map(Opaque)
     }
 }
 
@@ -429,6 +471,35 @@ mod tests {
         );
         let four = Opaque::<4>::new(vec![1, 2, 3, 4]).unwrap();
         assert_eq!(to_bytes(&four).unwrap(), [0, 0, 0, 4, 1, 2, 3, 4]);
+        assert_eq!(four.clone().into_vec(), [1, 2, 3, 4]);
+        assert_eq!(Bytes::from(four), Bytes::from_static(&[1, 2, 3, 4]));
+    }
+
+    #[test]
+    fn opaque_decoded_from_a_shared_buffer_is_a_slice_of_it() {
+        let body = Bytes::from(vec![0, 0, 0, 5, 1, 2, 3, 4, 5, 0, 0, 0]);
+        let o: Opaque<8> = super::super::from_shared(&body).unwrap();
+        assert_eq!(o.as_slice(), [1, 2, 3, 4, 5]);
+        assert_eq!(o.as_ptr(), body[4..].as_ptr());
+        // detach copies it out; the value stays equal.
+        let own = o.detach();
+        assert_eq!(own, o);
+        assert_ne!(own.as_ptr(), body[4..].as_ptr());
+        // From a plain slice it is a copy.
+        let copied: Opaque<8> = from_bytes(&body).unwrap();
+        assert_eq!(copied, o);
+        assert_ne!(copied.as_ptr(), body[4..].as_ptr());
+        // A shared value over its bound fails like any other.
+        assert_eq!(
+            super::super::from_shared::<Opaque<4>>(&body)
+                .unwrap_err()
+                .kind(),
+            &bound_kind(5, 4)
+        );
+        assert_eq!(
+            Opaque::<4>::try_from(body.slice(4..9)).unwrap_err().kind(),
+            &bound_kind(5, 4)
+        );
     }
 
     #[test]
