@@ -5,6 +5,7 @@
 //! record marking) build on it and never the other way round.
 
 mod bounded;
+mod byte_string;
 mod decode;
 mod encode;
 mod error;
@@ -16,6 +17,7 @@ mod utf8;
 pub use bytes::Bytes;
 
 pub use bounded::{Opaque, VarArray, XdrString};
+pub use byte_string::XdrBytes;
 pub use decode::{
     from_bytes, from_bytes_with_limits, from_shared, from_shared_with_limits, Decode, Decoder,
 };
