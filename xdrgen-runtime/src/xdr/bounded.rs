@@ -9,6 +9,8 @@ use std::ops::{Deref, DerefMut};
 
 use bytes::Bytes;
 
+use super::utf8::Utf8Bytes;
+
 use super::decode::{Decode, Decoder};
 use super::encode::{padded_len, Encode, Encoder};
 use super::error::{check_bound, Error};
@@ -18,7 +20,14 @@ use super::error::ErrorKind;
 
 /// An XDR `string<N>`: UTF-8 text of at most `N` bytes.
 ///
-/// Decoding rejects bytes that are not UTF-8 ([`ErrorKind::InvalidUtf8`]).
+/// Decoding rejects bytes that are not UTF-8 ([`ErrorKind::InvalidUtf8`]); a peer that may send
+/// other bytes (a C peer's Latin-1 path) needs byte-string mode and
+/// [`XdrBytes`](crate::xdr::XdrBytes).
+///
+/// The text is held in a [`Bytes`] buffer, validated once: decoded by
+/// [`from_shared`](crate::xdr::from_shared) it is a slice of the packet (no allocation), and
+/// cloning it is a reference count. It keeps that packet's buffer alive until it is dropped or
+/// [`detach`](XdrString::detach)ed. The text is immutable.
 ///
 /// # Examples
 ///
@@ -30,7 +39,7 @@ use super::error::ErrorKind;
 /// assert!(XdrString::<2>::try_from("vm1").is_err());
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct XdrString<const N: u32 = { u32::MAX }>(String);
+pub struct XdrString<const N: u32 = { u32::MAX }>(Utf8Bytes);
 
 /// An XDR `opaque<N>`: at most `N` bytes, held in a shared [`Bytes`] buffer.
 ///
@@ -68,25 +77,39 @@ impl<const N: u32> XdrString<N> {
     /// The bound `N`.
     pub const BOUND: u32 = N;
 
-    /// Wraps `s`; fails with [`ErrorKind::LengthExceedsBound`] when it is longer than `N` bytes.
+    /// Wraps `s` (its buffer, without a copy); fails with [`ErrorKind::LengthExceedsBound`]
+    /// when it is longer than `N` bytes.
     pub fn new(s: String) -> Result<Self, Error> {
         check_bound(s.len(), N)?;
-        Ok(XdrString(s))
+        Ok(XdrString(Utf8Bytes::from_string(s)))
     }
 
     /// The text.
+    #[inline]
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// The text as bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
 
-    /// Unwraps the `String`.
-    pub fn into_inner(self) -> String {
-        self.0
+    /// The same text in a buffer of its own, so that keeping it does not keep the rest of the
+    /// packet it was decoded from.
+    pub fn detach(&self) -> Self {
+        XdrString(self.0.detach())
+    }
+
+    /// The text as a `String` (a copy).
+    pub fn into_string(self) -> String {
+        self.as_str().to_owned()
+    }
+
+    /// The text's bytes as the shared buffer they are held in.
+    pub fn into_bytes(self) -> Bytes {
+        self.0.into_bytes()
     }
 }
 
@@ -173,7 +196,7 @@ impl<T, const N: u32> Default for VarArray<T, N> {
 // Debug shows the contents only, so generated structs print like plain Rust data.
 impl<const N: u32> fmt::Debug for XdrString<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
@@ -192,21 +215,15 @@ impl<T: fmt::Debug, const N: u32> fmt::Debug for VarArray<T, N> {
 
 impl<const N: u32> fmt::Display for XdrString<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
+        fmt::Display::fmt(self.as_str(), f)
     }
 }
 
 impl<const N: u32> Deref for XdrString<N> {
     type Target = str;
+    #[inline]
     fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Mutable access keeps the byte length (a `&mut str` cannot grow or shrink).
-impl<const N: u32> DerefMut for XdrString<N> {
-    fn deref_mut(&mut self) -> &mut str {
-        &mut self.0
+        self.as_str()
     }
 }
 
@@ -232,7 +249,7 @@ impl<T, const N: u32> DerefMut for VarArray<T, N> {
 
 impl<const N: u32> AsRef<str> for XdrString<N> {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
@@ -266,7 +283,7 @@ impl<const N: u32> TryFrom<&str> for XdrString<N> {
     fn try_from(s: &str) -> Result<Self, Error> {
         // Check before copying so an oversized input is not duplicated first.
         check_bound(s.len(), N)?;
-        Ok(XdrString(s.to_owned()))
+        Ok(XdrString(Utf8Bytes::copy_from_str(s)))
     }
 }
 
@@ -309,7 +326,7 @@ impl<T: Clone, const N: u32> TryFrom<&[T]> for VarArray<T, N> {
 
 impl<const N: u32> From<XdrString<N>> for String {
     fn from(s: XdrString<N>) -> String {
-        s.0
+        s.into_string()
     }
 }
 
@@ -358,19 +375,19 @@ impl<'a, T, const N: u32> IntoIterator for &'a mut VarArray<T, N> {
 impl<const N: u32> Encode for XdrString<N> {
     #[inline]
     fn encoded_len(&self) -> usize {
-        4 + padded_len(self.0.len())
+        4 + padded_len(self.as_bytes().len())
     }
     #[inline]
     fn encode(&self, out: &mut Encoder) -> Result<(), Error> {
-        out.put_var_opaque(self.0.as_bytes(), N)
+        out.put_var_opaque(self.as_bytes(), N)
     }
 }
 
 impl<const N: u32> Decode for XdrString<N> {
     #[inline]
     fn decode(input: &mut Decoder<'_>) -> Result<Self, Error> {
-        // Validate in place, then copy once into the owned String.
-        input.get_str_ref(N).map(|s| XdrString(s.to_owned()))
+        // Validated in place, then a slice of the shared buffer, or one copy without one.
+        Utf8Bytes::decode(input, N).map(XdrString)
     }
 }
 
@@ -456,6 +473,36 @@ mod tests {
                 .kind(),
             &ErrorKind::BadPadding
         );
+    }
+
+    #[test]
+    fn string_decoded_from_a_shared_buffer_is_a_validated_slice_of_it() {
+        let body = Bytes::from(vec![0, 0, 0, 5, b'h', 0xc3, 0xa9, b'l', b'o', 0, 0, 0]);
+        let s: XdrString<8> = super::super::from_shared(&body).unwrap();
+        assert_eq!(s.as_str(), "h\u{e9}lo");
+        assert_eq!(s.as_ptr(), body[4..].as_ptr());
+        let own = s.detach();
+        assert_eq!(own, s);
+        assert_ne!(own.as_ptr(), body[4..].as_ptr());
+        assert_eq!(s.clone().into_string(), "h\u{e9}lo");
+        assert_eq!(s.into_bytes(), body.slice(4..9));
+        // Not UTF-8 (0xc3 then 'l'): refused from a shared buffer as from a slice.
+        let body = Bytes::from(vec![0, 0, 0, 3, 0xc3, b'l', b'o', 0]);
+        assert_eq!(
+            super::super::from_shared::<XdrString>(&body)
+                .unwrap_err()
+                .kind(),
+            &ErrorKind::InvalidUtf8
+        );
+        let mut d = Decoder::shared(&body, super::super::Limits::default()).unwrap();
+        assert_eq!(
+            d.get_str_bytes(8).unwrap_err().kind(),
+            &ErrorKind::InvalidUtf8
+        );
+        let body = Bytes::from(vec![0, 0, 0, 2, b'o', b'k', 0, 0]);
+        let mut d = Decoder::shared(&body, super::super::Limits::default()).unwrap();
+        let text = d.get_str_bytes(8).unwrap();
+        assert_eq!((&text[..], text.as_ptr()), (&b"ok"[..], body[4..].as_ptr()));
     }
 
     #[test]

@@ -176,7 +176,7 @@ impl<'a> Decoder<'a> {
     /// `data`, a slice just taken from the input, as [`Bytes`]: a slice of the shared buffer
     /// (no copy) when there is one, else a copy.
     #[inline]
-    fn to_bytes(&self, data: &'a [u8]) -> Bytes {
+    pub(crate) fn share(&self, data: &'a [u8]) -> Bytes {
         match self.owner {
             Some(owner) => owner.slice_ref(data),
             None => Bytes::copy_from_slice(data),
@@ -345,7 +345,16 @@ impl<'a> Decoder<'a> {
     #[inline]
     pub fn get_opaque_bytes(&mut self, bound: u32) -> Result<Bytes, Error> {
         let data = self.get_var_opaque_ref(bound)?;
-        Ok(self.to_bytes(data))
+        Ok(self.share(data))
+    }
+
+    /// Reads a string as [`Bytes`] holding UTF-8: checked and validated as
+    /// [`get_str_ref`](Decoder::get_str_ref), then shared or copied as
+    /// [`get_opaque_bytes`](Decoder::get_opaque_bytes).
+    #[inline]
+    pub fn get_str_bytes(&mut self, bound: u32) -> Result<Bytes, Error> {
+        let text = self.get_str_ref(bound)?;
+        Ok(self.share(text.as_bytes()))
     }
 
     /// Reads a string as a borrowed `&str`: like

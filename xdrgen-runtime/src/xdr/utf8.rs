@@ -1,11 +1,21 @@
-//! UTF-8 validation of decoded strings, and the crate's only `unsafe` code.
+//! UTF-8 validation of decoded strings, the [`Utf8Bytes`] buffer behind
+//! [`XdrString`](crate::xdr::XdrString), and the crate's only `unsafe` code.
 //!
 //! Most XDR strings are short ASCII names (domain names, typed-parameter fields). For them a
 //! plain ASCII scan is several times cheaper than a general validator's set-up, but turning the
 //! checked bytes into a `&str` through the safe `std::str::from_utf8` would scan them a second
-//! time. So this module, and nothing else in the crate, converts checked bytes with
-//! `from_utf8_unchecked`; every such call is next to the check that makes it sound.
+//! time. And an `XdrString` decoded from a shared buffer is a [`Bytes`] slice that was
+//! validated once, at decode: reading it as `&str` must not validate again.
+//!
+//! So this module, and nothing else in the crate, converts bytes to `&str` with
+//! `from_utf8_unchecked`: once right after an ASCII check, and once in [`Utf8Bytes::as_str`],
+//! whose field is private to this module and set only from a `&str` or a `String`.
 #![allow(unsafe_code)]
+
+use bytes::Bytes;
+
+use super::decode::Decoder;
+use super::error::Error;
 
 /// Strings shorter than this that are all ASCII skip the general validator.
 const ASCII_FAST_PATH: usize = 64;
@@ -23,6 +33,59 @@ pub(crate) fn validate(bytes: &[u8]) -> Option<&str> {
         return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
     }
     simdutf8::basic::from_utf8(bytes).ok()
+}
+
+/// A [`Bytes`] buffer that holds UTF-8.
+///
+/// Invariant: the bytes are valid UTF-8. Every constructor takes them from a `&str` or a
+/// `String` (whose own invariant that is), and nothing gives mutable access to them.
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Utf8Bytes(Bytes);
+
+impl Utf8Bytes {
+    /// Takes the `String`'s buffer without a copy.
+    pub(crate) fn from_string(s: String) -> Self {
+        Utf8Bytes(Bytes::from(s.into_bytes()))
+    }
+
+    /// Copies `s`.
+    pub(crate) fn copy_from_str(s: &str) -> Self {
+        Utf8Bytes(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    /// Reads a string of at most `bound` bytes: the length, the bytes, their padding, then
+    /// UTF-8 validation, all by [`Decoder::get_str_ref`]; the validated bytes are then sliced
+    /// from the decoder's shared buffer (or copied when it has none).
+    #[inline]
+    pub(crate) fn decode(input: &mut Decoder<'_>, bound: u32) -> Result<Self, Error> {
+        let text = input.get_str_ref(bound)?;
+        // The same bytes `text` points at, so still UTF-8.
+        Ok(Utf8Bytes(input.share(text.as_bytes())))
+    }
+
+    /// The text.
+    #[inline]
+    pub(crate) fn as_str(&self) -> &str {
+        // SAFETY: the bytes are UTF-8 (the type's invariant: every constructor above takes them
+        // from a `str` or `String`, or from `Decoder::get_str_ref`, which validated them).
+        unsafe { std::str::from_utf8_unchecked(&self.0) }
+    }
+
+    /// The bytes.
+    #[inline]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The same bytes in a buffer of their own.
+    pub(crate) fn detach(&self) -> Self {
+        Utf8Bytes(Bytes::copy_from_slice(&self.0))
+    }
+
+    /// The shared buffer (still UTF-8, though the type no longer says so).
+    pub(crate) fn into_bytes(self) -> Bytes {
+        self.0
+    }
 }
 
 #[cfg(test)]
