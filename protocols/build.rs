@@ -24,6 +24,9 @@ fn main() {
     config
         .files(presets::LIBVIRT_FILES.iter().map(|f| dir.join(f)))
         .constants(&presets::libvirt_constants())
+        // Byte strings: libvirtd is C, and a `char *` it sends (a domain name, a path, an
+        // error message) may hold any byte. In UTF-8 mode one such byte fails the whole reply.
+        .string_mode(xdrgen::StringMode::Bytes)
         .output_name("libvirt.rs");
     if std::env::var_os("CARGO_FEATURE_RANDOM").is_some() {
         config.random_impls(None);

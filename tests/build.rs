@@ -4,6 +4,9 @@
 //! and a registry of every enum, struct and union of the fixtures and of libvirt's files (as the
 //! `protocols` crate generates them), each with monomorphized test functions.
 //!
+//! `collections.x` is generated a second time with byte strings (`XdrBytes`) into
+//! `fixtures_bytes.rs`, with its own registry, `FIXTURES_BYTES`.
+//!
 //! Typedefs are Rust `type` aliases without impls of their own; they are covered through the
 //! types that use them.
 
@@ -44,6 +47,22 @@ fn main() {
     }
     let fixture_model = load(&fixtures, &xdrgen::check::Options::default());
 
+    // The strings fixture again in byte-string mode: every `string<N>` an `XdrBytes<N>`.
+    let bytes_fixture = [fixtures_dir.join(BYTES_FIXTURE)];
+    if let Err(e) = xdrgen::Config::new()
+        .files(&bytes_fixture)
+        .string_mode(xdrgen::StringMode::Bytes)
+        .random_impls(None)
+        .output_name("fixtures_bytes.rs")
+        .out_dir(&out_dir)
+        .compile()
+    {
+        fail(&format!(
+            "generating {BYTES_FIXTURE} with byte strings: {e}"
+        ));
+    }
+    let bytes_model = load(&bytes_fixture, &xdrgen::check::Options::default());
+
     let libvirt_dir = paths::libvirt_dir();
     let libvirt_files: Vec<PathBuf> = paths::LIBVIRT_FILES
         .iter()
@@ -69,12 +88,22 @@ fn main() {
         "crate::fixtures",
         |file| !paths::RPCGEN_REJECTS.contains(&file),
     );
+    registry(
+        &mut reg,
+        "FIXTURES_BYTES",
+        &bytes_model,
+        "crate::fixtures_bytes",
+        |_| true,
+    );
     registry(&mut reg, "LIBVIRT", &libvirt_model, "::protocols", |_| true);
     let path = out_dir.join("registry.rs");
     if std::fs::read_to_string(&path).ok().as_deref() != Some(&*reg) {
         std::fs::write(&path, reg).unwrap_or_else(|e| fail(&format!("{}: {e}", path.display())));
     }
 }
+
+/// The fixture generated a second time in byte-string mode (see `paths::BYTES_FIXTURE`).
+const BYTES_FIXTURE: &str = paths::BYTES_FIXTURE;
 
 fn fail(msg: &str) -> ! {
     eprintln!("error: {msg}");

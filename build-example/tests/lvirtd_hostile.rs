@@ -369,7 +369,7 @@ async fn well_behaved(uri: String, rounds: usize, pause: Duration) -> usize {
             .await
             .expect("lookup")
             .dom;
-        assert_eq!((dom.name.as_str(), dom.id), ("test", 1), "lookup");
+        assert_eq!((dom.name.as_str(), dom.id), (Ok("test"), 1), "lookup");
         answered += 1;
         let info = conn
             .remote
@@ -533,4 +533,39 @@ fn hostile_clients_beside_well_behaved_ones() {
     );
     drop(held);
     drop(rt);
+}
+
+/// libvirt's strings are bytes, and a client may send any: lvirtd's objects have UTF-8 names,
+/// so a name that is not UTF-8 names none of them and gets libvirt's "invalid argument" error
+/// (not a dropped connection, not a decode failure), and the connection goes on.
+#[test]
+fn a_name_that_is_not_utf8_is_an_invalid_argument() {
+    let d = Lvirtd::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    rt.block_on(async {
+        let conn = protocols::Connection::open(&d.uri).await.expect("open");
+        let name = xdrgen_runtime::xdr::XdrBytes::try_from(&b"te\xffst"[..]).expect("short");
+        let err = conn
+            .remote
+            .domain_lookup_by_name(&RemoteDomainLookupByNameArgs { name })
+            .await
+            .expect_err("no domain has that name");
+        let remote = err.remote().expect("a libvirt error reply");
+        assert_eq!(remote.code, 8, "VIR_ERR_INVALID_ARG: {remote:?}");
+        let message = remote.message.as_deref().unwrap_or_default();
+        assert!(message.contains(r#""te\xffst" is not UTF-8"#), "{message}");
+        let dom = conn
+            .remote
+            .domain_lookup_by_name(&RemoteDomainLookupByNameArgs {
+                name: "test".try_into().unwrap(),
+            })
+            .await
+            .expect("the connection goes on")
+            .dom;
+        assert_eq!(dom.name, "test");
+        conn.close().await.expect("close");
+    });
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use xdrgen_runtime::libvirt::uri::{Transport, Uri};
 use xdrgen_runtime::libvirt::{self, transport, Client, Error, Keepalive};
-use xdrgen_runtime::xdr::XdrString;
+use xdrgen_runtime::xdr::XdrBytes;
 
 use crate::lxc_protocol::LxcClient;
 use crate::qemu_protocol::QemuClient;
@@ -109,7 +109,7 @@ impl Connection {
         }
         let name = uri.name();
         let args = RemoteConnectOpenArgs {
-            name: Some(XdrString::try_from(name.as_str()).map_err(Error::Xdr)?),
+            name: Some(XdrBytes::try_from(name.as_str()).map_err(Error::Xdr)?),
             flags: if options.readonly { CONNECT_RO } else { 0 },
         };
         remote.connect_open(&args).await?;

@@ -13,6 +13,11 @@
 //! ```
 
 //!
+//! Strings are byte strings (`XdrBytes<N>`): libvirtd is written in C, and a name, path or
+//! message it sends may hold bytes that are not UTF-8 (a Latin-1 file name). They decode and
+//! re-encode byte for byte; read them with `as_str()` (a `Result`), `to_str_lossy()` or `{}`
+//! (lossy). Strings and opaque data decoded by the clients share the packet's buffer.
+//!
 //! With the feature `client`, every program also gets an async client (`RemoteClient`,
 //! `QemuClient`, …) and `Connection` opens one from a libvirt URI. With the feature `server`,
 //! every program gets a server trait (`RemoteServer`) and its dispatcher (`RemoteDispatcher`).

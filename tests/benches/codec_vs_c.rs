@@ -1,12 +1,18 @@
 //! xdrgen's generated codecs against rpcgen + libtirpc's C codecs, on the same bytes.
 //!
-//! For a handful of libvirt messages (bulk XML, a small fixed struct, an array of 1000
-//! domains, 256 typed parameters with union values, a short stats list) this times, in one run:
+//! For a handful of libvirt messages (the 24-byte packet header, bulk XML, 256 KiB of opaque
+//! data, a small fixed struct, an array of 1000 domains, 256 typed parameters with union values,
+//! a short stats list) this times, in one run:
 //!
-//! - **Rust decode**: `xdr::from_bytes::<T>` and dropping the value;
+//! - **Rust decode**: `xdr::from_shared::<T>` and dropping the value, as the libvirt client and
+//!   server decode: the input is a `Bytes` placed as a received packet's payload is (offset 28
+//!   of a page-aligned buffer), and opaque data is decoded as slices of it;
+//! - **Rust from_bytes**: `xdr::from_bytes::<T>` on the same placed bytes (every opaque or
+//!   string copied out, as an owned decode from a plain slice);
 //! - **Rust encode**: `Encode::encode` into one reused buffer (like C below), and also
 //!   `xdr::to_bytes` (sizing pass + a fresh exact allocation each time);
-//! - **C decode**: zero the struct, `xdrmem_create(XDR_DECODE)`, `xdr_T`, `xdr_free`;
+//! - **C decode**: zero the struct, `xdrmem_create(XDR_DECODE)`, `xdr_T`, `xdr_free`, on input
+//!   placed the same way;
 //! - **C encode**: `xdrmem_create(XDR_ENCODE)` over one buffer allocated up front, `xdr_T` on
 //!   the value C decoded from the same bytes (and C's output is checked equal to Rust's).
 //!
@@ -14,8 +20,9 @@
 //! output at `-O2` by `xdrgen_tests::c_build::build_bench_peer`), so no process boundary is
 //! timed. Every measurement is calibrated to last at least 200 ms and is the best of 5 runs;
 //! the runs of a message interleave Rust and C so load from elsewhere hits both sides. The
-//! table prints ns/op and C/Rust ratios (above 1 means Rust is faster), then MB/s for the bulk
-//! messages. Machines are shared and noisy: read the ratios, which are measured side by side.
+//! table prints ns/op and C/Rust ratios (above 1 means Rust is faster), then, for the bulk
+//! messages, MB/s and a reference: a `memcpy` of the message's bytes from one placed buffer
+//! into another (offset 28 of a page-aligned buffer on both sides), beside the owned decode. Machines are shared and noisy: read the ratios, which are measured side by side.
 //!
 //! Run: `cargo bench -p xdrgen-tests --bench codec_vs_c` (a further argument filters messages
 //! by substring; `XDRGEN_BENCH_MS` changes the 200 ms per measurement). Needs `rpcgen`, `gcc`
@@ -30,11 +37,13 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use protocols::remote_protocol::{
-    RemoteConnectListAllDomainsRet, RemoteDomainGetCpuStatsRet, RemoteDomainGetInfoRet,
-    RemoteDomainGetXmlDescRet, RemoteNodeGetCpuStats, RemoteNodeGetCpuStatsRet,
-    RemoteNonnullDomain, RemoteNonnullString, RemoteTypedParam, RemoteTypedParamValue,
+    RemoteConnectListAllDomainsRet, RemoteDomainBlockPeekRet, RemoteDomainGetCpuStatsRet,
+    RemoteDomainGetInfoRet, RemoteDomainGetXmlDescRet, RemoteNodeGetCpuStats,
+    RemoteNodeGetCpuStatsRet, RemoteNonnullDomain, RemoteNonnullString, RemoteTypedParam,
+    RemoteTypedParamValue,
 };
-use xdrgen_runtime::xdr::{self, Decode, Encode, Encoder, VarArray};
+use protocols::virnetprotocol::{VirNetMessageHeader, VirNetMessageStatus, VirNetMessageType};
+use xdrgen_runtime::xdr::{self, Bytes, Decode, Encode, Encoder, Opaque, VarArray};
 use xdrgen_tests::c_bench::{CBench, Mode};
 use xdrgen_tests::c_build::{build_bench_peer, tools_or_skip, PeerSpec};
 use xdrgen_tests::paths::libvirt_dir;
@@ -47,11 +56,43 @@ struct Case {
     label: String,
     xdr_name: &'static str,
     bytes: Rc<[u8]>,
-    /// Whether to report MB/s.
+    /// Whether to report MB/s and the memcpy reference.
     bulk: bool,
     rust_decode: Timer,
+    rust_from_bytes: Timer,
     rust_encode: Timer,
     rust_to_bytes: Timer,
+    memcpy: Timer,
+}
+
+/// Where a packet's payload starts in its receive buffer: after the length word and header.
+const PAYLOAD_OFFSET: usize = 28;
+
+/// `bytes` copied to offset 28 of a page-aligned buffer, as a received packet's payload is
+/// placed, as a `Bytes` sharing that buffer (as `PacketCodec` hands a body over).
+fn placed(bytes: &[u8]) -> Bytes {
+    const PAGE: usize = 4096;
+    let mut buf = vec![0u8; bytes.len() + PAYLOAD_OFFSET + PAGE];
+    let start = buf.as_ptr().align_offset(PAGE) + PAYLOAD_OFFSET;
+    buf[start..start + bytes.len()].copy_from_slice(bytes);
+    // Bytes takes the Vec's allocation as it is (its length is its capacity), so the payload
+    // stays where it was put; the assertion checks it.
+    let body = Bytes::from(buf).slice(start..start + bytes.len());
+    assert_eq!(
+        (body.as_ptr() as usize) % PAGE,
+        PAYLOAD_OFFSET,
+        "the payload sits at offset 28 of a page"
+    );
+    body
+}
+
+/// A writable buffer of `len` bytes at offset 28 of a page-aligned allocation (the memcpy
+/// reference's destination), with the allocation that holds it.
+fn placed_mut(len: usize) -> (Vec<u8>, usize) {
+    const PAGE: usize = 4096;
+    let buf = vec![0u8; len + PAYLOAD_OFFSET + PAGE];
+    let start = buf.as_ptr().align_offset(PAGE) + PAYLOAD_OFFSET;
+    (buf, start)
 }
 
 /// Encodes `value` once, checks it decodes back to itself, and builds the Rust loops.
@@ -68,12 +109,37 @@ fn case<T: Encode + Decode + PartialEq + Debug + 'static>(
     assert!(back == value, "{label}: round trip changed the value");
     let value = Rc::new(value);
 
-    let input = Rc::clone(&bytes);
+    let body = placed(&bytes);
+    let shared: T = xdr::from_shared(&body).unwrap_or_else(|e| panic!("{label}: from_shared: {e}"));
+    assert!(shared == *value, "{label}: from_shared changed the value");
+
+    let input = body.clone();
     let rust_decode: Timer = Box::new(move |n| {
         let start = Instant::now();
         for _ in 0..n {
-            let v: T = xdr::from_bytes(black_box(&input)).expect("decoded before");
+            let v: T = xdr::from_shared(black_box(&input)).expect("decoded before");
             drop(black_box(v));
+        }
+        start.elapsed()
+    });
+
+    let input = body.clone();
+    let rust_from_bytes: Timer = Box::new(move |n| {
+        let start = Instant::now();
+        for _ in 0..n {
+            let v: T = xdr::from_bytes(black_box(&input[..])).expect("decoded before");
+            drop(black_box(v));
+        }
+        start.elapsed()
+    });
+
+    let input = body;
+    let (mut dst, at) = placed_mut(input.len());
+    let memcpy: Timer = Box::new(move |n| {
+        let start = Instant::now();
+        for _ in 0..n {
+            dst[at..at + input.len()].copy_from_slice(black_box(&input[..]));
+            black_box(&mut dst);
         }
         start.elapsed()
     });
@@ -108,8 +174,10 @@ fn case<T: Encode + Decode + PartialEq + Debug + 'static>(
         bytes,
         bulk,
         rust_decode,
+        rust_from_bytes,
         rust_encode,
         rust_to_bytes,
+        memcpy,
     }
 }
 
@@ -182,7 +250,32 @@ fn cases() -> Vec<Case> {
             value,
         })
         .collect::<Vec<_>>();
+    let mut peek = vec![0u8; 256 << 10];
+    for (i, b) in peek.iter_mut().enumerate() {
+        *b = (i.wrapping_mul(2_654_435_761) >> 13) as u8;
+    }
     vec![
+        case(
+            "message header (24 B)",
+            "virNetMessageHeader",
+            VirNetMessageHeader {
+                prog: 0x2000_8086,
+                vers: 1,
+                proc: 16,
+                r#type: VirNetMessageType::Reply,
+                serial: 12_345,
+                status: VirNetMessageStatus::Ok,
+            },
+            false,
+        ),
+        case(
+            "block_peek_ret 256 KiB",
+            "remote_domain_block_peek_ret",
+            RemoteDomainBlockPeekRet {
+                buffer: Opaque::new(peek).expect("256 KiB <= REMOTE_DOMAIN_BLOCK_PEEK_BUFFER_MAX"),
+            },
+            true,
+        ),
         case(
             "get_xml_desc_ret 64 KiB",
             "remote_domain_get_xml_desc_ret",
@@ -271,30 +364,41 @@ struct Row {
     bulk: bool,
     rust_dec: f64,
     c_dec: f64,
+    rust_from_bytes: f64,
     rust_enc: f64,
     c_enc: f64,
     rust_to_bytes: f64,
+    /// The memcpy reference (bulk messages only).
+    memcpy: Option<f64>,
 }
 
-/// The five measurements of a row, in [`Row`] order after `label`/`bytes`/`bulk`.
-const MEASUREMENTS: usize = 5;
+/// The measurements of a row, in [`Row`] order after `label`/`bytes`/`bulk`; the last one
+/// (memcpy) only for bulk messages.
+const MEASUREMENTS: usize = 7;
 
 fn run_case(c: &mut CBench, case: &mut Case, budget: Budget) -> std::io::Result<Row> {
     let bytes = Rc::clone(&case.bytes);
     let name = case.xdr_name;
+    let kinds = if case.bulk {
+        MEASUREMENTS
+    } else {
+        MEASUREMENTS - 1
+    };
     // Measurement `k`, `n` iterations: one place that borrows both sides.
     let mut run = |k: usize, n: u64| -> std::io::Result<Duration> {
         let c_iters = || u32::try_from(n).map_err(std::io::Error::other);
         match k {
             0 => Ok((case.rust_decode)(n)),
             1 => c.time(name, Mode::Decode, c_iters()?, &bytes),
-            2 => Ok((case.rust_encode)(n)),
-            3 => c.time(name, Mode::Encode, c_iters()?, &bytes),
-            _ => Ok((case.rust_to_bytes)(n)),
+            2 => Ok((case.rust_from_bytes)(n)),
+            3 => Ok((case.rust_encode)(n)),
+            4 => c.time(name, Mode::Encode, c_iters()?, &bytes),
+            5 => Ok((case.rust_to_bytes)(n)),
+            _ => Ok((case.memcpy)(n)),
         }
     };
     let mut iters = [0u64; MEASUREMENTS];
-    for (k, n) in iters.iter_mut().enumerate() {
+    for (k, n) in iters.iter_mut().enumerate().take(kinds) {
         *n = calibrate(budget, |n| run(k, n))?;
     }
     // Rounds interleave Rust and C, so a burst of load from other processes on a shared
@@ -302,21 +406,23 @@ fn run_case(c: &mut CBench, case: &mut Case, budget: Budget) -> std::io::Result<
     let mut best = [f64::INFINITY; MEASUREMENTS];
     let rounds = if budget.0.is_some() { ROUNDS } else { 1 };
     for _ in 0..rounds {
-        for k in 0..MEASUREMENTS {
+        for k in 0..kinds {
             let ns = run(k, iters[k])?.as_nanos() as f64 / iters[k] as f64;
             best[k] = best[k].min(ns);
         }
     }
-    let [rust_dec, c_dec, rust_enc, c_enc, rust_to_bytes] = best;
+    let [rust_dec, c_dec, rust_from_bytes, rust_enc, c_enc, rust_to_bytes, memcpy] = best;
     Ok(Row {
         label: case.label.clone(),
         bytes: bytes.len(),
         bulk: case.bulk,
         rust_dec,
         c_dec,
+        rust_from_bytes,
         rust_enc,
         c_enc,
         rust_to_bytes,
+        memcpy: case.bulk.then_some(memcpy),
     })
 }
 
@@ -337,11 +443,13 @@ fn mb_s(bytes: usize, ns: f64) -> String {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "\n{:<30} {:>8} | {:>10} {:>10} {:>6} | {:>10} {:>10} {:>6} | {:>10} {:>6}",
+        "\n{:<28} {:>8} | {:>9} {:>9} {:>6} | {:>10} {:>6} | {:>9} {:>9} {:>6} | {:>9} {:>6}",
         "message",
         "bytes",
         "Rust dec",
         "C dec",
+        "C/R",
+        "from_bytes",
         "C/R",
         "Rust enc",
         "C enc",
@@ -349,15 +457,17 @@ fn print_table(rows: &[Row]) {
         "to_bytes",
         "C/R"
     );
-    println!("{}", "-".repeat(122));
+    println!("{}", "-".repeat(136));
     for r in rows {
         println!(
-            "{:<30} {:>8} | {:>10} {:>10} {:>6.2} | {:>10} {:>10} {:>6.2} | {:>10} {:>6.2}",
+            "{:<28} {:>8} | {:>9} {:>9} {:>6.2} | {:>10} {:>6.2} | {:>9} {:>9} {:>6.2} | {:>9} {:>6.2}",
             r.label,
             r.bytes,
             ns(r.rust_dec),
             ns(r.c_dec),
             r.c_dec / r.rust_dec,
+            ns(r.rust_from_bytes),
+            r.c_dec / r.rust_from_bytes,
             ns(r.rust_enc),
             ns(r.c_enc),
             r.c_enc / r.rust_enc,
@@ -366,24 +476,44 @@ fn print_table(rows: &[Row]) {
         );
     }
     println!("C/R = C time / Rust time: above 1 means Rust is faster.");
+    println!(
+        "Rust dec = from_shared on a placed Bytes (as the client and server decode); \
+         from_bytes = owned decode from a slice."
+    );
     println!("Rust enc reuses one buffer like C; to_bytes sizes and allocates each time.");
     let bulk: Vec<&Row> = rows.iter().filter(|r| r.bulk).collect();
     if !bulk.is_empty() {
         println!(
-            "\n{:<30} {:>10} {:>10} {:>10} {:>10} {:>10}",
-            "MB/s", "Rust dec", "C dec", "Rust enc", "C enc", "to_bytes"
+            "\n{:<28} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9} | {:>10} {:>15}",
+            "MB/s",
+            "Rust dec",
+            "C dec",
+            "from_bytes",
+            "Rust enc",
+            "C enc",
+            "to_bytes",
+            "memcpy",
+            "from_bytes/memcpy"
         );
         for r in bulk {
+            let memcpy = r.memcpy.unwrap_or(f64::NAN);
             println!(
-                "{:<30} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                "{:<28} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9} | {:>10} {:>15.2}",
                 r.label,
                 mb_s(r.bytes, r.rust_dec),
                 mb_s(r.bytes, r.c_dec),
+                mb_s(r.bytes, r.rust_from_bytes),
                 mb_s(r.bytes, r.rust_enc),
                 mb_s(r.bytes, r.c_enc),
                 mb_s(r.bytes, r.rust_to_bytes),
+                ns(memcpy),
+                r.rust_from_bytes / memcpy,
             );
         }
+        println!(
+            "memcpy = the message's bytes from one placed buffer into another (offset 28 of a \
+             page-aligned buffer on both sides); from_bytes/memcpy = owned decode time / memcpy time."
+        );
     }
 }
 
@@ -413,7 +543,10 @@ fn main() {
         .filter(|c| filter.is_empty() || filter.iter().any(|f| c.label.contains(f.as_str())))
         .collect();
     let spec = PeerSpec {
-        x_files: vec![libvirt_dir().join("remote_protocol.x")],
+        x_files: vec![
+            libvirt_dir().join("virnetprotocol.x"),
+            libvirt_dir().join("remote_protocol.x"),
+        ],
         types: types.clone(),
     };
     let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c-bench-libvirt");

@@ -1,7 +1,9 @@
 //! Differential and property tests of xdrgen's generated codecs.
 //!
 //! - [`fixtures`]: Rust generated from our own `.x` files (`tests/fixtures/`).
-//! - [`registry`]: every type of the fixtures and of libvirt's protocol, with its checks.
+//! - [`fixtures_bytes`]: one fixture again, with byte strings.
+//! - [`registry`]: every type of the fixtures (both string modes) and of libvirt's protocol,
+//!   with its checks.
 //! - [`differential`]: values compared byte for byte against the C peer
 //!   ([`c_build`], [`c_peer`]: rpcgen's routines over libtirpc in an echo driver).
 //! - [`c_bench`]: the C side of the `codec_vs_c` benchmark (rpcgen's routines timed in C).
@@ -29,4 +31,10 @@ pub mod registry;
 /// Code generated from `tests/fixtures/*.x` (one module per file), with `Random` impls.
 pub mod fixtures {
     include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
+}
+
+/// Code generated from [`paths::BYTES_FIXTURE`] in byte-string mode (every `string<N>` an
+/// `XdrBytes<N>`), with `Random` impls.
+pub mod fixtures_bytes {
+    include!(concat!(env!("OUT_DIR"), "/fixtures_bytes.rs"));
 }

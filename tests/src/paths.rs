@@ -10,6 +10,10 @@ pub fn fixtures_dir() -> PathBuf {
 /// Fixture files that rpcgen rejects (valid RFC text it does not support): the C side skips them.
 pub const RPCGEN_REJECTS: &[&str] = &["rfc_only.x"];
 
+/// The fixture (its strings plain and bounded, in typedefs, structs and arrays) that the tests
+/// also generate in byte-string mode (`xdrgen::StringMode::Bytes`).
+pub const BYTES_FIXTURE: &str = "collections.x";
+
 /// Every fixture file name, sorted.
 pub fn fixture_files() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(fixtures_dir())

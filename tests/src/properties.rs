@@ -1,10 +1,10 @@
 //! Properties every generated codec must have, checked on random values of one type: the round
-//! trip, the computed length, and refusal of damaged or hostile input without a panic and
-//! without allocating from an unchecked length.
+//! trip (from a slice and from a shared buffer), the computed length, and refusal of damaged or
+//! hostile input without a panic and without allocating from an unchecked length.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use xdrgen_runtime::xdr::{self, ErrorKind};
+use xdrgen_runtime::xdr::{self, Bytes, ErrorKind};
 
 use crate::alloc_probe::largest_allocation_during;
 use crate::differential::{hex, Plan, Stats, Testable};
@@ -57,11 +57,25 @@ pub fn properties<T: Testable>(
         if back != value {
             return Err(ctx(&format!("round trip changed {value:?} into {back:?}")));
         }
+        // Decoding from a shared buffer (as the libvirt client and server do) gives the same
+        // value, and fails on the same truncations.
+        let whole = Bytes::copy_from_slice(&bytes);
+        let shared: T = xdr::from_shared(&whole).map_err(|e| ctx(&format!("from_shared: {e}")))?;
+        if shared != value {
+            return Err(ctx(&format!(
+                "from_shared decoded {shared:?}, from_bytes {value:?}"
+            )));
+        }
         for cut in truncations(bytes.len(), seed) {
             match decode_no_panic::<T>(&bytes[..cut]) {
                 Ok(Err(_)) => {}
                 Ok(Ok(v)) => return Err(ctx(&format!("truncated to {cut} bytes, decoded {v:?}"))),
                 Err(p) => return Err(ctx(&format!("truncated to {cut} bytes: panic {p}"))),
+            }
+            if let Ok(v) = xdr::from_shared::<T>(&whole.slice(..cut)) {
+                return Err(ctx(&format!(
+                    "truncated to {cut} bytes, from_shared decoded {v:?}"
+                )));
             }
         }
         let mut longer = bytes.clone();

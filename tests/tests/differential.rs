@@ -4,11 +4,15 @@
 
 use std::path::PathBuf;
 
+use xdrgen_runtime::xdr::{from_bytes, to_bytes};
 use xdrgen_tests::c_build::{build_peer, tools_or_skip, PeerSpec};
-use xdrgen_tests::c_peer::CPeer;
-use xdrgen_tests::differential::{Plan, Stats};
-use xdrgen_tests::paths::{c_fixture_paths, libvirt_dir, LIBVIRT_FILES};
-use xdrgen_tests::registry::{Entry, FIXTURES, LIBVIRT};
+use xdrgen_tests::c_peer::{CPeer, Echo};
+use xdrgen_tests::differential::{hex, Plan, Stats};
+use xdrgen_tests::fixtures_bytes::collections::CoText;
+use xdrgen_tests::paths::{
+    c_fixture_paths, fixtures_dir, libvirt_dir, BYTES_FIXTURE, LIBVIRT_FILES,
+};
+use xdrgen_tests::registry::{Entry, FIXTURES, FIXTURES_BYTES, LIBVIRT};
 
 /// Builds one C peer for `x_files`, runs every C-known entry through it, and returns the
 /// number of types and the stats; panics listing every failing type.
@@ -99,6 +103,84 @@ fn fixtures_match_rpcgen() {
         started.elapsed()
     );
     assert!(stats.values > 0);
+}
+
+/// The strings fixture in byte-string mode against the same C: random strings of any bytes but
+/// NUL (which C's `strlen` would cut), most of them not UTF-8, in every string-holding type.
+#[test]
+fn byte_string_fixture_matches_rpcgen() {
+    if !tools_or_skip("differential") {
+        return;
+    }
+    let plan = Plan {
+        values: 200,
+        seed_base: 7_000,
+        max_len: 16,
+        max_depth: 4,
+    }
+    .from_env();
+    let files = vec![fixtures_dir().join(BYTES_FIXTURE)];
+    let (types, stats) = run_set("fixtures-bytes", FIXTURES_BYTES, files, plan);
+    println!(
+        "differential: byte strings: {types} types, {} values ({} bytes), all byte-identical",
+        stats.values, stats.bytes
+    );
+    assert!(stats.values > 0);
+}
+
+/// `text` as XDR writes a string, built by hand from RFC 4506 4.11: the length word, the bytes,
+/// zero padding to a multiple of four.
+fn xdr_string(text: &[u8]) -> Vec<u8> {
+    let mut wire = (text.len() as u32).to_be_bytes().to_vec();
+    wire.extend_from_slice(text);
+    while !wire.len().is_multiple_of(4) {
+        wire.push(0);
+    }
+    wire
+}
+
+/// Every byte value from 0x01 to 0xff, alone, between ASCII letters, and all together in both
+/// orders, in a `string<>` (`co_text`) in byte-string mode: Rust encodes it as RFC 4506 says,
+/// libtirpc decodes all of it and re-encodes the same bytes, and Rust decodes libtirpc's bytes
+/// back to the very bytes it started from.
+#[test]
+fn every_byte_value_round_trips_through_libtirpc_in_byte_strings() {
+    if !tools_or_skip("differential") {
+        return;
+    }
+    let spec = PeerSpec {
+        x_files: vec![fixtures_dir().join(BYTES_FIXTURE)],
+        types: vec!["co_text".to_string()],
+    };
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c-peer-every-byte");
+    let exe = build_peer(&work, &spec).unwrap_or_else(|e| panic!("{e}"));
+    let mut c = CPeer::spawn(&exe, &spec.types).expect("spawn the C driver");
+    let index = c.index_of("co_text").expect("listed");
+
+    let mut inputs: Vec<Vec<u8>> = Vec::new();
+    for b in 1..=255u8 {
+        inputs.push(vec![b]);
+        inputs.push(vec![b'a', b, b'z']);
+    }
+    let all: Vec<u8> = (1..=255).collect();
+    inputs.push(all.iter().rev().copied().collect());
+    inputs.push(all);
+
+    for text in &inputs {
+        let value = CoText::try_from(&text[..]).expect("unbounded");
+        let wire = xdr_string(text);
+        let ours = to_bytes(&value).expect("encodes");
+        assert_eq!(ours, wire, "Rust's encoding of {}", hex(text));
+        match c.echo(index, &ours).expect("talk to the C driver") {
+            Echo::Ok { consumed, bytes } => {
+                assert_eq!(consumed as usize, wire.len(), "C read all of {}", hex(text));
+                assert_eq!(bytes, wire, "libtirpc re-encoded {}", hex(text));
+                let back: CoText = from_bytes(&bytes).expect("Rust decodes libtirpc's bytes");
+                assert_eq!(back.as_bytes(), &text[..]);
+            }
+            other => panic!("C refused {}: {other:?}", hex(text)),
+        }
+    }
 }
 
 #[test]

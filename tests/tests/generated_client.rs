@@ -3,7 +3,7 @@
 //! lookups, without a connection.
 
 use xdrgen_runtime::codegen::libvirt::{Error, Event, ReadStream, WriteStream};
-use xdrgen_runtime::codegen::{to_bytes, Generate, XdrString};
+use xdrgen_runtime::codegen::{to_bytes, Bytes, Generate, XdrString};
 use xdrgen_tests::fixtures::libvirt_style::*;
 
 fn machine() -> DemoNonnullMachine {
@@ -90,7 +90,7 @@ fn events_decode_their_message_and_ignore_other_procedures() {
         state: 1,
         reason: 2,
     };
-    let body = to_bytes(&msg).expect("encodes");
+    let body = Bytes::from(to_bytes(&msg).expect("encodes"));
     assert_eq!(
         DemoEvent::decode_event(8, &body).expect("decodes"),
         Some(DemoEvent::StateEvent(msg))
@@ -99,5 +99,5 @@ fn events_decode_their_message_and_ignore_other_procedures() {
         DemoEvent::decode_event(3, &body).expect("not an event"),
         None
     );
-    assert!(DemoEvent::decode_event(8, &body[..body.len() - 1]).is_err());
+    assert!(DemoEvent::decode_event(8, &body.slice(..body.len() - 1)).is_err());
 }

@@ -2,7 +2,7 @@
 //! output is reviewed. `build.rs` compiles the same output (with the files as one unit), so the
 //! snapshots show code that builds and whose codecs the other tests exercise.
 
-use xdrgen_tests::paths::{fixture_files, fixtures_dir};
+use xdrgen_tests::paths::{fixture_files, fixtures_dir, BYTES_FIXTURE};
 
 #[test]
 fn generated_rust_of_every_fixture() {
@@ -42,4 +42,31 @@ fn generated_server_of_the_libvirt_style_fixture() {
         .generate()
         .unwrap_or_else(|e| panic!("libvirt_style.x: {e}"));
     insta::assert_snapshot!("libvirt_style_server", text);
+}
+
+/// The strings fixture in byte-string mode, as `build.rs` compiles it: every `string<N>` an
+/// `XdrBytes<N>` (the snapshot without the mode, `collections`, has `XdrString<N>`).
+#[test]
+fn generated_rust_of_the_strings_fixture_with_byte_strings() {
+    let text = xdrgen::Config::new()
+        .file(fixtures_dir().join(BYTES_FIXTURE))
+        .string_mode(xdrgen::StringMode::Bytes)
+        .cargo_messages(false)
+        .generate()
+        .unwrap_or_else(|e| panic!("{BYTES_FIXTURE}: {e}"));
+    assert!(!text.contains("XdrString"), "a string left in UTF-8 mode");
+    insta::assert_snapshot!("collections_byte_strings", text);
+}
+
+/// One typedef of the strings fixture in byte-string mode, the rest UTF-8.
+#[test]
+fn generated_rust_of_the_strings_fixture_with_one_byte_string_type() {
+    let text = xdrgen::Config::new()
+        .file(fixtures_dir().join(BYTES_FIXTURE))
+        .string_mode_for("co_text", xdrgen::StringMode::Bytes)
+        .cargo_messages(false)
+        .generate()
+        .unwrap_or_else(|e| panic!("{BYTES_FIXTURE}: {e}"));
+    assert_eq!(text.matches("XdrBytes").count(), 1, "only co_text");
+    insta::assert_snapshot!("collections_one_byte_string_type", text);
 }

@@ -4,7 +4,7 @@
 
 use xdrgen_tests::alloc_probe::{self, CountingAlloc};
 use xdrgen_tests::differential::Plan;
-use xdrgen_tests::registry::{Entry, FIXTURES, LIBVIRT};
+use xdrgen_tests::registry::{Entry, FIXTURES, FIXTURES_BYTES, LIBVIRT};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -64,6 +64,20 @@ fn fixtures_properties() {
     }
     .from_env();
     run("fixtures (long collections)", FIXTURES, long);
+}
+
+/// The strings fixture with byte strings: random strings of any bytes but NUL, most of them
+/// not UTF-8, hit every property.
+#[test]
+fn byte_string_fixture_properties() {
+    let plan = Plan {
+        values: 200,
+        seed_base: 3_000,
+        max_len: 16,
+        max_depth: 4,
+    }
+    .from_env();
+    run("fixtures (byte strings)", FIXTURES_BYTES, plan);
 }
 
 #[test]

@@ -62,7 +62,10 @@
 //! reserving gigabytes. Recursion depth is capped by [`Limits::max_depth`](xdr::Limits) and
 //! whole messages by [`Limits::max_message`](xdr::Limits). Errors never panic; they name the
 //! field path, e.g. `remote_domain_get_xml_desc_ret.xml: length 9000000 exceeds bound 4194304`.
-//! The crate contains no `unsafe` code.
+//! The crate's only `unsafe` code is one module (`xdr::utf8`) that reads bytes as `&str`
+//! without scanning them again: bytes it has just checked to be ASCII, and the buffer behind
+//! [`XdrString`](xdr::XdrString), which only a `str`, a `String` or a validating decode can
+//! fill.
 //!
 //! # Performance
 //!
@@ -70,7 +73,9 @@
 //! [`Encode::encoded_len`](xdr::Encode::encoded_len). Opaque data and strings are copied with a
 //! single `memcpy` in both directions (string decoding validates UTF-8 in place and then copies
 //! once); borrowed reads ([`Decoder::get_var_opaque_ref`](xdr::Decoder::get_var_opaque_ref),
-//! [`Decoder::get_str_ref`](xdr::Decoder::get_str_ref)) copy nothing. [`Error`](xdr::Error) is
+//! [`Decoder::get_str_ref`](xdr::Decoder::get_str_ref)) copy nothing, and neither does
+//! [`from_shared`](xdr::from_shared), which decodes from a [`Bytes`](xdr::Bytes) buffer (a
+//! libvirt packet's body) so that decoded opaque data is a slice of it. [`Error`](xdr::Error) is
 //! one pointer wide so successful results stay small.
 
 pub mod codegen;

@@ -9,11 +9,11 @@
 //! Floats are finite or ±0.0 or ±infinity but never NaN: `NaN != NaN` would make every
 //! `decode(encode(x)) == x` check fail although the bytes round-trip exactly.
 //!
-//! Strings never contain NUL: C's `xdr_string` encodes up to the first NUL (it uses `strlen`),
+//! Strings (and byte strings) never contain NUL: C's `xdr_string` encodes up to the first NUL (it uses `strlen`),
 //! so a NUL would make differential tests against rpcgen/libtirpc disagree for a reason that is
 //! not a bug.
 
-use crate::xdr::{Opaque, VarArray, XdrString};
+use crate::xdr::{Opaque, VarArray, XdrBytes, XdrString};
 
 /// A seeded random generator with the size and depth limits generated `Random` impls obey.
 #[derive(Debug, Clone)]
@@ -257,6 +257,22 @@ impl<const N: u32> Random for XdrString<N> {
             s.push(c);
         }
         XdrString::new(s).expect("Gen::len never exceeds the bound")
+    }
+}
+
+impl<const N: u32> Random for XdrBytes<N> {
+    /// Any bytes but NUL, so often not UTF-8: half the time UTF-8 text as for
+    /// [`XdrString`], half the time bytes from 0x01 to 0xff.
+    fn random(g: &mut Gen) -> Self {
+        if g.gen_bool() {
+            return XdrBytes::new(XdrString::<N>::random(g).as_bytes().to_vec())
+                .expect("Gen::len never exceeds the bound");
+        }
+        let mut bytes = vec![0u8; g.len(N)];
+        for b in &mut bytes {
+            *b = 1 + g.below(255) as u8;
+        }
+        XdrBytes::new(bytes).expect("Gen::len never exceeds the bound")
     }
 }
 

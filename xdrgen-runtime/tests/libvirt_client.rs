@@ -377,10 +377,10 @@ impl Event for Ev {
     const PROGRAM: &'static ProgramInfo = &PROG;
     fn decode_event(
         procedure: u32,
-        body: &[u8],
+        body: &xdrgen_runtime::xdr::Bytes,
     ) -> Result<Option<Self>, xdrgen_runtime::xdr::Error> {
         Ok((procedure == 2)
-            .then(|| xdrgen_runtime::xdr::from_bytes(body))
+            .then(|| xdrgen_runtime::xdr::from_shared(body))
             .transpose()?
             .map(Ev))
     }

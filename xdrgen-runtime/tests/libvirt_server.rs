@@ -46,7 +46,11 @@ impl Dispatch for TestDispatcher {
         &PROG
     }
 
-    fn dispatch<'a>(&'a self, cx: &'a Context, args: &'a [u8]) -> BoxFuture<'a, Reply> {
+    fn dispatch<'a>(
+        &'a self,
+        cx: &'a Context,
+        args: &'a xdrgen_runtime::xdr::Bytes,
+    ) -> BoxFuture<'a, Reply> {
         match cx.procedure().number {
             1 => serve(cx, args, |n: u32| async move { Ok(n) }),
             2 => serve(cx, args, |n: u32| async move {

@@ -73,7 +73,11 @@ impl Dispatch for Dispatcher {
         &PROG
     }
 
-    fn dispatch<'a>(&'a self, cx: &'a Context, args: &'a [u8]) -> BoxFuture<'a, Reply> {
+    fn dispatch<'a>(
+        &'a self,
+        cx: &'a Context,
+        args: &'a xdrgen_runtime::xdr::Bytes,
+    ) -> BoxFuture<'a, Reply> {
         let seen = self.0.clone();
         match cx.procedure().number {
             ECHO => serve(cx, args, |n: u32| async move { Ok(n) }),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::emit::{self, RandomImpls};
+use crate::emit::{self, RandomImpls, StringMode};
 use crate::source::SourceMap;
 use crate::{check, Error};
 
@@ -180,6 +180,42 @@ impl Config {
         self
     }
 
+    /// How every `string<N>` is held (default [`StringMode::Utf8`], `XdrString<N>`), where
+    /// [`string_mode_for`](Config::string_mode_for) says nothing.
+    ///
+    /// [`StringMode::Bytes`] makes them `XdrBytes<N>`, which take any bytes a C peer sends
+    /// (`as_str()` returns a `Result`, `to_str_lossy()` never fails).
+    ///
+    /// ```
+    /// let mut config = xdrgen::Config::new();
+    /// config.string_mode(xdrgen::StringMode::Bytes);
+    /// ```
+    pub fn string_mode(&mut self, mode: StringMode) -> &mut Self {
+        self.emit.string_mode = mode;
+        self
+    }
+
+    /// How the strings of one file (`"remote_protocol.x"`, or its path as given) or of one type
+    /// (its `.x` name: `"remote_nonnull_string"`) are held. A type's mode wins over its file's,
+    /// which wins over [`string_mode`](Config::string_mode). A name that is neither an input
+    /// file nor a type is an error when generating.
+    ///
+    /// A typedef's mode applies wherever the typedef is used; a struct's or union's to the
+    /// strings declared in it (an anonymous type nested in it follows its file's mode).
+    ///
+    /// ```
+    /// use xdrgen::StringMode;
+    ///
+    /// let mut config = xdrgen::Config::new();
+    /// config
+    ///     .string_mode_for("remote_protocol.x", StringMode::Bytes)
+    ///     .string_mode_for("remote_auth_sasl_init_ret", StringMode::Utf8);
+    /// ```
+    pub fn string_mode_for(&mut self, name: impl Into<String>, mode: StringMode) -> &mut Self {
+        self.emit.string_modes.push((name.into(), mode));
+        self
+    }
+
     /// Emits `xdrgen_runtime::random::Random` impls for every type, under
     /// `#[cfg(feature = "<feature>")]` when a feature is given. Tests use them to make values.
     pub fn random_impls(&mut self, feature: Option<&str>) -> &mut Self {
@@ -264,6 +300,21 @@ impl Config {
         {
             return Err(Error::Config(format!(
                 "type_attribute names `{name}`, but the .x files define no type of that name"
+            )));
+        }
+        // A misspelt file or type name would otherwise leave its strings in the other mode.
+        if let Some((name, _)) = self.emit.string_modes.iter().find(|(name, _)| {
+            model.type_def(name).is_none()
+                && !model.modules.iter().any(|m| {
+                    m.path.to_string_lossy() == name.as_str()
+                        || m.path
+                            .file_name()
+                            .is_some_and(|f| f.to_string_lossy() == name.as_str())
+                })
+        }) {
+            return Err(Error::Config(format!(
+                "string_mode_for names `{name}`, but it is neither an input file nor a type of the \
+                 .x files"
             )));
         }
         if let Some(clash) = emit::name_clashes(&model, &self.emit).into_iter().next() {

@@ -31,6 +31,7 @@ pub mod presets;
 pub mod source;
 
 pub use config::Config;
+pub use emit::StringMode;
 pub use error::Error;
 
 use diagnostic::Diagnostics;

@@ -307,6 +307,44 @@ fn generate_flags_choose_clients_and_procedure_tables() {
 }
 
 #[test]
+fn byte_string_flags_choose_xdr_bytes() {
+    let demo = ["--constant", "UUID_LEN=16", "tests/fixtures/cli/demo.x"];
+    let field = |stdout: &str| -> String {
+        let at = stdout.find("pub name:").expect("demo_node.name");
+        stdout[at..at + stdout[at..].find(',').unwrap()]
+            .split_whitespace()
+            .collect()
+    };
+    let plain = text(&xdrgen(&[&["generate"][..], &demo].concat())).0;
+    assert_eq!(
+        field(&plain),
+        "pubname:::xdrgen_runtime::codegen::XdrString<DEMO_NAME_MAX>"
+    );
+    for flags in [
+        &["--byte-strings"][..],
+        &["--byte-strings-for", "demo_node"],
+        &[
+            "--byte-strings-for",
+            "demo.x",
+            "--byte-strings-for",
+            "demo_kind",
+        ],
+    ] {
+        let run = xdrgen(&[&["generate"][..], flags, &demo].concat());
+        let (stdout, stderr) = text(&run);
+        assert!(run.status.success(), "{flags:?}: {stderr}");
+        assert_eq!(
+            field(&stdout),
+            "pubname:::xdrgen_runtime::codegen::XdrBytes<DEMO_NAME_MAX>",
+            "{flags:?}"
+        );
+    }
+    let run = xdrgen(&[&["generate", "--byte-strings-for", "demo_nod"][..], &demo].concat());
+    assert!(!run.status.success());
+    assert!(text(&run).1.contains("`demo_nod`"), "{}", text(&run).1);
+}
+
+#[test]
 fn generate_reports_warnings_on_stderr() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-generate-warnings");
     let _ = std::fs::remove_dir_all(&dir);

@@ -199,3 +199,92 @@ fn a_type_attribute_for_an_unknown_type_is_an_error() {
         "type_attribute names `demo_nodee`, but the .x files define no type of that name"
     );
 }
+
+/// The Rust types of `s_a`, `s_b` and the field `s_c.x` in code generated from a small
+/// `.x` with three strings, by a `Config` set up by `f`.
+fn string_holders(name: &str, f: impl FnOnce(&mut xdrgen::Config)) -> Result<String, String> {
+    let dir = scratch(name);
+    let x = dir.join("strings.x");
+    std::fs::write(
+        &x,
+        "typedef string s_a<8>;\ntypedef string s_b<>;\nstruct s_c { string x<4>; };\n",
+    )
+    .unwrap();
+    let mut config = xdrgen::Config::new();
+    config.file(&x).cargo_messages(false);
+    f(&mut config);
+    let text = config.generate().map_err(|e| e.to_string())?;
+    let find = |prefix: &str| -> String {
+        let at = text
+            .find(prefix)
+            .unwrap_or_else(|| panic!("no {prefix:?} in\n{text}"));
+        let rest = &text[at + prefix.len()..];
+        rest[..rest.find([';', ',']).unwrap()].trim().to_string()
+    };
+    Ok(format!(
+        "{} | {} | {}",
+        find("pub type SA ="),
+        find("pub type SB ="),
+        find("pub x:")
+    ))
+}
+
+#[test]
+fn string_modes_apply_by_default_by_file_and_by_type() {
+    use xdrgen::StringMode::{Bytes, Utf8};
+    let s = |n| format!("::xdrgen_runtime::codegen::XdrString{n}");
+    let b = |n| format!("::xdrgen_runtime::codegen::XdrBytes{n}");
+    type Setup = Box<dyn FnOnce(&mut xdrgen::Config)>;
+    let cases: [(&str, Setup, [String; 3]); 5] = [
+        (
+            "modes-default",
+            Box::new(|_| {}),
+            [s("<8>"), s(""), s("<4>")],
+        ),
+        (
+            "modes-all",
+            Box::new(|c| {
+                c.string_mode(Bytes);
+            }),
+            [b("<8>"), b(""), b("<4>")],
+        ),
+        (
+            "modes-file",
+            Box::new(|c| {
+                c.string_mode_for("strings.x", Bytes);
+            }),
+            [b("<8>"), b(""), b("<4>")],
+        ),
+        (
+            "modes-type-over-file",
+            Box::new(|c| {
+                c.string_mode_for("strings.x", Bytes)
+                    .string_mode_for("s_b", Utf8);
+            }),
+            [b("<8>"), s(""), b("<4>")],
+        ),
+        (
+            "modes-one-struct",
+            Box::new(|c| {
+                c.string_mode_for("s_c", Bytes);
+            }),
+            [s("<8>"), s(""), b("<4>")],
+        ),
+    ];
+    for (name, f, [a, bb, c]) in cases {
+        let got = string_holders(name, f).unwrap();
+        assert_eq!(got, format!("{a} | {bb} | {c}"), "{name}");
+    }
+}
+
+#[test]
+fn a_string_mode_for_an_unknown_name_is_an_error() {
+    let err = string_holders("modes-unknown", |c| {
+        c.string_mode_for("s_z", xdrgen::StringMode::Bytes);
+    })
+    .unwrap_err();
+    assert!(
+        err.contains("string_mode_for names `s_z`, but it is neither an input file nor a type"),
+        "{err}"
+    );
+}

@@ -15,7 +15,7 @@ use super::keepalive::Keepalive;
 use super::stream::{ReadStream, WriteStream};
 use super::Error;
 use crate::rpc::ProgramInfo;
-use crate::xdr::{from_bytes, Decode, Encode};
+use crate::xdr::{from_shared, Decode, Encode};
 
 /// Settings of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +197,7 @@ impl Client {
         let header = self.call_header(program, procedure);
         let packet = encode_packet(&header, args, self.handle.options.max_packet)?;
         let reply = self.round_trip(header, packet, Expect::Reply, None).await?;
-        Ok(from_bytes(&reply.body)?)
+        Ok(from_shared(&reply.body)?)
     }
 
     /// Calls a `@readstream` procedure: the reply, then the data the server sends.
@@ -215,7 +215,7 @@ impl Client {
             .await?;
         // From here the stream is open on the server: dropping it (even on a bad reply) aborts.
         let stream = ReadStream::new(self.clone(), header, rx);
-        let value = from_bytes(&reply.body)?;
+        let value = from_shared(&reply.body)?;
         Ok((value, stream))
     }
 
@@ -234,7 +234,7 @@ impl Client {
             .round_trip(header, packet, Expect::Stream, Some(tx))
             .await?;
         let stream = WriteStream::new(self.clone(), header, rx);
-        let value = from_bytes(&reply.body)?;
+        let value = from_shared(&reply.body)?;
         Ok((value, stream))
     }
 

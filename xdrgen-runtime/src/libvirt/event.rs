@@ -18,8 +18,9 @@ pub trait Event: Sized + Send + 'static {
     const PROGRAM: &'static ProgramInfo;
 
     /// Decodes the payload of a MESSAGE packet of `procedure`; `Ok(None)` when `procedure` is
-    /// not an event of this program.
-    fn decode_event(procedure: u32, body: &[u8]) -> Result<Option<Self>, crate::xdr::Error>;
+    /// not an event of this program. `body` is a view of the receive buffer, which decoded
+    /// opaque data and strings may share.
+    fn decode_event(procedure: u32, body: &Bytes) -> Result<Option<Self>, crate::xdr::Error>;
 }
 
 /// A subscription to a program's events, from [`Client::events`].

@@ -880,7 +880,7 @@ async fn call(
     }
 }
 
-async fn dispatch(d: &dyn Dispatch, cx: &Context, body: &[u8]) -> Reply {
+async fn dispatch(d: &dyn Dispatch, cx: &Context, body: &Bytes) -> Reply {
     d.dispatch(cx, body).await
 }
 

@@ -11,7 +11,7 @@ use super::server_conn::Connection;
 use super::server_stream::{ReceiveData, SendData, StreamBody};
 use super::RemoteError;
 use crate::rpc::{ProcedureInfo, ProgramInfo};
-use crate::xdr::{from_bytes, to_bytes, Decode, Encode};
+use crate::xdr::{from_shared, to_bytes, Bytes, Decode, Encode};
 
 /// A boxed, sendable future: what [`Dispatch::dispatch`] returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -36,8 +36,9 @@ pub trait Dispatch: Send + Sync + 'static {
     /// The program and version this serves.
     fn program(&self) -> &'static ProgramInfo;
 
-    /// Answers one call to `cx.procedure()` whose arguments are `args` (the CALL's payload).
-    fn dispatch<'a>(&'a self, cx: &'a Context, args: &'a [u8]) -> BoxFuture<'a, Reply>;
+    /// Answers one call to `cx.procedure()` whose arguments are `args` (the CALL's payload, a
+    /// view of the receive buffer that decoded opaque data and strings may share).
+    fn dispatch<'a>(&'a self, cx: &'a Context, args: &'a Bytes) -> BoxFuture<'a, Reply>;
 }
 
 /// What a method knows about its call: the procedure, the call's serial, and the connection it
@@ -112,14 +113,14 @@ impl Context {
 /// they do not decode), runs the access hook, then awaits `method` and encodes its result.
 ///
 /// Generic only where it must be, so that hundreds of arms stay cheap to compile.
-pub fn serve<'a, A, R, F, Fut>(cx: &'a Context, args: &'a [u8], method: F) -> BoxFuture<'a, Reply>
+pub fn serve<'a, A, R, F, Fut>(cx: &'a Context, args: &'a Bytes, method: F) -> BoxFuture<'a, Reply>
 where
     A: Decode,
     R: Encode,
     F: FnOnce(A) -> Fut,
     Fut: Future<Output = Result<R, RemoteError>> + Send + 'a,
 {
-    let args = match from_bytes::<A>(args) {
+    let args = match from_shared::<A>(args) {
         Ok(a) => a,
         Err(e) => return ready(Err(undecodable(cx, &e))),
     };
@@ -134,7 +135,7 @@ where
 /// the reply is queued.
 pub fn serve_send<'a, A, R, F, Fut>(
     cx: &'a Context,
-    args: &'a [u8],
+    args: &'a Bytes,
     method: F,
 ) -> BoxFuture<'a, Reply>
 where
@@ -150,7 +151,7 @@ where
 /// once the reply is queued.
 pub fn serve_receive<'a, A, R, F, Fut>(
     cx: &'a Context,
-    args: &'a [u8],
+    args: &'a Bytes,
     method: F,
 ) -> BoxFuture<'a, Reply>
 where
@@ -166,7 +167,7 @@ where
 /// until the reply is queued.
 fn serve_stream<'a, A, R, B, F, Fut>(
     cx: &'a Context,
-    args: &'a [u8],
+    args: &'a Bytes,
     method: F,
 ) -> BoxFuture<'a, Reply>
 where

@@ -7,6 +7,10 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
+use bytes::Bytes;
+
+use super::utf8::Utf8Bytes;
+
 use super::decode::{Decode, Decoder};
 use super::encode::{padded_len, Encode, Encoder};
 use super::error::{check_bound, Error};
@@ -16,7 +20,14 @@ use super::error::ErrorKind;
 
 /// An XDR `string<N>`: UTF-8 text of at most `N` bytes.
 ///
-/// Decoding rejects bytes that are not UTF-8 ([`ErrorKind::InvalidUtf8`]).
+/// Decoding rejects bytes that are not UTF-8 ([`ErrorKind::InvalidUtf8`]); a peer that may send
+/// other bytes (a C peer's Latin-1 path) needs byte-string mode and
+/// [`XdrBytes`](crate::xdr::XdrBytes).
+///
+/// The text is held in a [`Bytes`] buffer, validated once: decoded by
+/// [`from_shared`](crate::xdr::from_shared) it is a slice of the packet (no allocation), and
+/// cloning it is a reference count. It keeps that packet's buffer alive until it is dropped or
+/// [`detach`](XdrString::detach)ed. The text is immutable.
 ///
 /// # Examples
 ///
@@ -28,11 +39,30 @@ use super::error::ErrorKind;
 /// assert!(XdrString::<2>::try_from("vm1").is_err());
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct XdrString<const N: u32 = { u32::MAX }>(String);
+pub struct XdrString<const N: u32 = { u32::MAX }>(Utf8Bytes);
 
-/// An XDR `opaque<N>`: at most `N` bytes.
+/// An XDR `opaque<N>`: at most `N` bytes, held in a shared [`Bytes`] buffer.
+///
+/// Decoded by [`from_shared`](crate::xdr::from_shared) (as the libvirt client and server
+/// decode), it is a slice of the received packet: no copy, whatever its size. Cloning it is a
+/// reference count. The bytes are immutable; build a new value to change them.
+///
+/// A small value sliced from a packet keeps the whole packet's buffer alive while it lives;
+/// [`detach`](Opaque::detach) copies it out when it is kept long.
+///
+/// # Examples
+///
+/// ```
+/// use xdrgen_runtime::xdr::{to_bytes, Opaque};
+///
+/// let cookie = Opaque::<8>::new(vec![1, 2, 3])?;
+/// assert_eq!(to_bytes(&cookie)?, [0, 0, 0, 3, 1, 2, 3, 0]);
+/// assert_eq!(cookie.as_slice(), [1, 2, 3]);
+/// assert!(Opaque::<2>::new(vec![1, 2, 3]).is_err());
+/// # Ok::<(), xdrgen_runtime::xdr::Error>(())
+/// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Opaque<const N: u32 = { u32::MAX }>(Vec<u8>);
+pub struct Opaque<const N: u32 = { u32::MAX }>(Bytes);
 
 /// An XDR variable-length array `T<N>`: at most `N` elements.
 ///
@@ -47,25 +77,39 @@ impl<const N: u32> XdrString<N> {
     /// The bound `N`.
     pub const BOUND: u32 = N;
 
-    /// Wraps `s`; fails with [`ErrorKind::LengthExceedsBound`] when it is longer than `N` bytes.
+    /// Wraps `s` (its buffer, without a copy); fails with [`ErrorKind::LengthExceedsBound`]
+    /// when it is longer than `N` bytes.
     pub fn new(s: String) -> Result<Self, Error> {
         check_bound(s.len(), N)?;
-        Ok(XdrString(s))
+        Ok(XdrString(Utf8Bytes::from_string(s)))
     }
 
     /// The text.
+    #[inline]
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// The text as bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
 
-    /// Unwraps the `String`.
-    pub fn into_inner(self) -> String {
-        self.0
+    /// The same text in a buffer of its own, so that keeping it does not keep the rest of the
+    /// packet it was decoded from.
+    pub fn detach(&self) -> Self {
+        XdrString(self.0.detach())
+    }
+
+    /// The text as a `String` (a copy).
+    pub fn into_string(self) -> String {
+        self.as_str().to_owned()
+    }
+
+    /// The text's bytes as the shared buffer they are held in.
+    pub fn into_bytes(self) -> Bytes {
+        self.0.into_bytes()
     }
 }
 
@@ -73,9 +117,10 @@ impl<const N: u32> Opaque<N> {
     /// The bound `N`.
     pub const BOUND: u32 = N;
 
-    /// Wraps `bytes`; fails with [`ErrorKind::LengthExceedsBound`] when there are more than
-    /// `N`.
-    pub fn new(bytes: Vec<u8>) -> Result<Self, Error> {
+    /// Wraps `bytes` (a `Vec<u8>` or [`Bytes`], taken without a copy); fails with
+    /// [`ErrorKind::LengthExceedsBound`] when there are more than `N`.
+    pub fn new(bytes: impl Into<Bytes>) -> Result<Self, Error> {
+        let bytes = bytes.into();
         check_bound(bytes.len(), N)?;
         Ok(Opaque(bytes))
     }
@@ -85,14 +130,25 @@ impl<const N: u32> Opaque<N> {
         &self.0
     }
 
-    /// The bytes, mutably (the length cannot change through a slice).
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        &mut self.0
+    /// The bytes as the shared buffer they are held in.
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
     }
 
-    /// Unwraps the `Vec`.
-    pub fn into_inner(self) -> Vec<u8> {
+    /// The same bytes in a buffer of their own, so that keeping them does not keep the rest of
+    /// the packet they were decoded from.
+    pub fn detach(&self) -> Self {
+        Opaque(Bytes::copy_from_slice(&self.0))
+    }
+
+    /// Unwraps the [`Bytes`].
+    pub fn into_inner(self) -> Bytes {
         self.0
+    }
+
+    /// The bytes as a `Vec` (without a copy when nothing else shares them).
+    pub fn into_vec(self) -> Vec<u8> {
+        self.0.into()
     }
 }
 
@@ -140,13 +196,14 @@ impl<T, const N: u32> Default for VarArray<T, N> {
 // Debug shows the contents only, so generated structs print like plain Rust data.
 impl<const N: u32> fmt::Debug for XdrString<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl<const N: u32> fmt::Debug for Opaque<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        // A list of numbers, as `Vec<u8>` prints (Bytes would print b"…").
+        fmt::Debug::fmt(self.as_slice(), f)
     }
 }
 
@@ -158,21 +215,15 @@ impl<T: fmt::Debug, const N: u32> fmt::Debug for VarArray<T, N> {
 
 impl<const N: u32> fmt::Display for XdrString<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
+        fmt::Display::fmt(self.as_str(), f)
     }
 }
 
 impl<const N: u32> Deref for XdrString<N> {
     type Target = str;
+    #[inline]
     fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Mutable access keeps the byte length (a `&mut str` cannot grow or shrink).
-impl<const N: u32> DerefMut for XdrString<N> {
-    fn deref_mut(&mut self) -> &mut str {
-        &mut self.0
+        self.as_str()
     }
 }
 
@@ -180,12 +231,6 @@ impl<const N: u32> Deref for Opaque<N> {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         &self.0
-    }
-}
-
-impl<const N: u32> DerefMut for Opaque<N> {
-    fn deref_mut(&mut self) -> &mut [u8] {
-        &mut self.0
     }
 }
 
@@ -204,7 +249,7 @@ impl<T, const N: u32> DerefMut for VarArray<T, N> {
 
 impl<const N: u32> AsRef<str> for XdrString<N> {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
@@ -238,7 +283,7 @@ impl<const N: u32> TryFrom<&str> for XdrString<N> {
     fn try_from(s: &str) -> Result<Self, Error> {
         // Check before copying so an oversized input is not duplicated first.
         check_bound(s.len(), N)?;
-        Ok(XdrString(s.to_owned()))
+        Ok(XdrString(Utf8Bytes::copy_from_str(s)))
     }
 }
 
@@ -249,11 +294,18 @@ impl<const N: u32> TryFrom<Vec<u8>> for Opaque<N> {
     }
 }
 
+impl<const N: u32> TryFrom<Bytes> for Opaque<N> {
+    type Error = Error;
+    fn try_from(bytes: Bytes) -> Result<Self, Error> {
+        Self::new(bytes)
+    }
+}
+
 impl<const N: u32> TryFrom<&[u8]> for Opaque<N> {
     type Error = Error;
     fn try_from(bytes: &[u8]) -> Result<Self, Error> {
         check_bound(bytes.len(), N)?;
-        Ok(Opaque(bytes.to_vec()))
+        Ok(Opaque(Bytes::copy_from_slice(bytes)))
     }
 }
 
@@ -274,12 +326,18 @@ impl<T: Clone, const N: u32> TryFrom<&[T]> for VarArray<T, N> {
 
 impl<const N: u32> From<XdrString<N>> for String {
     fn from(s: XdrString<N>) -> String {
-        s.0
+        s.into_string()
     }
 }
 
 impl<const N: u32> From<Opaque<N>> for Vec<u8> {
     fn from(o: Opaque<N>) -> Vec<u8> {
+        o.into_vec()
+    }
+}
+
+impl<const N: u32> From<Opaque<N>> for Bytes {
+    fn from(o: Opaque<N>) -> Bytes {
         o.0
     }
 }
@@ -317,19 +375,19 @@ impl<'a, T, const N: u32> IntoIterator for &'a mut VarArray<T, N> {
 impl<const N: u32> Encode for XdrString<N> {
     #[inline]
     fn encoded_len(&self) -> usize {
-        4 + padded_len(self.0.len())
+        4 + padded_len(self.as_bytes().len())
     }
     #[inline]
     fn encode(&self, out: &mut Encoder) -> Result<(), Error> {
-        out.put_var_opaque(self.0.as_bytes(), N)
+        out.put_var_opaque(self.as_bytes(), N)
     }
 }
 
 impl<const N: u32> Decode for XdrString<N> {
     #[inline]
     fn decode(input: &mut Decoder<'_>) -> Result<Self, Error> {
-        // Validate in place, then copy once into the owned String.
-        input.get_str_ref(N).map(|s| XdrString(s.to_owned()))
+        // Validated in place, then a slice of the shared buffer, or one copy without one.
+        Utf8Bytes::decode(input, N).map(XdrString)
     }
 }
 
@@ -347,7 +405,8 @@ impl<const N: u32> Encode for Opaque<N> {
 impl<const N: u32> Decode for Opaque<N> {
     #[inline]
     fn decode(input: &mut Decoder<'_>) -> Result<Self, Error> {
-        input.get_var_opaque(N).map(Opaque)
+        // A slice of the input's buffer when it is shared, else one copy.
+        input.get_opaque_bytes(N).map(Opaque)
     }
 }
 
@@ -417,6 +476,36 @@ mod tests {
     }
 
     #[test]
+    fn string_decoded_from_a_shared_buffer_is_a_validated_slice_of_it() {
+        let body = Bytes::from(vec![0, 0, 0, 5, b'h', 0xc3, 0xa9, b'l', b'o', 0, 0, 0]);
+        let s: XdrString<8> = super::super::from_shared(&body).unwrap();
+        assert_eq!(s.as_str(), "h\u{e9}lo");
+        assert_eq!(s.as_ptr(), body[4..].as_ptr());
+        let own = s.detach();
+        assert_eq!(own, s);
+        assert_ne!(own.as_ptr(), body[4..].as_ptr());
+        assert_eq!(s.clone().into_string(), "h\u{e9}lo");
+        assert_eq!(s.into_bytes(), body.slice(4..9));
+        // Not UTF-8 (0xc3 then 'l'): refused from a shared buffer as from a slice.
+        let body = Bytes::from(vec![0, 0, 0, 3, 0xc3, b'l', b'o', 0]);
+        assert_eq!(
+            super::super::from_shared::<XdrString>(&body)
+                .unwrap_err()
+                .kind(),
+            &ErrorKind::InvalidUtf8
+        );
+        let mut d = Decoder::shared(&body, super::super::Limits::default()).unwrap();
+        assert_eq!(
+            d.get_str_bytes(8).unwrap_err().kind(),
+            &ErrorKind::InvalidUtf8
+        );
+        let body = Bytes::from(vec![0, 0, 0, 2, b'o', b'k', 0, 0]);
+        let mut d = Decoder::shared(&body, super::super::Limits::default()).unwrap();
+        let text = d.get_str_bytes(8).unwrap();
+        assert_eq!((&text[..], text.as_ptr()), (&b"ok"[..], body[4..].as_ptr()));
+    }
+
+    #[test]
     fn opaque_encoding_and_decoding() {
         let o = Opaque::<8>::try_from(&[1u8, 2, 3, 4, 5][..]).unwrap();
         assert_eq!(to_bytes(&o).unwrap(), [0, 0, 0, 5, 1, 2, 3, 4, 5, 0, 0, 0]);
@@ -429,6 +518,35 @@ mod tests {
         );
         let four = Opaque::<4>::new(vec![1, 2, 3, 4]).unwrap();
         assert_eq!(to_bytes(&four).unwrap(), [0, 0, 0, 4, 1, 2, 3, 4]);
+        assert_eq!(four.clone().into_vec(), [1, 2, 3, 4]);
+        assert_eq!(Bytes::from(four), Bytes::from_static(&[1, 2, 3, 4]));
+    }
+
+    #[test]
+    fn opaque_decoded_from_a_shared_buffer_is_a_slice_of_it() {
+        let body = Bytes::from(vec![0, 0, 0, 5, 1, 2, 3, 4, 5, 0, 0, 0]);
+        let o: Opaque<8> = super::super::from_shared(&body).unwrap();
+        assert_eq!(o.as_slice(), [1, 2, 3, 4, 5]);
+        assert_eq!(o.as_ptr(), body[4..].as_ptr());
+        // detach copies it out; the value stays equal.
+        let own = o.detach();
+        assert_eq!(own, o);
+        assert_ne!(own.as_ptr(), body[4..].as_ptr());
+        // From a plain slice it is a copy.
+        let copied: Opaque<8> = from_bytes(&body).unwrap();
+        assert_eq!(copied, o);
+        assert_ne!(copied.as_ptr(), body[4..].as_ptr());
+        // A shared value over its bound fails like any other.
+        assert_eq!(
+            super::super::from_shared::<Opaque<4>>(&body)
+                .unwrap_err()
+                .kind(),
+            &bound_kind(5, 4)
+        );
+        assert_eq!(
+            Opaque::<4>::try_from(body.slice(4..9)).unwrap_err().kind(),
+            &bound_kind(5, 4)
+        );
     }
 
     #[test]

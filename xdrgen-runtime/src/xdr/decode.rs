@@ -6,10 +6,13 @@
 //! [`Limits::max_expansion`] bytes of memory per input byte, so hostile input costs memory in
 //! proportion to its own size.
 
+use bytes::Bytes;
+
 use super::bounded::VarArray;
 use super::encode::padded_len;
 use super::error::{bound_error, Error, ErrorKind};
 use super::limits::Limits;
+use super::utf8;
 
 /// A type with an XDR decoding.
 ///
@@ -39,8 +42,41 @@ pub fn from_bytes<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
 }
 
 /// Like [`from_bytes`] with explicit limits.
+#[inline]
 pub fn from_bytes_with_limits<T: Decode>(bytes: &[u8], limits: Limits) -> Result<T, Error> {
     let mut input = Decoder::with_limits(bytes, limits)?;
+    let value = T::decode(&mut input)?;
+    input.finish()?;
+    Ok(value)
+}
+
+/// Decodes one value that must fill `body` exactly, with the default [`Limits`], sharing
+/// `body`'s buffer: opaque data decoded as [`Bytes`] is a slice of `body` (a reference count,
+/// no copy). Otherwise the same as [`from_bytes`], and it decodes the same values.
+///
+/// This is how the libvirt client decodes replies and the server decodes arguments: a packet's
+/// body is already a [`Bytes`] view of the receive buffer.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Bytes;
+/// use xdrgen_runtime::xdr::{from_shared, Opaque};
+///
+/// let body = Bytes::from_static(&[0, 0, 0, 3, 7, 8, 9, 0]);
+/// let data: Opaque<8> = from_shared(&body)?;
+/// assert_eq!(data.as_slice(), [7, 8, 9]);
+/// # Ok::<(), xdrgen_runtime::xdr::Error>(())
+/// ```
+#[inline]
+pub fn from_shared<T: Decode>(body: &Bytes) -> Result<T, Error> {
+    from_shared_with_limits(body, Limits::default())
+}
+
+/// Like [`from_shared`] with explicit limits.
+#[inline]
+pub fn from_shared_with_limits<T: Decode>(body: &Bytes, limits: Limits) -> Result<T, Error> {
+    let mut input = Decoder::shared(body, limits)?;
     let value = T::decode(&mut input)?;
     input.finish()?;
     Ok(value)
@@ -49,11 +85,15 @@ pub fn from_bytes_with_limits<T: Decode>(bytes: &[u8], limits: Limits) -> Result
 /// A cursor over XDR bytes being decoded.
 ///
 /// Borrowed reads (`get_var_opaque_ref`, `get_str_ref`) return slices of the input without
-/// copying; owned reads copy exactly once.
+/// copying; owned reads copy exactly once, except [`get_opaque_bytes`](Decoder::get_opaque_bytes)
+/// on a decoder made by [`shared`](Decoder::shared), which copies nothing.
 #[derive(Debug, Clone)]
 pub struct Decoder<'a> {
     /// The bytes not read yet.
     rest: &'a [u8],
+    /// The buffer `rest` is the tail of, when the input is a [`Bytes`]: owned reads then slice
+    /// it instead of copying.
+    owner: Option<&'a Bytes>,
     /// Length of the whole input, to report positions.
     total: usize,
     depth: u32,
@@ -79,11 +119,13 @@ impl<'a> Decoder<'a> {
     ///
     /// It does not check the message size (this constructor cannot fail); use
     /// [`with_limits`](Decoder::with_limits) or [`from_bytes`] for that.
+    #[inline]
     pub fn new(bytes: &'a [u8]) -> Self {
         Decoder::unchecked(bytes, Limits::default())
     }
 
     /// A decoder with these limits, without the message size check.
+    #[inline]
     fn unchecked(bytes: &'a [u8], limits: Limits) -> Self {
         let memory_left = limits
             .max_expansion
@@ -91,6 +133,7 @@ impl<'a> Decoder<'a> {
             .saturating_add(Limits::EXPANSION_SLACK);
         Decoder {
             rest: bytes,
+            owner: None,
             total: bytes.len(),
             depth: 0,
             limits,
@@ -100,6 +143,10 @@ impl<'a> Decoder<'a> {
 
     /// A decoder over `bytes` with these limits; fails with [`ErrorKind::MessageTooLarge`] up
     /// front when `bytes` is longer than `limits.max_message`.
+    ///
+    /// Inlined: a small message's whole decode (the 24-byte libvirt header) is a few
+    /// instructions, and an out-of-line constructor was about a quarter of it (issue 13).
+    #[inline]
     pub fn with_limits(bytes: &'a [u8], limits: Limits) -> Result<Self, Error> {
         if bytes.len() > limits.max_message {
             return Err(kind_error(ErrorKind::MessageTooLarge {
@@ -108,6 +155,32 @@ impl<'a> Decoder<'a> {
             }));
         }
         Ok(Decoder::unchecked(bytes, limits))
+    }
+
+    /// A decoder over `body` with these limits that shares `body`'s buffer: see
+    /// [`get_opaque_bytes`](Decoder::get_opaque_bytes). Fails like
+    /// [`with_limits`](Decoder::with_limits) when `body` is too large.
+    #[inline]
+    pub fn shared(body: &'a Bytes, limits: Limits) -> Result<Self, Error> {
+        let mut d = Decoder::with_limits(body, limits)?;
+        d.owner = Some(body);
+        Ok(d)
+    }
+
+    /// Whether owned reads share the input's buffer (the decoder was made by
+    /// [`shared`](Decoder::shared)).
+    pub fn is_shared(&self) -> bool {
+        self.owner.is_some()
+    }
+
+    /// `data`, a slice just taken from the input, as [`Bytes`]: a slice of the shared buffer
+    /// (no copy) when there is one, else a copy.
+    #[inline]
+    pub(crate) fn share(&self, data: &'a [u8]) -> Bytes {
+        match self.owner {
+            Some(owner) => owner.slice_ref(data),
+            None => Bytes::copy_from_slice(data),
+        }
     }
 
     /// The limits in force.
@@ -252,15 +325,45 @@ impl<'a> Decoder<'a> {
         self.take_padded(len as usize)
     }
 
+    /// Reads variable-length opaque data as [`Bytes`], checked as
+    /// [`get_var_opaque`](Decoder::get_var_opaque) checks it: a slice of the input's buffer (a
+    /// reference count, no copy) on a [`shared`](Decoder::shared) decoder, a copy otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use xdrgen_runtime::xdr::{Decoder, Limits};
+    ///
+    /// let body = Bytes::from(vec![0, 0, 0, 2, 0xaa, 0xbb, 0, 0]);
+    /// let mut input = Decoder::shared(&body, Limits::default())?;
+    /// let data = input.get_opaque_bytes(16)?;
+    /// assert_eq!(data, [0xaa, 0xbb][..]);
+    /// assert_eq!(data.as_ptr(), body[4..].as_ptr()); // the same memory
+    /// # Ok::<(), xdrgen_runtime::xdr::Error>(())
+    /// ```
+    #[inline]
+    pub fn get_opaque_bytes(&mut self, bound: u32) -> Result<Bytes, Error> {
+        let data = self.get_var_opaque_ref(bound)?;
+        Ok(self.share(data))
+    }
+
+    /// Reads a string as [`Bytes`] holding UTF-8: checked and validated as
+    /// [`get_str_ref`](Decoder::get_str_ref), then shared or copied as
+    /// [`get_opaque_bytes`](Decoder::get_opaque_bytes).
+    #[inline]
+    pub fn get_str_bytes(&mut self, bound: u32) -> Result<Bytes, Error> {
+        let text = self.get_str_ref(bound)?;
+        Ok(self.share(text.as_bytes()))
+    }
+
     /// Reads a string as a borrowed `&str`: like
     /// [`get_var_opaque_ref`](Decoder::get_var_opaque_ref), then UTF-8 validation
     /// ([`ErrorKind::InvalidUtf8`]).
     #[inline]
     pub fn get_str_ref(&mut self, bound: u32) -> Result<&'a str, Error> {
         let bytes = self.get_var_opaque_ref(bound)?;
-        // simdutf8 validates as std does, several times faster on long text: XML descriptions
-        // of megabytes made std's validation as costly as the copy (codec_vs_c bench).
-        simdutf8::basic::from_utf8(bytes).map_err(|_| kind_error(ErrorKind::InvalidUtf8))
+        utf8::validate(bytes).ok_or_else(|| kind_error(ErrorKind::InvalidUtf8))
     }
 
     /// Reads the length word of a variable-length array and checks it: `len <= bound`
@@ -744,6 +847,78 @@ mod tests {
             kind(Decoder::new(&bytes).get_str_ref(1000)),
             ErrorKind::InvalidUtf8
         );
+    }
+
+    #[test]
+    fn shared_opaque_is_a_slice_of_the_input() {
+        let body = Bytes::from(vec![
+            0, 0, 0, 3, 0xaa, 0xbb, 0xcc, 0, 0, 0, 0, 0, 9, 9, 9, 9,
+        ]);
+        let mut d = Decoder::shared(&body, Limits::default()).unwrap();
+        assert!(d.is_shared());
+        let first = d.get_opaque_bytes(8).unwrap();
+        assert_eq!(first, [0xaa, 0xbb, 0xcc][..]);
+        assert_eq!(first.as_ptr(), body[4..].as_ptr());
+        // An empty one, then the read goes on where it left off.
+        assert!(d.get_opaque_bytes(8).unwrap().is_empty());
+        assert_eq!(d.get_u32().unwrap(), 0x0909_0909);
+        d.finish().unwrap();
+    }
+
+    #[test]
+    fn unshared_opaque_is_a_copy() {
+        let input = [0, 0, 0, 2, 1, 2, 0, 0];
+        let mut d = Decoder::new(&input);
+        assert!(!d.is_shared());
+        let data = d.get_opaque_bytes(8).unwrap();
+        assert_eq!(data, [1, 2][..]);
+        assert_ne!(data.as_ptr(), input[4..].as_ptr());
+    }
+
+    #[test]
+    fn shared_reads_fail_as_unshared_ones_do() {
+        let cases: [(&[u8], u32, ErrorKind); 3] = [
+            (
+                &[0, 0, 0, 3, 1, 2, 3, 0],
+                2,
+                ErrorKind::LengthExceedsBound {
+                    length: 3,
+                    bound: 2,
+                },
+            ),
+            (&[0, 0, 0, 1, 1, 0, 0, 1], 8, ErrorKind::BadPadding),
+            (
+                &[0, 0, 0, 5, 1, 2, 3, 4],
+                8,
+                ErrorKind::UnexpectedEof {
+                    needed: 8,
+                    remaining: 4,
+                },
+            ),
+        ];
+        for (input, bound, expected) in cases {
+            let body = Bytes::copy_from_slice(input);
+            let mut shared = Decoder::shared(&body, Limits::default()).unwrap();
+            assert_eq!(kind(shared.get_opaque_bytes(bound)), expected);
+            assert_eq!(kind(Decoder::new(input).get_opaque_bytes(bound)), expected);
+        }
+        let limits = Limits::new().with_max_message(4);
+        let body = Bytes::from_static(&[0; 8]);
+        assert_eq!(
+            kind(Decoder::shared(&body, limits)),
+            ErrorKind::MessageTooLarge {
+                length: 8,
+                limit: 4
+            }
+        );
+    }
+
+    #[test]
+    fn from_shared_checks_trailing_bytes() {
+        let body = Bytes::from_static(&[0, 0, 0, 7]);
+        assert_eq!(from_shared::<u32>(&body).unwrap(), 7);
+        let body = Bytes::from_static(&[0, 0, 0, 7, 0]);
+        assert_eq!(kind(from_shared::<u32>(&body)), ErrorKind::TrailingBytes(1));
     }
 
     #[test]

@@ -5,14 +5,22 @@
 //! record marking) build on it and never the other way round.
 
 mod bounded;
+mod byte_string;
 mod decode;
 mod encode;
 mod error;
 mod limits;
 mod scalars;
+mod utf8;
+
+/// The shared, reference-counted byte buffer that decoded opaque data and strings live in.
+pub use bytes::Bytes;
 
 pub use bounded::{Opaque, VarArray, XdrString};
-pub use decode::{from_bytes, from_bytes_with_limits, Decode, Decoder};
+pub use byte_string::XdrBytes;
+pub use decode::{
+    from_bytes, from_bytes_with_limits, from_shared, from_shared_with_limits, Decode, Decoder,
+};
 pub use encode::{padded_len, to_bytes, to_bytes_with_limits, Encode, Encoder};
 pub use error::{Error, ErrorKind};
 pub use limits::Limits;

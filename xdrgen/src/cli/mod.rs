@@ -57,6 +57,14 @@ struct Emit {
     /// Do not emit the procedure tables (`…_INFO: ProgramInfo`) of programs without a client.
     #[arg(long)]
     no_procedure_tables: bool,
+    /// Hold every `string<N>` as `XdrBytes<N>` (any bytes, as a C peer may send) instead of
+    /// `XdrString<N>` (UTF-8 only).
+    #[arg(long)]
+    byte_strings: bool,
+    /// Hold the strings of this file (`remote_protocol.x`) or type (`remote_nonnull_string`)
+    /// as `XdrBytes<N>`; repeatable.
+    #[arg(long = "byte-strings-for", value_name = "NAME")]
+    byte_strings_for: Vec<String>,
 }
 
 /// Inputs shared by every subcommand.
@@ -131,6 +139,12 @@ fn generate(input: Input, output: Option<PathBuf>, emit: Emit) -> Result<(), Str
         .build_server(emit.server)
         .procedure_tables(!emit.no_procedure_tables)
         .cargo_messages(false);
+    if emit.byte_strings {
+        config.string_mode(xdrgen::StringMode::Bytes);
+    }
+    for name in &emit.byte_strings_for {
+        config.string_mode_for(name, xdrgen::StringMode::Bytes);
+    }
     for (name, path) in &options.extern_types {
         config.extern_type(name, path);
     }

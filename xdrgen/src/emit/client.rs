@@ -190,7 +190,7 @@ fn event_items(
     let arms = events.iter().map(|p| {
         let v = ident(&p.variant_name);
         let number = Literal::u32_unsuffixed(p.number);
-        quote!(#number => Self::#v(from_bytes(body)?),)
+        quote!(#number => Self::#v(from_shared(body)?),)
     });
     quote! {
         #docs
@@ -204,9 +204,9 @@ fn event_items(
 
             fn decode_event(
                 procedure: u32,
-                body: &[u8],
+                body: &#rt::Bytes,
             ) -> ::core::result::Result<::core::option::Option<Self>, #rt::Error> {
-                use #rt::from_bytes;
+                use #rt::from_shared;
                 let event = match procedure {
                     #(#arms)*
                     _ => return Ok(None),

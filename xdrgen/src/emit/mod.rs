@@ -37,6 +37,18 @@ pub enum RandomImpls {
     Feature(String),
 }
 
+/// How `string<N>` is held in Rust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StringMode {
+    /// `XdrString<N>`: UTF-8 text. Decoding fails on bytes that are not UTF-8 (the default).
+    #[default]
+    Utf8,
+    /// `XdrBytes<N>`: the bytes as sent, whatever they are; text is checked when it is read
+    /// (`as_str()` returns a `Result`). What a C peer sends in a `char *` (a Latin-1 path, a
+    /// byte in a name) decodes and re-encodes byte for byte.
+    Bytes,
+}
+
 /// What to emit and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -58,6 +70,35 @@ pub struct Options {
     /// Emit a server trait and its dispatcher per libvirt-style program (off by default), for
     /// the runtime's `libvirt::server`; needs `codecs`.
     pub server: bool,
+    /// How `string<N>` is held where `string_modes` says nothing.
+    pub string_mode: StringMode,
+    /// Per-file or per-type string modes: (`.x` type name, or a file's name such as
+    /// `remote_protocol.x` or its path as given, mode). A type's entry wins over its file's;
+    /// a later entry for the same name wins over an earlier one.
+    pub string_modes: Vec<(String, StringMode)>,
+}
+
+impl Options {
+    /// The string mode of the declarations in `module` (and, when given, of the type
+    /// `xdr_type` defined there).
+    pub fn string_mode_in(&self, module: &Module, xdr_type: Option<&str>) -> StringMode {
+        let find = |name: &str| {
+            self.string_modes
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, m)| *m)
+        };
+        let by_type = xdr_type.and_then(find);
+        let file_name = module.path.file_name().map(|f| f.to_string_lossy());
+        let by_file = || {
+            file_name
+                .as_deref()
+                .and_then(find)
+                .or_else(|| find(&module.path.to_string_lossy()))
+        };
+        by_type.or_else(by_file).unwrap_or(self.string_mode)
+    }
 }
 
 impl Default for Options {
@@ -70,6 +111,8 @@ impl Default for Options {
             procedure_tables: true,
             client: false,
             server: false,
+            string_mode: StringMode::Utf8,
+            string_modes: Vec::new(),
         }
     }
 }
@@ -89,6 +132,7 @@ pub fn generate(model: &Model, options: &Options) -> String {
             module,
             rt: rt.clone(),
             sizes: &sizes,
+            strings: options.string_mode_in(module, None),
         };
         module_tokens(&cx)
     });
@@ -249,6 +293,8 @@ pub(crate) struct Ctx<'a> {
     pub rt: TokenStream,
     /// Encoded sizes of the model's types, computed once.
     pub sizes: &'a shape::Sizes<'a>,
+    /// How `string<N>` is held in the declarations being emitted.
+    pub strings: StringMode,
 }
 
 /// `<runtime_path>::codegen`, and a `compile_error!` when the configured path is not a path.
@@ -275,6 +321,11 @@ fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
     let consts = cx.module.consts.iter().map(|c| types::const_item(cx, c));
     let texts = cx.module.texts.iter().map(types::text_item);
     let types = cx.module.types.iter().map(|def| {
+        let cx = &Ctx {
+            rt: cx.rt.clone(),
+            strings: cx.options.string_mode_in(cx.module, Some(&def.xdr_name)),
+            ..*cx
+        };
         let ty = types::type_items(cx, def);
         let codec = if cx.options.codecs {
             codec::codec_items(cx, def)

@@ -199,7 +199,7 @@ fn events_decode_by_procedure_number() {
     for want in [
         "pubenumDemoEvent{///`DEMO_PROC_CHANGED`(procedure2).Changed(super::other::Wrapper)}",
         "impl::xdrgen_runtime::codegen::libvirt::EventforDemoEvent{constPROGRAM:&'static::xdrgen_runtime::codegen::ProgramInfo=&DEMO_PROGRAM_INFO;",
-        "letevent=matchprocedure{2=>Self::Changed(from_bytes(body)?),_=>returnOk(None)};Ok(Some(event))",
+        "letevent=matchprocedure{2=>Self::Changed(from_shared(body)?),_=>returnOk(None)};Ok(Some(event))",
     ] {
         assert!(text.contains(want), "missing {want}\nin {text}");
     }

@@ -3,7 +3,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::{quote, ToTokens as _};
 
-use super::{ident, Ctx};
+use super::{ident, Ctx, StringMode};
 use crate::model::{Size, Type, TypeRef};
 
 /// The Rust type of a declaration of type `ty` in the current module.
@@ -38,10 +38,18 @@ pub fn rust_type(cx: &Ctx<'_>, ty: &Type) -> TokenStream {
             let b = bound(cx, b);
             quote!(#rt::Opaque<#b>)
         }
-        Type::String(None) => quote!(#rt::XdrString),
-        Type::String(Some(b)) => {
-            let b = bound(cx, b);
-            quote!(#rt::XdrString<#b>)
+        Type::String(b) => {
+            let holder = match cx.strings {
+                StringMode::Utf8 => quote!(#rt::XdrString),
+                StringMode::Bytes => quote!(#rt::XdrBytes),
+            };
+            match b {
+                None => holder,
+                Some(b) => {
+                    let b = bound(cx, b);
+                    quote!(#holder<#b>)
+                }
+            }
         }
         Type::FixedArray(inner, n) => {
             let inner = rust_type(cx, inner);

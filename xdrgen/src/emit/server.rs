@@ -244,7 +244,7 @@ fn dispatcher(
             fn dispatch<'a>(
                 &'a self,
                 cx: &'a #lv::server::Context,
-                args: &'a [u8],
+                args: &'a #rt::Bytes,
             ) -> #lv::server::BoxFuture<'a, #lv::server::Reply> {
                 #body
             }

@@ -93,7 +93,7 @@ fn each_dispatcher_arm_is_one_runtime_call() {
     let text = rpc(&with_server());
     let want = format!(
         "impl<T:DemoServer>{LV}::server::DispatchforDemoDispatcher<T>{{fnprogram(&self)->&'static::xdrgen_runtime::codegen::ProgramInfo{{&DEMO_PROGRAM_INFO}}\
-         fndispatch<'a>(&'aself,cx:&'a{LV}::server::Context,args:&'a[u8])->{LV}::server::BoxFuture<'a,{LV}::server::Reply>{{\
+         fndispatch<'a>(&'aself,cx:&'a{LV}::server::Context,args:&'a::xdrgen_runtime::codegen::Bytes)->{LV}::server::BoxFuture<'a,{LV}::server::Reply>{{\
          use{LV}::server::{{fallback,serve,serve_receive,serve_send}};lets=&*self.inner;matchcx.procedure().number{{\
          3=>serve(cx,args,move|a|DemoServer::get(s,cx,a)),\
          1=>serve(cx,args,move|()|DemoServer::new_(s,cx)),\

@@ -18,6 +18,7 @@ fn cx_for<'a>(
         module: &model.modules[module],
         rt: quote!(::xdrgen_runtime::codegen),
         sizes,
+        strings: options.string_mode_in(&model.modules[module], None),
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use protocols::remote_protocol::*;
 use protocols::Connection;
 use xdrgen_runtime::libvirt::{Chunk, Error, RemoteError};
-use xdrgen_runtime::xdr::XdrString;
+use xdrgen_runtime::xdr::XdrBytes;
 
 use crate::format::{self, field};
 use crate::names;
@@ -124,7 +124,7 @@ pub async fn lookup(conn: &Connection, arg: &str, by: By) -> Result<RemoteNonnul
             }
         }
     }
-    if let Ok(name) = XdrString::try_from(arg) {
+    if let Ok(name) = XdrBytes::try_from(arg) {
         let args = RemoteDomainLookupByNameArgs { name };
         if let Ok(found) = remote.domain_lookup_by_name(&args).await {
             return Ok(found.dom);
@@ -185,7 +185,7 @@ pub async fn list(conn: &Connection, out: &mut Out, all: bool, inactive: bool) -
     let mut domains: Vec<&RemoteNonnullDomain> = listed.domains.iter().collect();
     domains.sort_by(|a, b| match (a.id == -1, b.id == -1) {
         (false, false) => (a.id as u32).cmp(&(b.id as u32)),
-        (true, true) => ascii_casecmp(a.name.as_str(), b.name.as_str()),
+        (true, true) => ascii_casecmp(&a.name.to_str_lossy(), &b.name.to_str_lossy()),
         (false, true) => std::cmp::Ordering::Less,
         (true, false) => std::cmp::Ordering::Greater,
     });
@@ -197,7 +197,7 @@ pub async fn list(conn: &Connection, out: &mut Out, all: bool, inactive: bool) -
         };
         rows.push(vec![
             id_text(dom),
-            dom.name.as_str().to_string(),
+            dom.name.to_str_lossy().to_string(),
             names::state(state).to_string(),
         ]);
     }
@@ -222,11 +222,11 @@ pub async fn dominfo(conn: &Connection, out: &mut Out, arg: &str) -> CmdResult {
     let dom = lookup(conn, arg, By::Any).await?;
     let mut s = String::new();
     field(&mut s, 15, "Id:", id_text(&dom));
-    field(&mut s, 15, "Name:", dom.name.as_str());
+    field(&mut s, 15, "Name:", dom.name.to_str_lossy());
     field(&mut s, 15, "UUID:", format::uuid(&dom.uuid));
     let args = RemoteDomainGetOsTypeArgs { dom: dom.clone() };
     if let Ok(os) = remote.domain_get_os_type(&args).await {
-        field(&mut s, 15, "OS Type:", os.r#type.as_str());
+        field(&mut s, 15, "OS Type:", os.r#type.to_str_lossy());
     }
     // virsh goes on after a failed GET_INFO and fails at the end.
     let mut failure = None;
@@ -309,7 +309,7 @@ pub async fn dominfo(conn: &Connection, out: &mut Out, arg: &str) -> CmdResult {
     if let Ok(messages) = remote.domain_get_messages(&args).await {
         for (i, message) in messages.msgs.iter().enumerate() {
             let label = if i == 0 { "Messages:" } else { "" };
-            field(&mut s, 15, label, message.as_str());
+            field(&mut s, 15, label, message.to_str_lossy());
         }
     }
     out.print(&s);
@@ -369,7 +369,7 @@ pub async fn dumpxml(conn: &Connection, out: &mut Out, arg: &str, flags: XmlFlag
         .domain_get_xml_desc(&args)
         .await
         .map_err(|e| Failure::libvirt(&e))?;
-    out.print(xml.xml.as_str());
+    out.print(&xml.xml.to_str_lossy());
     Ok(())
 }
 
@@ -405,7 +405,7 @@ pub async fn version(conn: &Connection, out: &mut Out, daemon: bool) -> CmdResul
         .connect_get_type()
         .await
         .map_err(|e| Failure::with("failed to get hypervisor type", &e))?;
-    let kind = kind.r#type.as_str();
+    let kind = kind.r#type.to_str_lossy();
     let mut s = format!(
         "Compiled against library: none (lvirt {} speaks libvirt's RPC protocol itself)\n\
          Using library: none\n",
@@ -453,7 +453,7 @@ pub async fn start(conn: &Connection, out: &mut Out, arg: &str) -> CmdResult {
     if dom.id != -1 {
         return Err(Failure::msg("Domain is already active"));
     }
-    let name = dom.name.as_str().to_string();
+    let name = dom.name.to_str_lossy().to_string();
     conn.remote
         .domain_create(&RemoteDomainCreateArgs { dom })
         .await
@@ -530,7 +530,7 @@ pub async fn screenshot(
     screen: u32,
 ) -> CmdResult {
     let dom = lookup(conn, arg, By::Any).await?;
-    let name = dom.name.as_str().to_string();
+    let name = dom.name.to_str_lossy().to_string();
     let args = RemoteDomainScreenshotArgs {
         dom,
         screen,
@@ -542,7 +542,7 @@ pub async fn screenshot(
         .domain_screenshot(&args)
         .await
         .map_err(|e| Failure::with(not_taken(), &e))?;
-    let Some(mime) = reply.mime.as_ref().map(|m| m.as_str().to_string()) else {
+    let Some(mime) = reply.mime.as_ref().map(|m| m.to_str_lossy().to_string()) else {
         return Err(Failure::msg(not_taken()));
     };
     let path = match file {

@@ -164,8 +164,9 @@ pub async fn event(conn: &Connection, out: &mut Out, args: &EventArgs) -> CmdRes
 }
 
 /// NULLSTR: a missing string prints as `<null>`.
-fn null_str(s: &RemoteString) -> &str {
-    s.as_ref().map_or("<null>", |s| s.as_str())
+fn null_str(s: &RemoteString) -> std::borrow::Cow<'_, str> {
+    s.as_ref()
+        .map_or(std::borrow::Cow::Borrowed("<null>"), |s| s.to_str_lossy())
 }
 
 /// UNKNOWNSTR: an enum value past virsh's table prints as `unsupported value`.
@@ -212,12 +213,13 @@ pub fn describe(
         _ => return None,
     };
     let name = name_of(callback_id)?;
-    let generic =
-        |dom: &RemoteNonnullDomain| format!("event '{name}' for domain '{}'\n", dom.name.as_str());
+    let generic = |dom: &RemoteNonnullDomain| {
+        format!("event '{name}' for domain '{}'\n", dom.name.to_str_lossy())
+    };
     let block_job = |dom: &RemoteNonnullDomain, disk: &str, kind: i32, status: i32| {
         format!(
             "event '{name}' for domain '{}': {} for {disk} {}\n",
-            dom.name.as_str(),
+            dom.name.to_str_lossy(),
             word(names::BLOCK_JOB_TYPES, kind, "Unknown job"),
             word(names::BLOCK_JOB_STATUSES, status, "unknown"),
         )
@@ -227,25 +229,25 @@ pub fn describe(
             let (kind, detail) = names::lifecycle(m.msg.event, m.msg.detail);
             format!(
                 "event 'lifecycle' for domain '{}': {kind} {detail}\n",
-                m.msg.dom.name.as_str()
+                m.msg.dom.name.to_str_lossy()
             )
         }
         E::DomainEventCallbackReboot(m) => generic(&m.msg.dom),
         E::DomainEventCallbackRtcChange(m) => format!(
             "event 'rtc-change' for domain '{}': {}\n",
-            m.msg.dom.name.as_str(),
+            m.msg.dom.name.to_str_lossy(),
             m.msg.offset
         ),
         E::DomainEventCallbackWatchdog(m) => format!(
             "event 'watchdog' for domain '{}': {}\n",
-            m.msg.dom.name.as_str(),
+            m.msg.dom.name.to_str_lossy(),
             word(names::WATCHDOG_ACTIONS, m.msg.action, "unknown")
         ),
         E::DomainEventCallbackIoError(m) => format!(
             "event 'io-error' for domain '{}': {} ({}) {}\n",
-            m.msg.dom.name.as_str(),
-            m.msg.src_path.as_str(),
-            m.msg.dev_alias.as_str(),
+            m.msg.dom.name.to_str_lossy(),
+            m.msg.src_path.to_str_lossy(),
+            m.msg.dev_alias.to_str_lossy(),
             word(names::IO_ERROR_ACTIONS, m.msg.action, "unknown")
         ),
         E::DomainEventCallbackGraphics(m) => {
@@ -254,48 +256,55 @@ pub fn describe(
                 format!(
                     "{} {} {}",
                     word(names::GRAPHICS_ADDRESSES, a.family, "unknown"),
-                    a.node.as_str(),
-                    a.service.as_str()
+                    a.node.to_str_lossy(),
+                    a.service.to_str_lossy()
                 )
             };
             let mut text = format!(
                 "event 'graphics' for domain '{}': {} local[{}] remote[{}] {}\n",
-                g.dom.name.as_str(),
+                g.dom.name.to_str_lossy(),
                 word(names::GRAPHICS_PHASES, g.phase, "unknown"),
                 address(&g.local),
                 address(&g.remote),
-                g.auth_scheme.as_str()
+                g.auth_scheme.to_str_lossy()
             );
             for id in g.subject.iter() {
-                text.push_str(&format!("\t{}={}\n", id.r#type.as_str(), id.name.as_str()));
+                text.push_str(&format!(
+                    "\t{}={}\n",
+                    id.r#type.to_str_lossy(),
+                    id.name.to_str_lossy()
+                ));
             }
             text
         }
         E::DomainEventCallbackIoErrorReason(m) => format!(
             "event 'io-error-reason' for domain '{}': {} ({}) {} due to {}\n",
-            m.msg.dom.name.as_str(),
-            m.msg.src_path.as_str(),
-            m.msg.dev_alias.as_str(),
+            m.msg.dom.name.to_str_lossy(),
+            m.msg.src_path.to_str_lossy(),
+            m.msg.dev_alias.to_str_lossy(),
             word(names::IO_ERROR_ACTIONS, m.msg.action, "unknown"),
-            m.msg.reason.as_str()
+            m.msg.reason.to_str_lossy()
         ),
         E::DomainEventCallbackControlError(m) => generic(&m.msg.dom),
-        E::DomainEventCallbackBlockJob(m) => {
-            block_job(&m.msg.dom, m.msg.path.as_str(), m.msg.r#type, m.msg.status)
-        }
-        E::DomainEventBlockJob2(m) => block_job(&m.dom, m.dst.as_str(), m.r#type, m.status),
+        E::DomainEventCallbackBlockJob(m) => block_job(
+            &m.msg.dom,
+            &m.msg.path.to_str_lossy(),
+            m.msg.r#type,
+            m.msg.status,
+        ),
+        E::DomainEventBlockJob2(m) => block_job(&m.dom, &m.dst.to_str_lossy(), m.r#type, m.status),
         E::DomainEventCallbackDiskChange(m) => format!(
             "event 'disk-change' for domain '{}' disk {}: {} -> {}: {}\n",
-            m.msg.dom.name.as_str(),
-            m.msg.dev_alias.as_str(),
+            m.msg.dom.name.to_str_lossy(),
+            m.msg.dev_alias.to_str_lossy(),
             null_str(&m.msg.old_src_path),
             null_str(&m.msg.new_src_path),
             word(names::DISK_CHANGE_REASONS, m.msg.reason, "unknown")
         ),
         E::DomainEventCallbackTrayChange(m) => format!(
             "event 'tray-change' for domain '{}' disk {}: {}\n",
-            m.msg.dom.name.as_str(),
-            m.msg.dev_alias.as_str(),
+            m.msg.dom.name.to_str_lossy(),
+            m.msg.dev_alias.to_str_lossy(),
             word(names::TRAY_CHANGE_REASONS, m.msg.reason, "unknown")
         ),
         // libvirt defines no reasons for PM events: virsh prints them as generic events.
@@ -304,29 +313,29 @@ pub fn describe(
         E::DomainEventCallbackPmsuspendDisk(m) => generic(&m.msg.dom),
         E::DomainEventCallbackBalloonChange(m) => format!(
             "event 'balloon-change' for domain '{}': {}KiB\n",
-            m.msg.dom.name.as_str(),
+            m.msg.dom.name.to_str_lossy(),
             m.msg.actual
         ),
         E::DomainEventCallbackDeviceRemoved(m) => format!(
             "event 'device-removed' for domain '{}': {}\n",
-            m.msg.dom.name.as_str(),
-            m.msg.dev_alias.as_str()
+            m.msg.dom.name.to_str_lossy(),
+            m.msg.dev_alias.to_str_lossy()
         ),
         E::DomainEventCallbackTunable(m) => typed_params("tunable", &m.dom, m.params.iter()),
         E::DomainEventCallbackAgentLifecycle(m) => format!(
             "event 'agent-lifecycle' for domain '{}': state: '{}' reason: '{}'\n",
-            m.dom.name.as_str(),
+            m.dom.name.to_str_lossy(),
             known(names::AGENT_STATES, m.state),
             known(names::AGENT_REASONS, m.reason)
         ),
         E::DomainEventCallbackDeviceAdded(m) => format!(
             "event 'device-added' for domain '{}': {}\n",
-            m.dom.name.as_str(),
-            m.dev_alias.as_str()
+            m.dom.name.to_str_lossy(),
+            m.dev_alias.to_str_lossy()
         ),
         E::DomainEventCallbackMigrationIteration(m) => format!(
             "event 'migration-iteration' for domain '{}': iteration: '{}'\n",
-            m.dom.name.as_str(),
+            m.dom.name.to_str_lossy(),
             m.iteration
         ),
         E::DomainEventCallbackJobCompleted(m) => {
@@ -334,19 +343,19 @@ pub fn describe(
         }
         E::DomainEventCallbackDeviceRemovalFailed(m) => format!(
             "event 'device-removal-failed' for domain '{}': {}\n",
-            m.dom.name.as_str(),
-            m.dev_alias.as_str()
+            m.dom.name.to_str_lossy(),
+            m.dev_alias.to_str_lossy()
         ),
         E::DomainEventCallbackMetadataChange(m) => format!(
             "event 'metadata-change' for domain '{}': type {}, uri {}\n",
-            m.dom.name.as_str(),
+            m.dom.name.to_str_lossy(),
             known(names::METADATA_TYPES, m.r#type),
             null_str(&m.nsuri)
         ),
         E::DomainEventBlockThreshold(m) => format!(
             "event 'block-threshold' for domain '{}': dev: {}({}) {} {}\n",
-            m.dom.name.as_str(),
-            m.dev.as_str(),
+            m.dom.name.to_str_lossy(),
+            m.dev.to_str_lossy(),
             null_str(&m.path),
             m.threshold,
             m.excess
@@ -354,7 +363,7 @@ pub fn describe(
         E::DomainEventMemoryFailure(m) => format!(
             "event 'memory-failure' for domain '{}':\nrecipient: {}\naction: {}\n\
              flags:\n\taction required: {}\n\trecursive: {}\n",
-            m.dom.name.as_str(),
+            m.dom.name.to_str_lossy(),
             known(names::MEMORY_FAILURE_RECIPIENTS, m.recipient),
             known(names::MEMORY_FAILURE_ACTIONS, m.action),
             m.flags & 1,
@@ -362,8 +371,8 @@ pub fn describe(
         ),
         E::DomainEventMemoryDeviceSizeChange(m) => format!(
             "event 'memory-device-size-change' for domain '{}':\nalias: {}\nsize: {}\n",
-            m.dom.name.as_str(),
-            m.alias.as_str(),
+            m.dom.name.to_str_lossy(),
+            m.alias.to_str_lossy(),
             m.size
         ),
         _ => return None,
@@ -377,11 +386,11 @@ fn typed_params<'a>(
     dom: &RemoteNonnullDomain,
     params: impl Iterator<Item = &'a RemoteTypedParam>,
 ) -> String {
-    let mut text = format!("event '{name}' for domain '{}':\n", dom.name.as_str());
+    let mut text = format!("event '{name}' for domain '{}':\n", dom.name.to_str_lossy());
     for p in params {
         text.push_str(&format!(
             "\t{}: {}\n",
-            p.field.as_str(),
+            p.field.to_str_lossy(),
             typed_value(&p.value)
         ));
     }
@@ -397,7 +406,7 @@ fn typed_value(value: &RemoteTypedParamValue) -> String {
         V::Llong(v) => v.to_string(),
         V::Ullong(v) => v.to_string(),
         V::Double(v) => c_g(*v),
-        V::String(s) => s.as_str().to_string(),
+        V::String(s) => s.to_str_lossy().to_string(),
     }
 }
 
@@ -436,11 +445,11 @@ fn c_g(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xdrgen_runtime::xdr::XdrString;
+    use xdrgen_runtime::xdr::XdrBytes;
 
     fn dom() -> RemoteNonnullDomain {
         RemoteNonnullDomain {
-            name: XdrString::try_from("test").unwrap(),
+            name: XdrBytes::try_from("test").unwrap(),
             uuid: [0; 16],
             id: 1,
         }
@@ -479,7 +488,7 @@ mod tests {
         let job = RemoteEvent::DomainEventBlockJob2(RemoteDomainEventBlockJob2Msg {
             callback_id: 2,
             dom: dom(),
-            dst: XdrString::try_from("vda").unwrap(),
+            dst: XdrBytes::try_from("vda").unwrap(),
             r#type: 2,
             status: 3,
         });

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use protocols::remote_protocol::{RemoteNonnullDomain, RemoteNonnullString};
 use xdrgen_runtime::libvirt::RemoteError;
+use xdrgen_runtime::xdr::XdrBytes;
 
 use crate::xml::{self, DomainDef};
 
@@ -210,7 +211,7 @@ fn no_domain_uuid(dom: &RemoteNonnullDomain) -> RemoteError {
         &format!(
             "no domain with matching uuid '{}' ({})",
             xml::format_uuid(&dom.uuid),
-            &*dom.name
+            dom.name
         ),
     )
 }
@@ -222,6 +223,23 @@ fn internal(detail: &str) -> RemoteError {
         "internal error: %s",
         detail,
     )
+}
+
+/// `VIR_ERR_INVALID_ARG`.
+const INVALID_ARG: i32 = 8;
+
+/// A string argument as text. The protocol's strings are bytes (a C client may send any), but
+/// this daemon's objects have UTF-8 names, paths and XML: bytes that are not UTF-8 name none
+/// of them and get libvirt's "invalid argument" error.
+pub fn text<const N: u32>(s: &XdrBytes<N>) -> Result<&str, RemoteError> {
+    s.as_str().map_err(|e| {
+        RemoteError::new(
+            INVALID_ARG,
+            FROM_TEST,
+            "invalid argument: %s",
+            &format!("string {s:?} is not UTF-8 ({e})"),
+        )
+    })
 }
 
 /// "Requested operation is not valid: …".

@@ -214,7 +214,10 @@ impl RemoteServer for Lvirtd {
         cx: &Context,
         args: RemoteConnectOpenArgs,
     ) -> Result<(), RemoteError> {
-        let name: &str = args.name.as_deref().map_or("", |n| n);
+        let name: &str = match &args.name {
+            Some(n) => driver::text(n)?,
+            None => "",
+        };
         if !matches!(name, "" | URI | "test:///default/") {
             return Err(RemoteError::new(
                 5, // VIR_ERR_NO_CONNECT
@@ -381,7 +384,10 @@ impl RemoteServer for Lvirtd {
         cx: &Context,
         args: RemoteDomainLookupByNameArgs,
     ) -> Result<RemoteDomainLookupByNameRet, RemoteError> {
-        let dom = self.driver(cx)?.by_name(&args.name)?.remote();
+        let dom = self
+            .driver(cx)?
+            .by_name(driver::text(&args.name)?)?
+            .remote();
         Ok(RemoteDomainLookupByNameRet { dom })
     }
 
@@ -580,7 +586,7 @@ impl RemoteServer for Lvirtd {
         cx: &Context,
         args: RemoteDomainDefineXmlArgs,
     ) -> Result<RemoteDomainDefineXmlRet, RemoteError> {
-        let (d, events) = self.driver(cx)?.define(&args.xml)?;
+        let (d, events) = self.driver(cx)?.define(driver::text(&args.xml)?)?;
         self.callbacks.send(&events);
         Ok(RemoteDomainDefineXmlRet { dom: d.remote() })
     }
@@ -590,7 +596,7 @@ impl RemoteServer for Lvirtd {
         cx: &Context,
         args: RemoteDomainDefineXmlFlagsArgs,
     ) -> Result<RemoteDomainDefineXmlFlagsRet, RemoteError> {
-        let (d, events) = self.driver(cx)?.define(&args.xml)?;
+        let (d, events) = self.driver(cx)?.define(driver::text(&args.xml)?)?;
         self.callbacks.send(&events);
         Ok(RemoteDomainDefineXmlFlagsRet { dom: d.remote() })
     }
@@ -600,7 +606,7 @@ impl RemoteServer for Lvirtd {
         cx: &Context,
         args: RemoteDomainCreateXmlArgs,
     ) -> Result<RemoteDomainCreateXmlRet, RemoteError> {
-        let (d, events) = self.driver(cx)?.create_xml(&args.xml_desc)?;
+        let (d, events) = self.driver(cx)?.create_xml(driver::text(&args.xml_desc)?)?;
         self.callbacks.send(&events);
         Ok(RemoteDomainCreateXmlRet { dom: d.remote() })
     }
@@ -760,7 +766,7 @@ impl RemoteServer for Lvirtd {
         cx: &Context,
         args: RemoteStoragePoolLookupByNameArgs,
     ) -> Result<RemoteStoragePoolLookupByNameRet, RemoteError> {
-        let pool = self.storage(cx)?.pool_by_name(&args.name)?;
+        let pool = self.storage(cx)?.pool_by_name(driver::text(&args.name)?)?;
         Ok(RemoteStoragePoolLookupByNameRet { pool })
     }
 
@@ -891,7 +897,7 @@ impl RemoteServer for Lvirtd {
     ) -> Result<RemoteStorageVolCreateXmlRet, RemoteError> {
         let mut st = self.storage(cx)?;
         st.check_pool(&args.pool)?;
-        let vol = st.create(&args.xml)?.remote();
+        let vol = st.create(driver::text(&args.xml)?)?.remote();
         Ok(RemoteStorageVolCreateXmlRet { vol })
     }
 
@@ -910,7 +916,7 @@ impl RemoteServer for Lvirtd {
     ) -> Result<RemoteStorageVolLookupByNameRet, RemoteError> {
         let st = self.storage(cx)?;
         st.check_pool(&args.pool)?;
-        let vol = st.vol_by_name(&args.name)?.remote();
+        let vol = st.vol_by_name(driver::text(&args.name)?)?.remote();
         Ok(RemoteStorageVolLookupByNameRet { vol })
     }
 
@@ -919,7 +925,10 @@ impl RemoteServer for Lvirtd {
         cx: &Context,
         args: RemoteStorageVolLookupByKeyArgs,
     ) -> Result<RemoteStorageVolLookupByKeyRet, RemoteError> {
-        let vol = self.storage(cx)?.vol_by_path(&args.key)?.remote();
+        let vol = self
+            .storage(cx)?
+            .vol_by_path(driver::text(&args.key)?)?
+            .remote();
         Ok(RemoteStorageVolLookupByKeyRet { vol })
     }
 
@@ -928,7 +937,10 @@ impl RemoteServer for Lvirtd {
         cx: &Context,
         args: RemoteStorageVolLookupByPathArgs,
     ) -> Result<RemoteStorageVolLookupByPathRet, RemoteError> {
-        let vol = self.storage(cx)?.vol_by_path(&args.path)?.remote();
+        let vol = self
+            .storage(cx)?
+            .vol_by_path(driver::text(&args.path)?)?
+            .remote();
         Ok(RemoteStorageVolLookupByPathRet { vol })
     }
 

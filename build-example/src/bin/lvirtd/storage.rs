@@ -173,13 +173,13 @@ pub fn pool_xml(allocation: u64) -> String {
 impl Storage {
     /// The pool, checked: the name and UUID must be `default-pool`'s.
     pub fn check_pool(&self, p: &RemoteNonnullStoragePool) -> Result<(), RemoteError> {
-        if *p.name == *POOL_NAME && p.uuid == pool_uuid() {
+        if p.name == POOL_NAME && p.uuid == pool_uuid() {
             Ok(())
         } else {
             Err(no_pool(&format!(
                 "no storage pool with matching uuid '{}' ({})",
                 xml::format_uuid(&p.uuid),
-                &*p.name
+                p.name
             )))
         }
     }
@@ -237,13 +237,13 @@ impl Storage {
 
     /// A volume as the protocol names it.
     pub fn vol(&self, v: &RemoteNonnullStorageVol) -> Result<Arc<Volume>, RemoteError> {
-        if *v.pool != *POOL_NAME {
+        if v.pool != POOL_NAME {
             return Err(no_pool(&format!(
                 "no storage pool with matching name '{}'",
-                &*v.pool
+                v.pool
             )));
         }
-        self.vol_by_name(&v.name)
+        self.vol_by_name(crate::driver::text(&v.name)?)
     }
 
     /// Creates a volume from its XML (`<volume><name/><capacity/>…</volume>`).
