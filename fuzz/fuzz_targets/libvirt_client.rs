@@ -4,7 +4,6 @@
 //! connection with an error, never panic or hang.
 #![no_main]
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
@@ -14,18 +13,8 @@ use protocols::remote_protocol::{
 use tokio::io::AsyncWriteExt;
 use xdrgen_runtime::libvirt::{Client, Options};
 
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime")
-    })
-}
-
 fuzz_target!(|data: &[u8]| {
-    runtime().block_on(async {
+    xdrgen_fuzz::runtime().block_on(async {
         let (ours, theirs) = tokio::io::duplex(1 << 20);
         let (r, w) = tokio::io::split(ours);
         let options = Options {

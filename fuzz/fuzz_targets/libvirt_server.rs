@@ -17,16 +17,6 @@ struct Nothing;
 
 impl RemoteServer for Nothing {}
 
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime")
-    })
-}
-
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
@@ -37,7 +27,7 @@ fn server() -> &'static Server {
 }
 
 fuzz_target!(|data: &[u8]| {
-    runtime().block_on(async {
+    xdrgen_fuzz::runtime().block_on(async {
         let (client, served) = tokio::io::duplex(1 << 20);
         let (r, w) = tokio::io::split(served);
         assert!(server().serve_connection(r, w, Peer::Other));

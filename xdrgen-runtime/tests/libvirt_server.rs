@@ -5,18 +5,17 @@
 //! server is tested in `tests/`.)
 #![cfg(feature = "libvirt")]
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use xdrgen_runtime::libvirt::server::{
-    fallback, serve, BoxFuture, Connection, Context, Dispatch, Limits, Reply, SendError, Server,
+    fallback, serve, BoxFuture, Connection, Context, Dispatch, Limits, Reply, SendError,
 };
-use xdrgen_runtime::libvirt::{
-    encode_packet, Client, Header, Keepalive, MessageType, Options, Status,
-};
+use xdrgen_runtime::libvirt::{encode_packet, Client, Header, Keepalive, MessageType, Status};
 use xdrgen_runtime::rpc::{ProcedureInfo, ProgramInfo};
 use xdrgen_runtime::xdr::Opaque;
 
@@ -69,41 +68,14 @@ impl Dispatch for TestDispatcher {
     }
 }
 
-struct Fixture {
-    server: Server,
-    test: Arc<Test>,
-    path: PathBuf,
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        self.server.shutdown();
-        let _ = std::fs::remove_dir_all(self.path.parent().expect("a directory"));
-    }
-}
+type Fixture = common::Fixture<Test>;
 
 async fn start(name: &str, limits: Limits, keepalive: Option<Keepalive>) -> Fixture {
-    let dir = std::env::temp_dir().join(format!("xdrgen-srv-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("sock");
-    let listener = tokio::net::UnixListener::bind(&path).unwrap();
-    let test = Arc::new(Test::default());
-    let server = Server::builder()
-        .program(TestDispatcher(test.clone()))
-        .limits(limits)
-        .keepalive(keepalive)
-        .build();
-    tokio::spawn({
-        let server = server.clone();
-        async move { server.serve_unix(listener).await }
-    });
-    Fixture { server, test, path }
+    common::start(name, TestDispatcher, limits, keepalive).await
 }
 
 async fn good_client(f: &Fixture) -> Client {
-    let (r, w) = UnixStream::connect(&f.path).await.unwrap().into_split();
-    Client::new(r, w, Options::default()).with_timeout(Some(Duration::from_secs(5)))
+    common::client(f).await
 }
 
 async fn echo(c: &Client, n: u32) {
@@ -257,7 +229,7 @@ async fn events_to_a_client_that_does_not_read_are_dropped_when_its_queue_is_ful
     raw.write_all(&p).await.unwrap();
     let mut answer = [0u8; 28];
     raw.read_exact(&mut answer).await.unwrap();
-    let conn = f.test.subscribers.lock().unwrap()[0].clone();
+    let conn = f.state.subscribers.lock().unwrap()[0].clone();
     let event = Opaque::<{ u32::MAX }>::new(vec![1; 4000]).unwrap();
     let mut sent = 0;
     let full = loop {

@@ -4,7 +4,8 @@
 //! streams finish.
 #![cfg(feature = "libvirt")]
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,10 +15,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use xdrgen_runtime::libvirt::server::{
     fallback, serve, serve_receive, serve_send, BoxFuture, Connection, Context, Dispatch, Limits,
-    ReceiveData, Reply, SendData, Server,
+    ReceiveData, Reply, SendData,
 };
 use xdrgen_runtime::libvirt::{
-    encode_packet, Client, Error, Header, Keepalive, MessageType, Options, Status,
+    encode_packet, Client, Error, Header, Keepalive, MessageType, Status,
 };
 use xdrgen_runtime::rpc::{ProcedureInfo, ProgramInfo};
 use xdrgen_runtime::xdr::Opaque;
@@ -124,41 +125,14 @@ impl Dispatch for Dispatcher {
     }
 }
 
-struct Fixture {
-    server: Server,
-    seen: Arc<Seen>,
-    path: PathBuf,
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        self.server.shutdown();
-        let _ = std::fs::remove_dir_all(self.path.parent().expect("a directory"));
-    }
-}
+type Fixture = common::Fixture<Seen>;
 
 async fn start(name: &str, limits: Limits, keepalive: Option<Keepalive>) -> Fixture {
-    let dir = std::env::temp_dir().join(format!("xdrgen-life-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("sock");
-    let listener = tokio::net::UnixListener::bind(&path).unwrap();
-    let seen = Arc::new(Seen::default());
-    let server = Server::builder()
-        .program(Dispatcher(seen.clone()))
-        .limits(limits)
-        .keepalive(keepalive)
-        .build();
-    tokio::spawn({
-        let server = server.clone();
-        async move { server.serve_unix(listener).await }
-    });
-    Fixture { server, seen, path }
+    common::start(name, Dispatcher, limits, keepalive).await
 }
 
 async fn client(f: &Fixture) -> Client {
-    let (r, w) = UnixStream::connect(&f.path).await.unwrap().into_split();
-    Client::new(r, w, Options::default()).with_timeout(Some(Duration::from_secs(5)))
+    common::client(f).await
 }
 
 fn call(procedure: u32, serial: u32) -> Bytes {
@@ -188,7 +162,7 @@ async fn opened_raw(f: &Fixture) -> (UnixStream, Connection) {
         (MessageType::Reply, 1, Status::Ok)
     );
     let connection = f
-        .seen
+        .state
         .opened
         .lock()
         .unwrap()
@@ -208,11 +182,11 @@ async fn a_client_that_leaves_has_its_state_dropped_and_closed_resolves() {
     let f = start("leave", Limits::default(), None).await;
     let (s, connection) = opened_raw(&f).await;
     assert!(!connection.is_closed());
-    assert!(!f.seen.session_dropped.load(Ordering::SeqCst));
+    assert!(!f.state.session_dropped.load(Ordering::SeqCst));
     drop(s);
     closed_within(&connection, Duration::from_secs(5)).await;
     // The handler still holds the connection, but its state is gone.
-    assert!(f.seen.session_dropped.load(Ordering::SeqCst));
+    assert!(f.state.session_dropped.load(Ordering::SeqCst));
     assert!(connection.state::<Session>().is_none());
     assert!(connection.is_closed());
     assert!(connection.error().is_none(), "{:?}", connection.error());
@@ -350,7 +324,7 @@ async fn a_stream_whose_reply_is_too_large_never_starts() {
         other => panic!("expected an error reply, got {other:?}"),
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!f.seen.huge_body_ran.load(Ordering::SeqCst));
+    assert!(!f.state.huge_body_ran.load(Ordering::SeqCst));
     let n: u32 = c.call(&PROG, ECHO, &9u32).await.unwrap();
     assert_eq!(n, 9);
 }
@@ -390,7 +364,7 @@ async fn shutdown_refuses_new_calls_and_lets_open_streams_finish() {
     // end handshake.
     sink.send(Bytes::from(vec![2u8; 4000])).await.unwrap();
     sink.finish().await.unwrap();
-    assert_eq!(f.seen.uploaded.load(Ordering::SeqCst), 7000);
+    assert_eq!(f.state.uploaded.load(Ordering::SeqCst), 7000);
     let rest = source.read_all(1 << 20).await.unwrap();
     assert_eq!(first_len(&first) + rest.len(), 5000);
     tokio::time::timeout(Duration::from_secs(5), f.server.closed())
