@@ -487,7 +487,7 @@ where
             _ = stop.wait_for(|s| *s), if draining.is_none() => {
                 draining = Some(Instant::now() + limits.shutdown_grace);
                 if let Some(Admitted::Call(p, ..)) = parked.take_if(|a| matches!(a, Admitted::Call(..))) {
-                    refuse(&connection, &mut tasks, p.header);
+                    refuse(&connection, p.header);
                 }
             }
             _ = tokio::time::sleep_until(draining.unwrap_or_else(far)), if draining.is_some() => {
@@ -530,7 +530,7 @@ where
                     }
                     let call = matches!(p.header.kind, MessageType::Call | MessageType::CallWithFds);
                     if draining.is_some() && call {
-                        refuse(&connection, &mut tasks, p.header);
+                        refuse(&connection, p.header);
                     } else if let Some(a) = admit(&server, &connection, &budgets, p) {
                         let (budget, n) = a.budget();
                         match budget.try_acquire_many_owned(n) {
@@ -601,13 +601,17 @@ where
     connection.inner.finished.send_replace(true);
 }
 
-/// Answers a call that arrives while the server shuts down.
-fn refuse(connection: &Connection, tasks: &mut JoinSet<()>, call: Header) {
-    let connection = connection.clone();
-    tasks.spawn(async move {
-        let e = RemoteError::rpc("the server is shutting down");
-        connection.reply(call, Err(e)).await;
-    });
+/// Answers a call that arrives while the server shuts down, without waiting: when the client's
+/// queue is full (it is not reading), the answer is dropped, so that a client that keeps
+/// calling costs nothing while the server drains.
+fn refuse(connection: &Connection, call: Header) {
+    let header = Header {
+        kind: MessageType::Reply,
+        status: Status::Error,
+        ..call
+    };
+    let body = RemoteError::rpc("the server is shutting down").encode();
+    connection.try_queue(raw_head(&header, body.len()), Some(Bytes::from(body)));
 }
 
 async fn acquire(budget: Option<(Arc<Semaphore>, u32)>) -> Option<OwnedSemaphorePermit> {
