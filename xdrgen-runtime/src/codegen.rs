@@ -11,5 +11,10 @@ pub use crate::xdr::*;
 #[cfg(feature = "libvirt")]
 pub use crate::libvirt;
 
+/// Standard ONC RPC's runtime (feature `onc`), which generated clients and servers of RFC 5531
+/// `program` blocks call.
+#[cfg(feature = "onc")]
+pub use crate::onc;
+
 #[cfg(feature = "random")]
 pub use crate::random::*;

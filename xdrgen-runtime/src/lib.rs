@@ -17,7 +17,10 @@
 //!   generated clients call (events, streams, keepalive, cancellation), URIs and transports, and
 //!   the server that generated dispatchers plug into (`libvirt::server`).
 //!
-//! Planned, not yet present: `onc` (RFC 5531 ONC RPC with record marking).
+//! - `onc` (feature `onc`): standard ONC RPC (RFC 5531): `rpc_msg`, `AUTH_NONE`/`AUTH_SYS`,
+//!   record marking, TCP and UDP clients and a server that generated clients and dispatchers
+//!   call, and rpcbind registration.
+//!
 //! `xdr` depends on nothing else in the crate so those are layered on top.
 //!
 //! # Wire rules (RFC 4506)
@@ -81,6 +84,8 @@
 pub mod codegen;
 #[cfg(feature = "libvirt")]
 pub mod libvirt;
+#[cfg(feature = "onc")]
+pub mod onc;
 #[cfg(feature = "random")]
 pub mod random;
 pub mod rpc;
