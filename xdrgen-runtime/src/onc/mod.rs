@@ -1,5 +1,7 @@
-//! Standard ONC RPC (RFC 5531, feature `onc`): `rpc_msg` ([`msg`]), credentials ([`auth`])
-//! and record marking ([`record`]).
+//! Standard ONC RPC (RFC 5531, feature `onc`): the [`Client`] that generated clients
+//! (`…V1Client`) call, the [`Server`] that generated dispatchers (`…V1Dispatcher`) plug into,
+//! and the pieces under them: `rpc_msg` ([`msg`]), credentials ([`auth`]), record marking
+//! ([`record`]) and rpcbind registration ([`portmap`]).
 //!
 //! # Wire rules
 //!
@@ -7,12 +9,46 @@
 //! arguments or results. Over TCP each message is one record of one or more fragments
 //! (RFC 1831 record marking), its length checked against a maximum before any of it is read;
 //! over UDP each message is one datagram.
+//!
+//! # Concurrency and cancellation
+//!
+//! A TCP client has one reader task routing replies by xid and one writer task writing calls
+//! whole, so many calls can be in flight on one connection; a UDP client resends a call after
+//! each retransmission interval with the same xid and drops duplicate replies. A call registers
+//! its xid before it is sent and forgets it when its future ends in any way: dropping the
+//! future cancels the call. A dead connection fails every pending call at once.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), xdrgen_runtime::onc::Error> {
+//! use xdrgen_runtime::onc::{portmap, Client};
+//!
+//! let rpcbind = Client::connect_tcp(("127.0.0.1", portmap::PMAP_PORT)).await?;
+//! // rpcbind's NULL procedure (0): no arguments, no results.
+//! rpcbind.call_raw(portmap::PMAP_PROGRAM, 2, 0, &()).await?;
+//! # Ok(()) }
+//! ```
 
 pub mod auth;
+mod call;
+mod client;
+mod dispatch;
 mod error;
 pub mod msg;
+mod pending;
+pub mod portmap;
 pub mod record;
+mod server;
+mod tcp;
+mod udp;
 
 pub use auth::{AuthSys, Credentials, OpaqueAuth};
+pub use client::{Client, Options};
+pub use dispatch::{
+    fallback, serve, unavailable, BoxFuture, CallError, Context, Dispatch, Protocol, Reply,
+};
 pub use error::{Error, Refusal};
 pub use record::RecordCodec;
+pub use server::{Builder, Server};
+pub use udp::MAX_DATAGRAM;

@@ -1,0 +1,220 @@
+//! [`Client`]: calls to an ONC RPC server over TCP (record marking, many calls in flight on one
+//! connection) or UDP (a datagram per call, retransmitted until answered). Generated clients
+//! (`…V1Client`) hold one and call [`Client::call`] with their procedure table and number.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpStream, ToSocketAddrs, UdpSocket};
+
+use super::auth::{Credentials, OpaqueAuth};
+use super::call::{encode_call, reply_results};
+use super::record::{RecordCodec, DEFAULT_MAX_RECORD};
+use super::tcp::TcpTransport;
+use super::udp::UdpTransport;
+use super::Error;
+use crate::rpc::ProgramInfo;
+use crate::xdr::{from_bytes, Decode, Encode};
+
+/// How a client connection behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The largest record accepted from the server and sent to it (TCP), default 4 MiB.
+    pub max_record: usize,
+    /// The largest fragment written (TCP), default 1 MiB; larger calls go out in fragments.
+    pub max_fragment: usize,
+    /// The default deadline of every call: `None` for TCP, 25 s for UDP (as libtirpc).
+    pub call_timeout: Option<Duration>,
+    /// UDP: the time after which an unanswered call is sent again (default 1 s).
+    pub retransmit: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_record: DEFAULT_MAX_RECORD,
+            max_fragment: super::record::DEFAULT_MAX_FRAGMENT,
+            call_timeout: None,
+            retransmit: Duration::from_secs(1),
+        }
+    }
+}
+
+enum Transport {
+    Tcp(TcpTransport),
+    Udp(UdpTransport),
+}
+
+/// A handle to one ONC RPC connection (TCP) or socket (UDP). Clones share the connection;
+/// each may have its own credentials and deadline. The connection closes when the last clone
+/// is dropped.
+///
+/// Dropping a call's future cancels the call: its xid is forgotten and a late reply dropped.
+#[derive(Clone)]
+pub struct Client {
+    transport: Arc<Transport>,
+    cred: Arc<OpaqueAuth>,
+    timeout: Option<Duration>,
+    max_record: usize,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match *self.transport {
+            Transport::Tcp(_) => "tcp",
+            Transport::Udp(_) => "udp",
+        };
+        f.debug_struct("Client")
+            .field("transport", &kind)
+            .field("cred_flavor", &self.cred.flavor)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// A starting xid that differs between processes and runs, so that a server's duplicate
+/// request cache does not take a new client's calls for an old one's.
+fn xid_seed() -> u32 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    now.subsec_nanos() ^ (now.as_secs() as u32).rotate_left(16) ^ std::process::id()
+}
+
+impl Client {
+    /// Connects over TCP with default [`Options`].
+    pub async fn connect_tcp(addr: impl ToSocketAddrs) -> Result<Client, Error> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Client::over_stream(stream, &Options::default()))
+    }
+
+    /// Opens a UDP socket towards `addr` with default [`Options`].
+    pub async fn connect_udp(addr: std::net::SocketAddr) -> Result<Client, Error> {
+        let local: std::net::SocketAddr = if addr.is_ipv4() {
+            ([0, 0, 0, 0], 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let socket = UdpSocket::bind(local).await?;
+        socket.connect(addr).await?;
+        Ok(Client::over_udp(socket, &Options::default()))
+    }
+
+    /// A client over an established byte stream (TCP, a Unix socket, …), with record marking.
+    pub fn over_stream<S>(stream: S, options: &Options) -> Client
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let codec = RecordCodec::new(options.max_record).with_max_fragment(options.max_fragment);
+        Client {
+            transport: Arc::new(Transport::Tcp(TcpTransport::start(
+                stream,
+                codec,
+                xid_seed(),
+            ))),
+            cred: Arc::new(OpaqueAuth::none()),
+            timeout: options.call_timeout,
+            max_record: options.max_record,
+        }
+    }
+
+    /// A client over a UDP socket already `connect`ed to the server.
+    pub fn over_udp(socket: UdpSocket, options: &Options) -> Client {
+        Client {
+            transport: Arc::new(Transport::Udp(UdpTransport::start(
+                socket,
+                options.retransmit,
+                xid_seed(),
+            ))),
+            cred: Arc::new(OpaqueAuth::none()),
+            timeout: options.call_timeout.or(Some(Duration::from_secs(25))),
+            max_record: options.max_record.min(super::udp::MAX_DATAGRAM),
+        }
+    }
+
+    /// This handle with other credentials (the verifier stays `AUTH_NONE`).
+    pub fn with_credentials(&self, credentials: &Credentials) -> Result<Client, Error> {
+        Ok(Client {
+            cred: Arc::new(credentials.to_opaque().map_err(Error::Arguments)?),
+            ..self.clone()
+        })
+    }
+
+    /// This handle with another per-call deadline (`None`: wait as long as the connection
+    /// lives; UDP calls then retransmit until answered).
+    pub fn with_timeout(&self, timeout: Option<Duration>) -> Client {
+        Client {
+            timeout,
+            ..self.clone()
+        }
+    }
+
+    /// The per-call deadline of this handle.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// Replies received that matched no waiting call (late, duplicate or unknown xids).
+    pub fn unmatched_replies(&self) -> u64 {
+        let pending = match &*self.transport {
+            Transport::Tcp(t) => &t.pending,
+            Transport::Udp(u) => &u.pending,
+        };
+        pending.unmatched.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Calls procedure `procedure` of the program version `program` describes with `args`
+    /// and decodes its results as `R`. Several arguments go as a tuple: `&(&a, &b)`.
+    pub async fn call<A, R>(
+        &self,
+        program: &ProgramInfo,
+        procedure: u32,
+        args: &A,
+    ) -> Result<R, Error>
+    where
+        A: Encode + ?Sized,
+        R: Decode,
+    {
+        let results = self
+            .call_raw(program.number, program.version, procedure, &args)
+            .await?;
+        from_bytes(&results).map_err(Error::Results)
+    }
+
+    /// Calls a procedure by number and returns the encoded results (the bytes after the
+    /// reply's header).
+    pub async fn call_raw(
+        &self,
+        program: u32,
+        version: u32,
+        procedure: u32,
+        args: &dyn Encode,
+    ) -> Result<Bytes, Error> {
+        let call = self.exchange((program, version, procedure), args);
+        match self.timeout {
+            Some(t) => tokio::time::timeout(t, call)
+                .await
+                .unwrap_or(Err(Error::Timeout(t))),
+            None => call.await,
+        }
+    }
+
+    async fn exchange(&self, ids: (u32, u32, u32), args: &dyn Encode) -> Result<Bytes, Error> {
+        match &*self.transport {
+            Transport::Tcp(t) => {
+                let mut waiter = t.pending.register()?;
+                let message = encode_call(waiter.xid(), ids, &self.cred, args, self.max_record)?;
+                t.send(message).await?;
+                reply_results(waiter.reply().await?)
+            }
+            Transport::Udp(u) => {
+                let mut waiter = u.pending.register()?;
+                let message = encode_call(waiter.xid(), ids, &self.cred, args, self.max_record)?;
+                u.exchange(&mut waiter, &message).await
+            }
+        }
+    }
+}
