@@ -1,6 +1,7 @@
 //! Generates Rust for our fixtures (all of them, `rfc_only.x` included) with random-value impls,
 //! clients and servers (`libvirt_style.x`'s `DemoClient`, `DemoServer` and `DemoDispatcher`,
-//! which need the runtime's `libvirt` feature),
+//! which need the runtime's `libvirt` feature; the `program` blocks' per-version `…Client`,
+//! `…Server` and `…Dispatcher`, which need its `onc` feature),
 //! and a registry of every enum, struct and union of the fixtures and of libvirt's files (as the
 //! `protocols` crate generates them), each with monomorphized test functions.
 //!

@@ -111,7 +111,8 @@ const BENCH_OPT: &str = "-O2";
 /// What to build: `.x` files and the XDR type names the driver's table lists (index = position).
 #[derive(Debug, Clone)]
 pub struct PeerSpec {
-    /// The `.x` files, compiled separately by `rpcgen -c` and linked together.
+    /// The `.x` files, compiled separately by `rpcgen -N -c` and linked together (`-N`: procedures
+    /// may take several arguments, as in `onc_demo.x`; it changes no codec).
     pub x_files: Vec<PathBuf>,
     /// Type names, each with an `xdr_<name>` routine in one of the files.
     pub types: Vec<String>,
@@ -190,12 +191,12 @@ fn build_driver(
         run(
             work_dir,
             "rpcgen",
-            &["-h", "-o", &header, &name.to_string_lossy()],
+            &["-N", "-h", "-o", &header, &name.to_string_lossy()],
         )?;
         run(
             work_dir,
             "rpcgen",
-            &["-c", "-o", &source, &name.to_string_lossy()],
+            &["-N", "-c", "-o", &source, &name.to_string_lossy()],
         )?;
         run(
             work_dir,
@@ -245,7 +246,7 @@ pub fn c_values(
         run(
             work_dir,
             "rpcgen",
-            &["-h", "-o", &header, &name.to_string_lossy()],
+            &["-N", "-h", "-o", &header, &name.to_string_lossy()],
         )?;
         let _ = writeln!(c, "#include \"{header}\"");
     }

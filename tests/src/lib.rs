@@ -12,6 +12,7 @@
 //! - [`random_words`]: random words decoded as every type, under the allocator's watch.
 //! - [`paths`]: where the fixtures and libvirt's `.x` files are.
 //! - [`daemon`]: a private libvirtd (test driver) per test, for the client tests.
+//! - [`onc_demo`]: `onc_demo.x`'s rules, served and checked through the generated ONC RPC code.
 //! - [`client_suite`]: the generated libvirt client's tests against a daemon (libvirtd or
 //!   lvirtd).
 
@@ -23,6 +24,7 @@ pub mod client_suite;
 pub mod daemon;
 pub mod differential;
 pub mod driver;
+pub mod onc_demo;
 pub mod paths;
 pub mod properties;
 pub mod random_words;

@@ -7,7 +7,7 @@ use xdrgen_tests::paths::{fixture_files, fixtures_dir, BYTES_FIXTURE};
 #[test]
 fn generated_rust_of_every_fixture() {
     let files = fixture_files();
-    assert!(files.len() >= 9, "fixtures missing: {files:?}");
+    assert!(files.len() >= 10, "fixtures missing: {files:?}");
     for name in files {
         let text = xdrgen::Config::new()
             .file(fixtures_dir().join(&name))
@@ -69,4 +69,18 @@ fn generated_rust_of_the_strings_fixture_with_one_byte_string_type() {
         .unwrap_or_else(|e| panic!("{BYTES_FIXTURE}: {e}"));
     assert_eq!(text.matches("XdrBytes").count(), 1, "only co_text");
     insta::assert_snapshot!("collections_one_byte_string_type", text);
+}
+
+/// `onc_demo.x` with its per-version ONC RPC clients, server traits and dispatchers
+/// (`build_client` and `build_server` on RFC 5531 `program` blocks), as `build.rs` compiles it.
+#[test]
+fn generated_onc_client_and_server_of_the_onc_demo_fixture() {
+    let text = xdrgen::Config::new()
+        .file(fixtures_dir().join("onc_demo.x"))
+        .build_client(true)
+        .build_server(true)
+        .cargo_messages(false)
+        .generate()
+        .unwrap_or_else(|e| panic!("onc_demo.x: {e}"));
+    insta::assert_snapshot!("onc_demo_client_server", text);
 }

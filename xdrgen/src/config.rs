@@ -148,12 +148,18 @@ impl Config {
         self
     }
 
-    /// Whether to emit an async client per libvirt-style program (default false), like
-    /// tonic-build's `build_client`: `RemoteClient` with one method per procedure
-    /// (`domain_get_info`), and `RemoteEvent` for the program's events. The generated code calls
-    /// `xdrgen_runtime`'s `libvirt` module, so the crate that includes it must enable the
-    /// runtime's `libvirt` feature; it also needs [`codecs`](Config::codecs). RFC 5531 `program`
-    /// blocks get no client yet. [`build_server`](Config::build_server) emits the server side.
+    /// Whether to emit async clients (default false), like tonic-build's `build_client`. Which
+    /// RPC protocol a client speaks follows from how its program is written, per program:
+    ///
+    /// - a libvirt-style program (procedure enum and `*_PROGRAM` constants) gets `RemoteClient`
+    ///   with one method per procedure (`domain_get_info`) and `RemoteEvent` for its events,
+    ///   calling `xdrgen_runtime`'s `libvirt` module (runtime feature `libvirt`);
+    /// - an RFC 5531 `program` block gets one client per version, named after the version
+    ///   (`NFS_V3` → `NfsV3Client`), with one method per procedure (several arguments taken in
+    ///   order, as rpcgen `-N`), calling the runtime's `onc` module (runtime feature `onc`).
+    ///
+    /// Both need [`codecs`](Config::codecs). [`build_server`](Config::build_server) emits the
+    /// server side.
     ///
     /// ```
     /// let mut config = xdrgen::Config::new();
@@ -164,12 +170,17 @@ impl Config {
         self
     }
 
-    /// Whether to emit a server per libvirt-style program (default false), like tonic-build's
-    /// `build_server`: a trait `RemoteServer` with one method per procedure (each with a
-    /// default body answering libvirt's "not supported" error) and `RemoteDispatcher<T>`, which
-    /// serves an implementation on the runtime's `libvirt::server::Server`. The crate that
-    /// includes it needs the runtime's `libvirt` feature, and [`codecs`](Config::codecs).
-    /// Stream procedures get no method yet.
+    /// Whether to emit servers (default false), like tonic-build's `build_server`, chosen per
+    /// program as for [`build_client`](Config::build_client):
+    ///
+    /// - a libvirt-style program gets a trait `RemoteServer` with one method per procedure
+    ///   (each with a default body answering libvirt's "not supported" error) and
+    ///   `RemoteDispatcher<T>`, served by the runtime's `libvirt::server::Server`;
+    /// - each version of an RFC 5531 `program` gets a trait (`NfsV3Server`; default bodies
+    ///   answer `PROC_UNAVAIL`, a `NULL` procedure 0 succeeds; methods see the caller's
+    ///   credentials) and `NfsV3Dispatcher<T>`, served by the runtime's `onc::Server`.
+    ///
+    /// Both need [`codecs`](Config::codecs) and the matching runtime feature.
     ///
     /// ```
     /// let mut config = xdrgen::Config::new();

@@ -1,6 +1,6 @@
 //! xdrgen: Rust types and XDR codecs from ONC-RPC / XDR `.x` interface files, with procedure
-//! tables for their programs, and async clients and server traits for libvirt-style programs
-//! ([`Config::build_client`], [`Config::build_server`]).
+//! tables for their programs, and async clients and server traits speaking libvirt's protocol or
+//! standard ONC RPC ([`Config::build_client`], [`Config::build_server`]).
 //!
 //! The pipeline, one module per stage:
 //!

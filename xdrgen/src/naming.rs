@@ -98,6 +98,13 @@ pub fn program_info_name(program: &str, version: Option<&str>) -> String {
     }
 }
 
+/// The base name of the generated items of one version of an RFC 5531 `program` block: the
+/// version's name in UpperCamelCase (`NFS_V3` → `NfsV3`, giving `NfsV3Client`, `NfsV3Server`
+/// and `NfsV3Dispatcher`).
+pub fn version_name(xdr: &str) -> String {
+    type_name(xdr)
+}
+
 /// A program's client struct, from its base name ([`program_name`]): `Remote` → `RemoteClient`.
 pub fn client_name(program: &str) -> String {
     format!("{program}Client")

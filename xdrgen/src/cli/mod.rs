@@ -46,12 +46,12 @@ enum Command {
 /// What `generate` emits besides types and codecs.
 #[derive(Debug, Args)]
 struct Emit {
-    /// Also emit an async client (and event enum) per libvirt-style program; the generated code
-    /// needs xdrgen-runtime's `libvirt` feature.
+    /// Also emit async clients: per libvirt-style program one calling xdrgen-runtime's
+    /// `libvirt` feature, per version of an RFC 5531 `program` one calling its `onc` feature.
     #[arg(long)]
     client: bool,
-    /// Also emit a server trait and its dispatcher per libvirt-style program; the generated
-    /// code needs xdrgen-runtime's `libvirt` feature.
+    /// Also emit server traits and dispatchers: per libvirt-style program (xdrgen-runtime's
+    /// `libvirt` feature), per version of an RFC 5531 `program` (its `onc` feature).
     #[arg(long)]
     server: bool,
     /// Do not emit the procedure tables (`…_INFO: ProgramInfo`) of programs without a client.

@@ -3,11 +3,15 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::model::{Model, Module, Program, ProgramStyle};
+use crate::model::{Model, Module, ProgramStyle};
 
 mod client;
 mod codec;
 mod docs;
+mod onc_client;
+mod onc_server;
+#[cfg(test)]
+mod onc_tests;
 mod procs;
 #[cfg(test)]
 mod program_tests;
@@ -64,11 +68,14 @@ pub struct Options {
     /// Emit a procedure table (`…_INFO: ProgramInfo`) per program version (on by default).
     /// Clients get the tables they use even when this is off.
     pub procedure_tables: bool,
-    /// Emit an async client (and event enum) per libvirt-style program (off by default). The
-    /// client calls the runtime's `libvirt` module (its feature `libvirt`) and needs `codecs`.
+    /// Emit async clients (off by default; needs `codecs`). The kind follows how each program is
+    /// written: a libvirt-style program gets one client (and event enum) calling the runtime's
+    /// `libvirt` module (feature `libvirt`); an RFC 5531 `program` block gets one client per
+    /// version calling the runtime's `onc` module (feature `onc`).
     pub client: bool,
-    /// Emit a server trait and its dispatcher per libvirt-style program (off by default), for
-    /// the runtime's `libvirt::server`; needs `codecs`.
+    /// Emit server traits and dispatchers (off by default; needs `codecs`), chosen like
+    /// clients: one per libvirt-style program (`libvirt::server`), one per version of an
+    /// RFC 5531 program (`onc::Server`).
     pub server: bool,
     /// How `string<N>` is held where `string_modes` says nothing.
     pub string_mode: StringMode,
@@ -120,8 +127,8 @@ impl Default for Options {
 /// Emits the Rust source for a model: one `pub mod` per [`crate::model::Module`], formatted.
 ///
 /// Types, constants and (per `options`) their `Encode`/`Decode` and `Random` impls, the programs'
-/// procedure tables and libvirt-style programs' async clients and server traits with their
-/// dispatchers. The output is one Rust file's items (no `@generated` header: the caller adds it).
+/// procedure tables, and their async clients and server traits with dispatchers (libvirt's
+/// protocol for libvirt-style programs, standard ONC RPC for `program` blocks). The output is one Rust file's items (no `@generated` header: the caller adds it).
 pub fn generate(model: &Model, options: &Options) -> String {
     let (rt, rt_error) = runtime_path(&options.runtime_path);
     let sizes = shape::Sizes::new(model);
@@ -179,12 +186,29 @@ pub fn name_clashes(model: &Model, options: &Options) -> Vec<String> {
                 tables,
                 client,
                 server,
-            } = program_items(options, program);
+            } = program_items(options);
             if tables {
                 for version in &program.versions {
                     let name = procs::info_name(program, version);
                     clash(&name, "procedure table", &program.xdr_name, &mut out);
                 }
+            }
+            if program.style == ProgramStyle::OncRpc {
+                for version in &program.versions {
+                    let base = crate::naming::version_name(&version.xdr_name);
+                    let mut names = Vec::new();
+                    if client {
+                        names.push((crate::naming::client_name(&base), "client"));
+                    }
+                    if server {
+                        names.push((crate::naming::server_trait_name(&base), "server trait"));
+                        names.push((crate::naming::dispatcher_name(&base), "dispatcher"));
+                    }
+                    for (name, what) in names {
+                        clash(&name, what, &program.xdr_name, &mut out);
+                    }
+                }
+                continue;
             }
             if client {
                 let name = crate::naming::client_name(&program.rust_name);
@@ -213,13 +237,11 @@ struct ProgramItems {
     server: bool,
 }
 
-/// Whether a program gets its procedure tables, a client and a server: clients and servers are
-/// for libvirt-style programs only (RFC 5531 ones have none yet), and both need their program's
-/// table.
-fn program_items(options: &Options, program: &Program) -> ProgramItems {
-    let libvirt = program.style == ProgramStyle::Libvirt;
-    let client = options.client && libvirt;
-    let server = options.server && libvirt;
+/// Whether a program gets its procedure tables, clients and servers: both need their program's
+/// tables.
+fn program_items(options: &Options) -> ProgramItems {
+    let client = options.client;
+    let server = options.server;
     ProgramItems {
         tables: options.procedure_tables || client || server,
         client,
@@ -336,10 +358,17 @@ fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
         quote!(#ty #codec #random)
     });
     let programs = cx.module.programs.iter().map(|program| {
-        let items = program_items(cx.options, program);
+        let items = program_items(cx.options);
         let tables = items.tables.then(|| procs::program_tables(cx, program));
-        let client = items.client.then(|| client::client_items(cx, program));
-        let server = items.server.then(|| server::server_items(cx, program));
+        let onc = program.style == ProgramStyle::OncRpc;
+        let client = items.client.then(|| match onc {
+            true => onc_client::client_items(cx, program),
+            false => client::client_items(cx, program),
+        });
+        let server = items.server.then(|| match onc {
+            true => onc_server::server_items(cx, program),
+            false => server::server_items(cx, program),
+        });
         quote!(#tables #client #server)
     });
     quote! {

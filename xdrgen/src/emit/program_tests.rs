@@ -129,11 +129,15 @@ fn tables_can_be_left_out_except_those_a_client_uses() {
     };
     let text = generate(&model(), &client_only);
     assert!(text.contains("pub static DEMO_PROGRAM_INFO:"), "{text}");
-    assert!(!text.contains("PING_PROG_PING_V1_INFO"), "{text}");
+    // RFC 5531 programs get per-version clients, which use their versions' tables.
+    assert!(
+        text.contains("pub static PING_PROG_PING_V1_INFO:"),
+        "{text}"
+    );
 }
 
 #[test]
-fn clients_are_off_by_default_and_only_for_libvirt_programs() {
+fn clients_are_off_by_default_and_follow_each_programs_style() {
     let text = generate(&model(), &Options::default());
     assert!(
         !text.contains("DemoClient") && !text.contains("libvirt"),
@@ -142,6 +146,8 @@ fn clients_are_off_by_default_and_only_for_libvirt_programs() {
     let text = generate(&model(), &with_client());
     assert!(text.contains("pub struct DemoClient {"), "{text}");
     assert!(!text.contains("PingClient"), "{text}");
+    assert!(text.contains("pub struct PingV1Client {"), "{text}");
+    assert!(text.contains("pub struct PingV2Client {"), "{text}");
     if let Err(e) = syn::parse_file(&text) {
         panic!("generated code does not parse: {e}\n{text}");
     }

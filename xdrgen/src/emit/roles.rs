@@ -1,6 +1,7 @@
 //! How each procedure of a libvirt-style program appears in generated clients and servers: a
-//! method (maybe with a data stream), an event, or nothing (with the reason, for the docs). The
-//! client and server emitters share this so that both sides always agree.
+//! method (maybe with a data stream), an event, or nothing (with the reason, for the docs); and
+//! the same for RFC 5531 programs ([`onc_signature`]). The client and server emitters share this
+//! so that both sides always agree.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -75,6 +76,46 @@ pub(super) fn role<'a>(cx: &Ctx<'_>, p: &'a Procedure) -> Role<'a> {
         ret: p.result.as_ref(),
         stream,
     }
+}
+
+/// What an RFC 5531 procedure gets on both sides: its argument types (any number, rpcgen `-N`
+/// style) and result type, or why it gets no method (a payload type without a codec of its own).
+pub(super) fn onc_signature<'a>(
+    cx: &Ctx<'_>,
+    p: &'a Procedure,
+) -> Result<(&'a [Type], Option<&'a Type>), String> {
+    let no_codec = |what: &str, ty: &Type| {
+        format!(
+            "its {what} type `{}` has no `Encode`/`Decode` of its own",
+            xdr_text(ty)
+        )
+    };
+    if let Some(ty) = p.args.iter().find(|ty| !has_codec(cx.model, ty)) {
+        return Err(no_codec("argument", ty));
+    }
+    if let Some(ty) = p.result.as_ref().filter(|ty| !has_codec(cx.model, ty)) {
+        return Err(no_codec("result", ty));
+    }
+    Ok((&p.args, p.result.as_ref()))
+}
+
+/// The versions an RFC 5531 program's clients or servers (`side`) are generated for: all of
+/// them. `Err` holds what to emit instead: nothing for libvirt-style programs, a
+/// `compile_error!` without codecs.
+pub(super) fn onc_versions<'p>(
+    cx: &Ctx<'_>,
+    program: &'p Program,
+    side: &str,
+) -> Result<&'p [ProgramVersion], TokenStream> {
+    if program.style != ProgramStyle::OncRpc {
+        return Err(TokenStream::new());
+    }
+    if !cx.options.codecs {
+        let msg =
+            format!("xdrgen: a {side} needs the codecs (Encode/Decode impls) of its payload types");
+        return Err(quote!(::core::compile_error!(#msg);));
+    }
+    Ok(&program.versions)
 }
 
 /// The version a client or server (`side`) is generated for: the one version of a libvirt-style
