@@ -13,6 +13,8 @@
 //! - [`paths`]: where the fixtures and libvirt's `.x` files are.
 //! - [`daemon`]: a private libvirtd (test driver) per test, for the client tests.
 //! - [`onc_demo`]: `onc_demo.x`'s rules, served and checked through the generated ONC RPC code.
+//! - [`onc_peers`]: rpcbind, nfs-ganesha, rstatd and rusersd, and rpcgen's C peers of
+//!   `onc_demo.x`, for the ONC RPC interop tests.
 //! - [`client_suite`]: the generated libvirt client's tests against a daemon (libvirtd or
 //!   lvirtd).
 
@@ -25,6 +27,7 @@ pub mod daemon;
 pub mod differential;
 pub mod driver;
 pub mod onc_demo;
+pub mod onc_peers;
 pub mod paths;
 pub mod properties;
 pub mod random_words;

@@ -193,7 +193,14 @@ fn refused<T: std::fmt::Debug>(
 
 /// Calls every procedure of both versions (and a version 3 that does not exist) and checks the
 /// answers by the rules above; the first mismatch is the error.
-pub async fn exercise(client: &xdrgen_runtime::onc::Client) -> Result<(), String> {
+///
+/// `short_args_refused`: whether arguments cut short must get `GARBAGE_ARGS`. libtirpc's UDP
+/// server decodes a datagram from its whole receive buffer, past the datagram's end, so it
+/// takes stale bytes for the missing arguments; against it this one check is left out.
+pub async fn exercise(
+    client: &xdrgen_runtime::onc::Client,
+    short_args_refused: bool,
+) -> Result<(), String> {
     let e = |e: Error| e.to_string();
     let v1 = DemoV1Client::new(client.clone());
     let v2 = DemoV2Client::new(client.clone());
@@ -287,6 +294,9 @@ pub async fn exercise(client: &xdrgen_runtime::onc::Client) -> Result<(), String
         Refusal::ProgMismatch { low: 1, high: 2 },
     )?;
     // ADD3 with its last argument missing.
+    if !short_args_refused {
+        return Ok(());
+    }
     refused(
         "short args",
         client.call::<_, i64>(&info(2), 5, &(&1i32, &2i64)).await,

@@ -31,7 +31,7 @@ async fn generated_client_and_server_over_tcp_and_udp() {
         Client::connect_udp(udp).await.unwrap(),
     ];
     for client in clients {
-        exercise(&client).await.unwrap();
+        exercise(&client, true).await.unwrap();
         let sys = client
             .with_credentials(&Credentials::sys("tester", 4321, 99))
             .unwrap();
