@@ -43,3 +43,10 @@ pub mod fixtures {
 pub mod fixtures_bytes {
     include!(concat!(env!("OUT_DIR"), "/fixtures_bytes.rs"));
 }
+
+/// Code generated from Debian's own `.x` files in `/usr/include/rpcsvc` (one module per file,
+/// clients and servers included), when rpcsvc-proto is installed; see `build.rs`.
+#[cfg(rpcsvc)]
+pub mod rpcsvc {
+    include!(concat!(env!("OUT_DIR"), "/rpcsvc.rs"));
+}

@@ -47,3 +47,10 @@ pub fn libvirt_dir() -> PathBuf {
 
 /// libvirt's protocol files in the order the `protocols` crate compiles them.
 pub use xdrgen::presets::LIBVIRT_FILES;
+
+/// Debian's `.x` files: `$XDRGEN_RPCSVC_DIR`, else `/usr/include/rpcsvc` (rpcsvc-proto).
+pub fn rpcsvc_dir() -> PathBuf {
+    std::env::var_os("XDRGEN_RPCSVC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/include/rpcsvc"))
+}
