@@ -339,3 +339,15 @@ async fn hostile_and_odd_peers() {
     assert_eq!(&reply[..4], [0, 0, 0, 3]);
     drop(stalled);
 }
+
+/// Calls can be spawned: their futures are `Send` whatever the arguments' lifetimes.
+#[test]
+fn call_futures_are_send() {
+    fn send<T: Send>(_: T) {}
+    let _ = |client: Client| {
+        send(async move {
+            let (a, b) = (1i32, 2i32);
+            client.call::<_, i32>(&V2, 2, &(&a, &b)).await
+        })
+    };
+}

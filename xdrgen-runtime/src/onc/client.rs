@@ -179,7 +179,7 @@ impl Client {
         args: &A,
     ) -> Result<R, Error>
     where
-        A: Encode + ?Sized,
+        A: Encode + Sync + ?Sized,
         R: Decode,
     {
         let results = self
@@ -191,13 +191,13 @@ impl Client {
     }
 
     /// Calls a procedure by number and returns the encoded results (the bytes after the
-    /// reply's header).
+    /// reply's header). The future is `Send`, so calls can be spawned.
     pub async fn call_raw(
         &self,
         program: u32,
         version: u32,
         procedure: u32,
-        args: &dyn Encode,
+        args: &(dyn Encode + Sync),
     ) -> Result<Bytes, Error> {
         let call = self.exchange((program, version, procedure), args);
         match self.timeout {
@@ -208,7 +208,11 @@ impl Client {
         }
     }
 
-    async fn exchange(&self, ids: (u32, u32, u32), args: &dyn Encode) -> Result<Bytes, Error> {
+    async fn exchange(
+        &self,
+        ids: (u32, u32, u32),
+        args: &(dyn Encode + Sync),
+    ) -> Result<Bytes, Error> {
         match &*self.transport {
             Transport::Tcp(t) => {
                 let mut waiter = t.pending.register()?;

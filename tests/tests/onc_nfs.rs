@@ -1,0 +1,228 @@
+//! A client generated from `tests/fixtures/nfs3.x` (NFSv3 and MOUNT v3, written here from
+//! RFC 1813) against nfs-ganesha (`../shared/peers/oncrpc-peers.sh`), over TCP with AUTH_SYS,
+//! both programs found through rpcbind: mount `/mem`, create a directory and a file in it,
+//! write 2 MiB in 256 KiB WRITEs and read them back identical, list the directory with
+//! READDIRPLUS, check GETATTR sizes, remove everything and unmount.
+
+use std::net::SocketAddr;
+
+use xdrgen_runtime::onc::{Client, Credentials};
+use xdrgen_runtime::xdr::{Opaque, XdrString};
+use xdrgen_tests::fixtures::nfs3::*;
+use xdrgen_tests::fixtures::rpcbind::{RbMapping, RbPmapVersClient, RB_IPPROTO_TCP};
+use xdrgen_tests::onc_peers::{self, RPCBIND};
+
+const CHUNK: usize = 256 * 1024;
+const TOTAL: usize = 2 * 1024 * 1024;
+
+/// A TCP client of a program version at the port rpcbind gives, with AUTH_SYS as root.
+async fn client(program: u32, version: u32) -> Client {
+    let rpcbind: SocketAddr = RPCBIND.parse().unwrap();
+    let pmap = RbPmapVersClient::new(Client::connect_tcp(rpcbind).await.unwrap());
+    let mapping = RbMapping {
+        prog: program,
+        vers: version,
+        prot: RB_IPPROTO_TCP,
+        port: 0,
+    };
+    let port = pmap.getport(&mapping).await.unwrap();
+    assert_ne!(
+        port, 0,
+        "rpcbind has no TCP port for {program} version {version}"
+    );
+    Client::connect_tcp(("127.0.0.1", port as u16))
+        .await
+        .unwrap()
+        .with_credentials(&Credentials::sys("xdrgen-tests", 0, 0))
+        .unwrap()
+}
+
+fn name(s: &str) -> Filename3 {
+    XdrString::try_from(s).unwrap()
+}
+
+fn sattr(mode: u32) -> Sattr3 {
+    Sattr3 {
+        mode: SetMode3::True(mode),
+        uid: SetUid3::Default(false),
+        gid: SetGid3::Default(false),
+        size: SetSize3::Default(false),
+        atime: SetAtime::Default(TimeHow::DontChange),
+        mtime: SetMtime::Default(TimeHow::DontChange),
+    }
+}
+
+fn dirop(dir: &NfsFh3, n: &str) -> Diropargs3 {
+    Diropargs3 {
+        dir: dir.clone(),
+        name: name(n),
+    }
+}
+
+/// The new object's handle from a CREATE or MKDIR result (looked up when not returned).
+async fn created(nfs: &NfsV3Client, res: Create3res, dir: &NfsFh3, n: &str) -> NfsFh3 {
+    match res {
+        Create3res::Nfs3Ok(ok) => match ok.obj {
+            PostOpFh3::True(fh) => fh,
+            PostOpFh3::False => lookup(nfs, dir, n).await.expect("created object"),
+        },
+        Create3res::Default(status, _) => panic!("creating {n}: {status:?}"),
+    }
+}
+
+async fn lookup(nfs: &NfsV3Client, dir: &NfsFh3, n: &str) -> Result<NfsFh3, Nfsstat3> {
+    let args = Lookup3args {
+        what: dirop(dir, n),
+    };
+    match nfs.nfsproc3_lookup(&args).await.unwrap() {
+        Lookup3res::Nfs3Ok(ok) => Ok(ok.object),
+        Lookup3res::Default(status, _) => Err(status),
+    }
+}
+
+async fn size_of(nfs: &NfsV3Client, fh: &NfsFh3) -> u64 {
+    let args = Getattr3args { object: fh.clone() };
+    match nfs.nfsproc3_getattr(&args).await.unwrap() {
+        Getattr3res::Nfs3Ok(ok) => ok.obj_attributes.size,
+        Getattr3res::Default(status) => panic!("GETATTR: {status:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mount_write_read_list_and_remove_on_nfs_ganesha() {
+    if !onc_peers::ensure() {
+        return;
+    }
+    let mount = MountV3Client::new(client(MountV3Client::INFO.number, 3).await);
+    let nfs = NfsV3Client::new(client(NfsV3Client::INFO.number, 3).await);
+    nfs.nfsproc3_null().await.unwrap();
+
+    // MOUNT /mem.
+    let export = XdrString::try_from("/mem").unwrap();
+    let exports = mount.mountproc3_export().await.unwrap();
+    assert_eq!(
+        exports.list.as_ref().map(|e| e.ex_dir.as_str()),
+        Some("/mem")
+    );
+    let root = match mount.mountproc3_mnt(&export).await.unwrap() {
+        Mountres3::Mnt3Ok(ok) => {
+            assert!(ok.auth_flavors.contains(&1), "AUTH_SYS not offered: {ok:?}");
+            NfsFh3 {
+                data: Opaque::new(ok.fhandle.into_inner()).unwrap(),
+            }
+        }
+        Mountres3::Default(status) => panic!("MNT /mem: {status:?}"),
+    };
+
+    // A directory of our own, and a file in it.
+    let unique = format!(
+        "xdrgen-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    let args = Mkdir3args {
+        r#where: dirop(&root, &unique),
+        attributes: sattr(0o755),
+    };
+    let res = nfs.nfsproc3_mkdir(&args).await.unwrap();
+    let dir = created(&nfs, res, &root, &unique).await;
+    let args = Create3args {
+        r#where: dirop(&dir, "data.bin"),
+        how: Createhow3::Unchecked(sattr(0o644)),
+    };
+    let res = nfs.nfsproc3_create(&args).await.unwrap();
+    let file = created(&nfs, res, &dir, "data.bin").await;
+
+    // 2 MiB in 256 KiB WRITEs (several in flight on the one connection), then read back.
+    let data: Vec<u8> = (0..TOTAL).map(|i| (i * 7 + i / 4096) as u8).collect();
+    let writes = data.chunks(CHUNK).enumerate().map(|(i, chunk)| {
+        let args = Write3args {
+            file: file.clone(),
+            offset: (i * CHUNK) as u64,
+            count: chunk.len() as u32,
+            stable: StableHow::FileSync,
+            data: Opaque::new(chunk.to_vec()).unwrap(),
+        };
+        let nfs = nfs.clone();
+        tokio::spawn(async move { nfs.nfsproc3_write(&args).await.unwrap() })
+    });
+    let writes: Vec<_> = writes.collect();
+    for (i, write) in writes.into_iter().enumerate() {
+        match write.await.unwrap() {
+            Write3res::Nfs3Ok(ok) => assert_eq!(ok.count as usize, CHUNK, "WRITE {i}"),
+            Write3res::Default(status, _) => panic!("WRITE {i}: {status:?}"),
+        }
+    }
+    assert_eq!(size_of(&nfs, &file).await, TOTAL as u64);
+    let mut back = Vec::with_capacity(TOTAL);
+    loop {
+        let args = Read3args {
+            file: file.clone(),
+            offset: back.len() as u64,
+            count: CHUNK as u32,
+        };
+        match nfs.nfsproc3_read(&args).await.unwrap() {
+            Read3res::Nfs3Ok(ok) => {
+                back.extend_from_slice(&ok.data);
+                if ok.eof || ok.data.is_empty() {
+                    break;
+                }
+            }
+            Read3res::Default(status, _) => panic!("READ at {}: {status:?}", back.len()),
+        }
+    }
+    assert!(back == data, "read back {} bytes that differ", back.len());
+
+    // READDIRPLUS lists the file with its size.
+    let args = Readdirplus3args {
+        dir: dir.clone(),
+        cookie: 0,
+        cookieverf: [0; 8],
+        dircount: 4096,
+        maxcount: 32768,
+    };
+    let listed = match nfs.nfsproc3_readdirplus(&args).await.unwrap() {
+        Readdirplus3res::Nfs3Ok(ok) => {
+            let mut out = Vec::new();
+            let mut next = ok.reply.entries.as_ref();
+            while let Some(e) = next {
+                let size = match &e.name_attributes {
+                    PostOpAttr::True(a) => Some(a.size),
+                    PostOpAttr::False => None,
+                };
+                out.push((e.name.as_str().to_string(), size));
+                next = e.nextentry.as_deref();
+            }
+            out
+        }
+        Readdirplus3res::Default(status, _) => panic!("READDIRPLUS: {status:?}"),
+    };
+    assert!(
+        listed.contains(&("data.bin".to_string(), Some(TOTAL as u64))),
+        "{listed:?}"
+    );
+
+    // Remove everything; the directory is gone.
+    let args = Remove3args {
+        object: dirop(&dir, "data.bin"),
+    };
+    assert!(matches!(
+        nfs.nfsproc3_remove(&args).await.unwrap(),
+        Remove3res::Nfs3Ok(_)
+    ));
+    let args = Remove3args {
+        object: dirop(&root, &unique),
+    };
+    assert!(matches!(
+        nfs.nfsproc3_rmdir(&args).await.unwrap(),
+        Remove3res::Nfs3Ok(_)
+    ));
+    assert_eq!(
+        lookup(&nfs, &root, &unique).await,
+        Err(Nfsstat3::Nfs3errNoent)
+    );
+    mount.mountproc3_umnt(&export).await.unwrap();
+}
