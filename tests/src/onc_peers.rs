@@ -83,8 +83,8 @@ pub fn ensure() -> bool {
     }
 }
 
-/// Serialises the tests that register `onc_demo.x`'s program with rpcbind (one registration
-/// per program, version and protocol per host).
+/// Serialises the tests of one test binary that change rpcbind's entries (one registration per
+/// program, version and protocol per host) or need them as the peers made them.
 /// (An async lock: it is held across the test's awaits.)
 pub async fn registration_lock() -> tokio::sync::MutexGuard<'static, ()> {
     static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

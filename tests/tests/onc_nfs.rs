@@ -2,14 +2,18 @@
 //! RFC 1813) against nfs-ganesha (`../shared/peers/oncrpc-peers.sh`), over TCP with AUTH_SYS,
 //! both programs found through rpcbind: mount `/mem`, create a directory and a file in it,
 //! write 2 MiB in 256 KiB WRITEs and read them back identical, list the directory with
-//! READDIRPLUS, check GETATTR sizes, remove everything and unmount.
+//! READDIRPLUS, check GETATTR sizes, remove everything and unmount. And `showmount -e` (a C
+//! client, nfs-common) lists the exports of a MOUNT server generated from the same file.
 
 use std::net::SocketAddr;
 
-use xdrgen_runtime::onc::{Client, Credentials};
+use tokio::net::{TcpListener, UdpSocket};
+use xdrgen_runtime::onc::{portmap, CallError, Client, Context, Credentials, Options, Server};
 use xdrgen_runtime::xdr::{Opaque, XdrString};
 use xdrgen_tests::fixtures::nfs3::*;
-use xdrgen_tests::fixtures::rpcbind::{RbMapping, RbPmapVersClient, RB_IPPROTO_TCP};
+use xdrgen_tests::fixtures::rpcbind::{
+    RbMapping, RbPmapVersClient, RbRpcb, RbVers4Client, RB_IPPROTO_TCP,
+};
 use xdrgen_tests::onc_peers::{self, RPCBIND};
 
 const CHUNK: usize = 256 * 1024;
@@ -93,6 +97,8 @@ async fn mount_write_read_list_and_remove_on_nfs_ganesha() {
     if !onc_peers::ensure() {
         return;
     }
+    // Not while the other test has MOUNT's rpcbind entries pointing at its own server.
+    let _lock = onc_peers::registration_lock().await;
     let mount = MountV3Client::new(client(MountV3Client::INFO.number, 3).await);
     let nfs = NfsV3Client::new(client(NfsV3Client::INFO.number, 3).await);
     nfs.nfsproc3_null().await.unwrap();
@@ -225,4 +231,113 @@ async fn mount_write_read_list_and_remove_on_nfs_ganesha() {
         Err(Nfsstat3::Nfs3errNoent)
     );
     mount.mountproc3_umnt(&export).await.unwrap();
+}
+
+/// A MOUNT server that only lists two exports.
+struct Exports;
+
+fn exports() -> MntExports {
+    let group = |name: &str, next| MntGroupnode {
+        gr_name: XdrString::try_from(name).unwrap(),
+        gr_next: next,
+    };
+    let node = |dir: &str, groups, next| MntExportnode {
+        ex_dir: XdrString::try_from(dir).unwrap(),
+        ex_groups: groups,
+        ex_next: next,
+    };
+    let second = node("/xdrgen/public", None, None);
+    let groups = group("client-a", Some(Box::new(group("client-b", None))));
+    MntExports {
+        list: Some(node("/xdrgen/export", Some(groups), Some(Box::new(second)))),
+    }
+}
+
+impl MountV1Server for Exports {
+    async fn mountproc_export(&self, _cx: &Context) -> Result<MntExports, CallError> {
+        Ok(exports())
+    }
+}
+
+impl MountV3Server for Exports {
+    async fn mountproc3_export(&self, _cx: &Context) -> Result<MntExports, CallError> {
+        Ok(exports())
+    }
+}
+
+/// rpcbind's entries (version 4 DUMP through its local socket) of one program.
+async fn entries_of(rpcbind: &RbVers4Client, program: u32) -> Vec<RbRpcb> {
+    let dump = rpcbind.dump().await.unwrap();
+    let mut out = Vec::new();
+    let mut next = dump.list.as_ref();
+    while let Some(e) = next {
+        if e.rpcb_map.r_prog == program {
+            out.push(e.rpcb_map.clone());
+        }
+        next = e.rpcb_next.as_deref();
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn showmount_lists_the_exports_of_our_mount_server() {
+    if !onc_peers::ensure() {
+        return;
+    }
+    let _lock = onc_peers::registration_lock().await;
+    // nfs-ganesha's MOUNT entries make way for ours (one MOUNT per host in rpcbind), and are
+    // put back afterwards whatever happens in between.
+    let local = tokio::net::UnixStream::connect("/run/rpcbind.sock")
+        .await
+        .unwrap();
+    let rpcb = RbVers4Client::new(Client::over_stream(local, &Options::default()));
+    let program = MountV3Client::INFO.number;
+    let ganesha = entries_of(&rpcb, program).await;
+    assert!(!ganesha.is_empty(), "no MOUNT server registered");
+
+    let server = Server::builder()
+        .program(MountV1Dispatcher::new(Exports))
+        .program(MountV3Dispatcher::new(Exports))
+        .build();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (tcp, udp) = (
+        listener.local_addr().unwrap().port(),
+        socket.local_addr().unwrap().port(),
+    );
+    let s = server.clone();
+    tokio::spawn(async move { s.serve_tcp(listener).await });
+    let s = server.clone();
+    tokio::spawn(async move { s.serve_udp(socket).await });
+
+    let outcome: Result<String, String> = async {
+        let rpcbind = portmap::connect_local().await.map_err(|e| e.to_string())?;
+        let registration = server
+            .register(&rpcbind, Some(tcp), Some(udp))
+            .await
+            .map_err(|e| e.to_string())?;
+        let out = tokio::task::spawn_blocking(|| {
+            std::process::Command::new("showmount")
+                .args(["-e", "127.0.0.1"])
+                .output()
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+        registration.unregister().await.map_err(|e| e.to_string())?;
+        Ok(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+    .await;
+
+    for entry in &ganesha {
+        rpcb.set(entry).await.unwrap();
+    }
+    assert_eq!(entries_of(&rpcb, program).await.len(), ganesha.len());
+    let text = outcome.unwrap();
+    assert!(text.contains("/xdrgen/export client-a,client-b"), "{text}");
+    assert!(text.contains("/xdrgen/public (everyone)"), "{text}");
 }
