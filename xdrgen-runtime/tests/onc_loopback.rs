@@ -31,7 +31,8 @@ static V2: ProgramInfo = ProgramInfo {
 static V3: ProgramInfo = ProgramInfo { version: 3, ..V2 };
 static V7: ProgramInfo = ProgramInfo { version: 7, ..V2 };
 
-/// Procedures: 1 echo(opaque<>), 2 add(int, int), 3 sleep(ms) → ms, 4 the caller's uid.
+/// Procedures: 1 echo(opaque<>), 2 add(int, int), 3 sleep(ms) → ms, 4 the caller's uid,
+/// 5 n zero bytes.
 struct Echo {
     info: &'static ProgramInfo,
     calls: Arc<AtomicU32>,
@@ -59,6 +60,10 @@ impl Dispatch for Echo {
                     Credentials::Sys(sys) => Ok(sys.uid),
                     _ => Err(CallError::Auth(xdrgen_runtime::onc::msg::AuthStat::TooWeak)),
                 }
+            }),
+            5 => serve(args, |n: u32| async move {
+                Opaque::<{ u32::MAX }>::new(vec![0u8; n.min(1 << 20) as usize])
+                    .map_err(|_| CallError::SystemErr)
             }),
             _ => fallback(cx, args),
         }
@@ -150,6 +155,12 @@ async fn calls_and_every_refusal_over_tcp_and_udp() {
         let uid: u32 = sys.call(&V2, 4, &()).await.unwrap();
         assert_eq!(uid, 1234);
     }
+    // Results too large for a datagram: SYSTEM_ERR over UDP, delivered over TCP.
+    let [tcp, udp] = both(&p).await;
+    let big: Result<Opaque, Error> = udp.call(&V2, 5, &70_000u32).await;
+    assert_eq!(big.unwrap_err().refusal(), Some(Refusal::SystemErr));
+    let big: Opaque = tcp.call(&V2, 5, &70_000u32).await.unwrap();
+    assert_eq!(big.len(), 70_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

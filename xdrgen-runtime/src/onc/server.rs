@@ -209,7 +209,7 @@ impl Server {
     }
 
     /// Serves calls arriving on a UDP socket until receiving fails; each reply goes back to
-    /// its sender in one datagram.
+    /// its sender in one datagram (results too large for one are answered `SYSTEM_ERR`).
     pub async fn serve_udp(&self, socket: UdpSocket) -> std::io::Result<()> {
         let socket = Arc::new(socket);
         let slots = Arc::new(Semaphore::new(self.inner.max_in_flight));
@@ -227,10 +227,20 @@ impl Server {
             };
             let (server, socket) = (self.clone(), socket.clone());
             tokio::spawn(async move {
-                if let Some(reply) = server.handle(&message, Some(peer), Protocol::Udp).await {
-                    if reply.len() <= MAX_DATAGRAM {
-                        let _ = socket.send_to(&reply, peer).await;
+                if let Some(mut reply) = server.handle(&message, Some(peer), Protocol::Udp).await {
+                    if reply.len() > MAX_DATAGRAM {
+                        // Results too large for a datagram: the caller learns why, as from
+                        // libtirpc (which answers SYSTEM_ERR when svc_sendreply fails).
+                        let Some(&[a, b, c, d]) = reply.get(..4) else {
+                            return;
+                        };
+                        let xid = u32::from_be_bytes([a, b, c, d]);
+                        match self::reply(ReplyHeader::accepted(xid, AcceptStat::SystemErr), &[]) {
+                            Some(r) => reply = r,
+                            None => return,
+                        }
                     }
+                    let _ = socket.send_to(&reply, peer).await;
                 }
                 drop(slot);
             });
