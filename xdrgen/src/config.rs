@@ -94,7 +94,9 @@ impl Config {
 
     /// Maps a type that the `.x` files use but do not define (one defined in C by `%` lines) to a
     /// Rust path implementing the runtime's `Encode` and `Decode`, like prost-build's
-    /// `extern_path`.
+    /// `extern_path`. A hand-written codec refuses a value with
+    /// `xdrgen_runtime::xdr::Error::custom("why")` (`ErrorKind::Custom`); the generated code
+    /// around it adds the field path.
     pub fn extern_type(
         &mut self,
         xdr_name: impl Into<String>,
