@@ -2,7 +2,8 @@
 //!
 //! - [`fixtures`]: Rust generated from our own `.x` files (`tests/fixtures/`).
 //! - [`fixtures_bytes`]: one fixture again, with byte strings.
-//! - [`registry`]: every type of the fixtures (both string modes) and of libvirt's protocol,
+//! - [`fixtures_open`]: some fixtures again, with open enums.
+//! - [`registry`]: every type of the fixtures (both string modes, open enums) and of libvirt's protocol,
 //!   with its checks.
 //! - [`differential`]: values compared byte for byte against the C peer
 //!   ([`c_build`], [`c_peer`]: rpcgen's routines over libtirpc in an echo driver).
@@ -37,4 +38,10 @@ pub mod fixtures {
 /// `XdrBytes<N>`), with `Random` impls.
 pub mod fixtures_bytes {
     include!(concat!(env!("OUT_DIR"), "/fixtures_bytes.rs"));
+}
+
+/// Code generated from [`paths::OPEN_ENUM_FIXTURES`] with open enums (a value no member has
+/// decodes to `Unknown(i32)`), with `Random` impls that also make such values.
+pub mod fixtures_open {
+    include!(concat!(env!("OUT_DIR"), "/fixtures_open.rs"));
 }

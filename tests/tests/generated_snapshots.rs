@@ -70,3 +70,22 @@ fn generated_rust_of_the_strings_fixture_with_one_byte_string_type() {
     assert_eq!(text.matches("XdrBytes").count(), 1, "only co_text");
     insta::assert_snapshot!("collections_one_byte_string_type", text);
 }
+
+/// The unions fixture with open enums, as `build.rs` compiles it (with `scalars.x`): `UnKind`
+/// gains `Unknown(i32)` and `From<i32>`, and `un_containers`, which names every member, still
+/// refuses other discriminants.
+#[test]
+fn generated_rust_of_the_unions_fixture_with_open_enums() {
+    let text = xdrgen::Config::new()
+        .file(fixtures_dir().join("unions.x"))
+        .open_enums(true)
+        .cargo_messages(false)
+        .generate()
+        .unwrap_or_else(|e| panic!("unions.x: {e}"));
+    assert!(text.contains("Unknown(i32),"));
+    assert!(
+        !text.contains("TryFrom<i32>"),
+        "an open enum converts with From"
+    );
+    insta::assert_snapshot!("unions_open_enums", text);
+}

@@ -218,6 +218,36 @@ impl Config {
         self
     }
 
+    /// Makes every enum open (default false): a value no member has, as a newer peer may send,
+    /// decodes to the enum's `Unknown(i32)` variant (`UnknownValue` when a member is called
+    /// `Unknown`) and re-encodes unchanged, as C's `xdr_enum` takes any value. A closed enum
+    /// refuses such a value (`ErrorKind::UnknownEnumValue`) and converts from `i32` with
+    /// `TryFrom`; an open one with `From`, which gives the member when there is one.
+    ///
+    /// A union over an open enum still refuses a discriminant no case names unless it has a
+    /// `default:` arm.
+    ///
+    /// ```
+    /// let mut config = xdrgen::Config::new();
+    /// config.open_enums(true);
+    /// ```
+    pub fn open_enums(&mut self, enabled: bool) -> &mut Self {
+        self.emit.open_enums = enabled;
+        self
+    }
+
+    /// Makes one enum open, by its `.x` name (see [`open_enums`](Config::open_enums)). A name
+    /// that is not an enum of the files is an error when generating.
+    ///
+    /// ```
+    /// let mut config = xdrgen::Config::new();
+    /// config.open_enum("remote_auth_type").open_enum("nfsstat");
+    /// ```
+    pub fn open_enum(&mut self, xdr_name: impl Into<String>) -> &mut Self {
+        self.emit.open_enum_names.push(xdr_name.into());
+        self
+    }
+
     /// Emits `xdrgen_runtime::random::Random` impls for every type, under
     /// `#[cfg(feature = "<feature>")]` when a feature is given. Tests use them to make values.
     pub fn random_impls(&mut self, feature: Option<&str>) -> &mut Self {
@@ -292,6 +322,17 @@ impl Config {
             }
         } else if warnings.iter().next().is_some() {
             eprintln!("{}", warnings.render(&sources));
+        }
+        // A misspelt enum name would otherwise leave it closed without a word.
+        if let Some(name) = self.emit.open_enum_names.iter().find(|name| {
+            !matches!(
+                model.type_def(name).map(|t| &t.kind),
+                Some(crate::model::TypeKind::Enum(_))
+            )
+        }) {
+            return Err(Error::Config(format!(
+                "open_enum names `{name}`, but the .x files define no enum of that name"
+            )));
         }
         // A misspelt type name would otherwise be ignored without a word.
         if let Some((name, _)) = self

@@ -76,6 +76,11 @@ pub struct Options {
     /// `remote_protocol.x` or its path as given, mode). A type's entry wins over its file's;
     /// a later entry for the same name wins over an earlier one.
     pub string_modes: Vec<(String, StringMode)>,
+    /// Make every enum open: a value no member has decodes to an `Unknown(i32)` variant and
+    /// re-encodes unchanged, as libtirpc's `xdr_enum` takes any value (off by default).
+    pub open_enums: bool,
+    /// The `.x` names of the enums that are open when `open_enums` is off.
+    pub open_enum_names: Vec<String>,
 }
 
 impl Options {
@@ -99,6 +104,11 @@ impl Options {
         };
         by_type.or_else(by_file).unwrap_or(self.string_mode)
     }
+
+    /// Whether the enum `xdr_name` is open (takes values no member has).
+    pub fn enum_is_open(&self, xdr_name: &str) -> bool {
+        self.open_enums || self.open_enum_names.iter().any(|n| n == xdr_name)
+    }
 }
 
 impl Default for Options {
@@ -113,6 +123,8 @@ impl Default for Options {
             server: false,
             string_mode: StringMode::Utf8,
             string_modes: Vec::new(),
+            open_enums: false,
+            open_enum_names: Vec::new(),
         }
     }
 }

@@ -93,11 +93,17 @@ fn enum_items(cx: &Ctx<'_>, def: &TypeDef, e: &Enum, attrs: &TokenStream) -> Tok
     let name = ident(&def.rust_name);
     let docs = item_docs(&def.docs, &format!("XDR enum `{}`.", def.xdr_name));
     let (variants, aliases) = enum_variants(e);
+    let open = cx.options.enum_is_open(&def.xdr_name);
     let variant_tokens = variants.iter().map(|m| {
         let docs = member_docs(&m.docs, &format!("`{}` ({}).", m.xdr_name, m.value));
         let v = ident(&m.rust_name);
         let value = Literal::i32_unsuffixed(m.value);
-        quote!(#docs #v = #value,)
+        // An open enum's `Unknown(i32)` rules out discriminants; `From` impls map the values.
+        if open {
+            quote!(#docs #v,)
+        } else {
+            quote!(#docs #v = #value,)
+        }
     });
     let alias_impl = if aliases.is_empty() {
         TokenStream::new()
@@ -118,6 +124,55 @@ fn enum_items(cx: &Ctx<'_>, def: &TypeDef, e: &Enum, attrs: &TokenStream) -> Tok
         });
         quote!(impl #name { #(#consts)* })
     };
+    if open {
+        let other = ident(&open_variant(&variants));
+        let other_doc = format!(
+            " A value no member of `{}` has (a newer peer's), re-encoded as it came.",
+            def.xdr_name
+        );
+        let from_arms = variants.iter().map(|m| {
+            let v = ident(&m.rust_name);
+            let value = Literal::i32_unsuffixed(m.value);
+            quote!(#value => Self::#v,)
+        });
+        let to_arms = variants.iter().map(|m| {
+            let v = ident(&m.rust_name);
+            let value = Literal::i32_unsuffixed(m.value);
+            quote!(#name::#v => #value,)
+        });
+        return quote! {
+            #docs
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+            #attrs
+            pub enum #name {
+                #(#variant_tokens)*
+                #[doc = #other_doc]
+                ///
+                /// `From<i32>` makes this variant only for such values.
+                #other(i32),
+            }
+
+            #alias_impl
+
+            impl ::core::convert::From<i32> for #name {
+                fn from(value: i32) -> Self {
+                    match value {
+                        #(#from_arms)*
+                        other => Self::#other(other),
+                    }
+                }
+            }
+
+            impl ::core::convert::From<#name> for i32 {
+                fn from(value: #name) -> i32 {
+                    match value {
+                        #(#to_arms)*
+                        #name::#other(other) => other,
+                    }
+                }
+            }
+        };
+    }
     let arms = variants.iter().map(|m| {
         let v = ident(&m.rust_name);
         let value = Literal::i32_unsuffixed(m.value);
@@ -156,6 +211,12 @@ fn enum_items(cx: &Ctx<'_>, def: &TypeDef, e: &Enum, attrs: &TokenStream) -> Tok
             }
         }
     }
+}
+
+/// The Rust name of an open enum's variant for values no member has.
+pub fn open_variant(variants: &[&crate::model::EnumMember]) -> String {
+    let names: Vec<&str> = variants.iter().map(|m| m.rust_name.as_str()).collect();
+    crate::naming::open_enum_other_variant(&names)
 }
 
 /// Members that become variants (the first with each value) and the later duplicates, each with
