@@ -8,8 +8,9 @@
 //! `fixtures_bytes.rs`, with its own registry, `FIXTURES_BYTES`; `scalars.x` and `unions.x`
 //! with open enums into `fixtures_open.rs`, registry `FIXTURES_OPEN`.
 //!
-//! Typedefs are Rust `type` aliases without impls of their own; they are covered through the
-//! types that use them.
+//! Typedefs are registered too: they are Rust `type` aliases of shapes (`Option<T>`, `[T; N]`,
+//! `VarArray`, strings, opaque data) whose `Encode`/`Decode` the runtime provides, and rpcgen
+//! writes an `xdr_` routine for each, so each is checked on its own against C.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -160,7 +161,8 @@ enum Enums {
     Open,
 }
 
-/// Writes `pub static NAME: &[Entry]` for every enum, struct and union of `model`.
+/// Writes `pub static NAME: &[Entry]` for every type of `model`: enums, structs, unions and
+/// typedefs.
 fn registry(
     out: &mut String,
     name: &str,
@@ -168,7 +170,10 @@ fn registry(
     root: &str,
     in_c: impl Fn(&str) -> bool,
 ) {
-    let _ = writeln!(out, "/// Every enum, struct and union of the {name} set.");
+    let _ = writeln!(
+        out,
+        "/// Every enum, struct, union and typedef of the {name} set."
+    );
     let _ = writeln!(out, "pub static {name}: &[Entry] = &[");
     for module in &model.modules {
         let file = module
@@ -177,9 +182,6 @@ fn registry(
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default();
         for t in &module.types {
-            if matches!(t.kind, TypeKind::Alias(_)) {
-                continue;
-            }
             let ty = format!("{root}::{}::{}", module.name, t.rust_name);
             let first = first_word_of_def((model, enums), &t.xdr_name, 0);
             let mut invalid = Vec::new();

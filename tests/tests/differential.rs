@@ -209,6 +209,51 @@ fn every_byte_value_round_trips_through_libtirpc_in_byte_strings() {
     }
 }
 
+/// Every typedef (of libvirt's files and of our fixtures rpcgen takes) is in the registry the
+/// differential runs, so each is passed alone to `to_bytes`/`from_bytes` and to its own
+/// rpcgen `xdr_` routine.
+#[test]
+fn every_typedef_is_checked_on_its_own() {
+    let typedefs = |files: Vec<PathBuf>, options: xdrgen::check::Options| -> Vec<String> {
+        let loaded = xdrgen::load(&files, &options).unwrap_or_else(|e| panic!("{}", e.render()));
+        loaded
+            .model
+            .modules
+            .iter()
+            .flat_map(|m| &m.types)
+            .filter(|t| matches!(t.kind, xdrgen::model::TypeKind::Alias(_)))
+            .map(|t| t.xdr_name.clone())
+            .collect()
+    };
+    let dir = libvirt_dir();
+    let libvirt = typedefs(
+        LIBVIRT_FILES.iter().map(|f| dir.join(f)).collect(),
+        xdrgen::check::Options {
+            constants: xdrgen::presets::libvirt_constants(),
+            ..Default::default()
+        },
+    );
+    let fixtures = typedefs(c_fixture_paths(), Default::default());
+    for (set, names, entries) in [
+        ("libvirt", &libvirt, LIBVIRT),
+        ("fixtures", &fixtures, FIXTURES),
+    ] {
+        for name in names {
+            assert!(
+                entries.iter().any(|e| e.xdr_name == name && e.in_c),
+                "{set}: typedef {name} is not checked against C"
+            );
+        }
+    }
+    assert!(libvirt.iter().any(|n| n == "remote_uuid"), "{libvirt:?}");
+    assert!(libvirt.iter().any(|n| n == "remote_string"), "{libvirt:?}");
+    println!(
+        "typedefs checked alone against C: libvirt {}, fixtures {}",
+        libvirt.len(),
+        fixtures.len()
+    );
+}
+
 #[test]
 fn libvirt_matches_rpcgen() {
     if !tools_or_skip("differential") {

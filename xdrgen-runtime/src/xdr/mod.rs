@@ -11,6 +11,7 @@ mod encode;
 mod error;
 mod limits;
 mod scalars;
+mod shapes;
 mod utf8;
 
 /// The shared, reference-counted byte buffer that decoded opaque data and strings live in.

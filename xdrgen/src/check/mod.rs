@@ -86,6 +86,7 @@ pub fn check(
     let mut type_defs = resolver.build_all(&mut cx, &mut consts);
     recursion::analyse(&mut cx, &syms, &mut type_defs);
     sizes::check_fixed_sizes(&mut cx, &syms, &type_defs);
+    types::warn_unsigned_char_array_typedefs(&mut cx, &syms, &type_defs);
     for (item, def) in syms.types.iter().zip(&type_defs) {
         names::check_type_scope(&mut cx, item, def);
     }
