@@ -75,6 +75,11 @@ impl Config {
     /// Defines a constant the `.x` files use but do not define (libvirt's `VIR_UUID_BUFLEN`
     /// comes from a C header).
     ///
+    /// It belongs to no file, so it is emitted at the top of the output, beside the modules
+    /// (`protocols::VIR_UUID_BUFLEN`), whatever the order of the files; the modules refer to it
+    /// as `super::VIR_UUID_BUFLEN`. Only the constants the files use are emitted. A `.x` file
+    /// that defines the same name wins, with a warning.
+    ///
     /// ```
     /// let mut config = xdrgen::Config::new();
     /// config.constant("VIR_UUID_BUFLEN", 16).constant("VIR_TYPED_PARAM_INT", 1);

@@ -218,9 +218,9 @@ fn dump_lists_resolved_sizes_and_procedures() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     for line in [
+        "user const UUID_LEN = 16 (UUID_LEN)",
         "module demo (tests/fixtures/cli/demo.x)",
         "  const DEMO_NAME_MAX = 64 (DEMO_NAME_MAX)",
-        "  const UUID_LEN = 16 (UUID_LEN)",
         "  struct demo_node (DemoNode) recursive",
         "    name: string<64 DEMO_NAME_MAX> (name)",
         "    id: opaque[16 UUID_LEN] (id)",
@@ -401,5 +401,5 @@ fn a_reader_that_goes_away_is_not_an_error() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(&head, b"module virnetpro");
+    assert_eq!(&head, b"user const VIR_S");
 }

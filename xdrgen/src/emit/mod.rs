@@ -148,8 +148,12 @@ pub fn generate(model: &Model, options: &Options) -> String {
         };
         module_tokens(&cx)
     });
+    // User constants belong to no file: at the top, beside the modules, they have one path
+    // whatever the order of the files.
+    let user_constants = model.user_constants.iter().map(types::const_item);
     let tokens = quote! {
         #rt_error
+        #(#user_constants)*
         #(#modules)*
     };
     match syn::parse2::<syn::File>(tokens) {
@@ -330,7 +334,7 @@ fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
         |f| f.to_string_lossy().into_owned(),
     );
     let doc = format!(" Generated from `{file}`.");
-    let consts = cx.module.consts.iter().map(|c| types::const_item(cx, c));
+    let consts = cx.module.consts.iter().map(types::const_item);
     let texts = cx.module.texts.iter().map(types::text_item);
     let types = cx.module.types.iter().map(|def| {
         let cx = &Ctx {

@@ -14,7 +14,7 @@ use crate::model::{
 
 /// `pub const NAME: T = value;` with the narrowest of `u32`, `i32`, `u64`, `i64`, `i128` that
 /// holds the value (`u32` first, so sizes can be const generic arguments).
-pub fn const_item(_cx: &Ctx<'_>, c: &Const) -> TokenStream {
+pub fn const_item(c: &Const) -> TokenStream {
     let name = ident(&c.rust_name);
     let docs = item_docs(&c.docs, &format!("XDR constant `{}`.", c.xdr_name));
     let v = c.value;
@@ -243,9 +243,9 @@ fn derives(cx: &Ctx<'_>, def: &TypeDef, manual_eq_clone: bool) -> TokenStream {
     let eq = !shape::def_has_float(cx.model, def);
     match (manual_eq_clone, eq) {
         // Hash is written by hand next to the hand-written PartialEq (clippy's
-        // derived_hash_with_manual_eq), in `list_impls`.
-        (true, true) => quote!(#[derive(Debug, Eq)]),
-        (true, false) => quote!(#[derive(Debug)]),
+        // derived_hash_with_manual_eq), and Debug iteratively, in `list_impls`.
+        (true, true) => quote!(#[derive(Eq)]),
+        (true, false) => TokenStream::new(),
         (false, true) => quote!(#[derive(Debug, Clone, PartialEq, Eq, Hash)]),
         (false, false) => quote!(#[derive(Debug, Clone, PartialEq)]),
     }
@@ -264,8 +264,9 @@ fn struct_items(cx: &Ctx<'_>, def: &TypeDef, s: &Struct, attrs: &TokenStream) ->
     let mut fallback = format!("XDR struct `{}`.", def.xdr_name);
     if link.is_some() {
         fallback.push_str(
-            "\n\nA linked list: encoding, decoding, cloning, comparing, hashing and dropping walk\n\
-             it in a loop, so long lists do not exhaust the stack (`Debug` still recurses).",
+            "\n\nA linked list: encoding, decoding, cloning, comparing, hashing, dropping and\n\
+             `Debug` walk it in a loop, so long lists do not exhaust the stack. `Debug` prints\n\
+             the nodes as a list, each with its data fields: `[Node { value: 1 }, Node { value: 2 }]`.",
         );
     }
     let docs = item_docs(&def.docs, &fallback);
@@ -283,7 +284,8 @@ fn struct_items(cx: &Ctx<'_>, def: &TypeDef, s: &Struct, attrs: &TokenStream) ->
     }
 }
 
-/// `Clone`, `PartialEq` and `Drop` for a linked-list struct, walking the list in a loop.
+/// `Clone`, `PartialEq`, `Debug` and `Drop` for a linked-list struct, walking the list in a
+/// loop.
 fn list_impls(cx: &Ctx<'_>, def: &TypeDef, s: &Struct, link: usize) -> TokenStream {
     let name = ident(&def.rust_name);
     let next = ident(&s.fields[link].rust_name);
@@ -318,8 +320,34 @@ fn list_impls(cx: &Ctx<'_>, def: &TypeDef, s: &Struct, link: usize) -> TokenStre
             }
         }
     });
+    let type_name = def.rust_name.trim_start_matches("r#");
+    let field_names = data.iter().map(|f| f.rust_name.trim_start_matches("r#"));
+    let debug = quote! {
+        impl ::core::fmt::Debug for #name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                // One entry per node, in a loop: the derived Debug recursed once per element.
+                struct Node<'a>(&'a #name);
+                impl ::core::fmt::Debug for Node<'_> {
+                    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                        f.debug_struct(#type_name)
+                            #(.field(#field_names, &self.0.#names))*
+                            .finish()
+                    }
+                }
+                let mut list = f.debug_list();
+                let mut cursor = Some(self);
+                while let Some(node) = cursor {
+                    list.entry(&Node(node));
+                    cursor = node.#next.as_deref();
+                }
+                list.finish()
+            }
+        }
+    };
     quote! {
         #hash
+
+        #debug
 
         impl ::core::clone::Clone for #name {
             fn clone(&self) -> Self {
