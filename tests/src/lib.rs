@@ -3,6 +3,7 @@
 //! - [`fixtures`]: Rust generated from our own `.x` files (`tests/fixtures/`).
 //! - [`fixtures_bytes`]: one fixture again, with byte strings.
 //! - [`fixtures_open`]: some fixtures again, with open enums.
+//! - [`libvirt_v9`]: libvirt 9.0.0's types, for the differential test.
 //! - [`registry`]: every type of the fixtures (both string modes, open enums) and of libvirt's protocol,
 //!   with its checks.
 //! - [`differential`]: values compared byte for byte against the C peer
@@ -38,6 +39,13 @@ pub mod fixtures {
 /// `XdrBytes<N>`), with `Random` impls.
 pub mod fixtures_bytes {
     include!(concat!(env!("OUT_DIR"), "/fixtures_bytes.rs"));
+}
+
+/// libvirt 9.0.0's types (from [`paths::libvirt_v9_dir`]) with codecs and `Random` impls, as
+/// `protocols` generates 11.3.0's (byte strings) but without procedure tables, clients or
+/// servers: only what the differential test needs. Empty when the files are missing.
+pub mod libvirt_v9 {
+    include!(concat!(env!("OUT_DIR"), "/libvirt_v9.rs"));
 }
 
 /// Code generated from [`paths::OPEN_ENUM_FIXTURES`] with open enums (a value no member has

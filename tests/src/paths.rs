@@ -50,5 +50,11 @@ pub fn libvirt_dir() -> PathBuf {
     )
 }
 
+/// libvirt 9.0.0's `.x` files (what Debian 12's test daemon speaks): `v9.0.0/` inside
+/// [`libvirt_dir`].
+pub fn libvirt_v9_dir() -> PathBuf {
+    libvirt_dir().join("v9.0.0")
+}
+
 /// libvirt's protocol files in the order the `protocols` crate compiles them.
 pub use xdrgen::presets::LIBVIRT_FILES;
