@@ -2,7 +2,9 @@
 //!
 //! - [`fixtures`]: Rust generated from our own `.x` files (`tests/fixtures/`).
 //! - [`fixtures_bytes`]: one fixture again, with byte strings.
-//! - [`registry`]: every type of the fixtures (both string modes) and of libvirt's protocol,
+//! - [`fixtures_open`]: some fixtures again, with open enums.
+//! - [`libvirt_v9`]: libvirt 9.0.0's types, for the differential test.
+//! - [`registry`]: every type of the fixtures (both string modes, open enums) and of libvirt's protocol,
 //!   with its checks.
 //! - [`differential`]: values compared byte for byte against the C peer
 //!   ([`c_build`], [`c_peer`]: rpcgen's routines over libtirpc in an echo driver).
@@ -49,4 +51,17 @@ pub mod fixtures_bytes {
 #[cfg(rpcsvc)]
 pub mod rpcsvc {
     include!(concat!(env!("OUT_DIR"), "/rpcsvc.rs"));
+}
+
+/// libvirt 9.0.0's types (from [`paths::libvirt_v9_dir`]) with codecs and `Random` impls, as
+/// `protocols` generates 11.3.0's (byte strings) but without procedure tables, clients or
+/// servers: only what the differential test needs. Empty when the files are missing.
+pub mod libvirt_v9 {
+    include!(concat!(env!("OUT_DIR"), "/libvirt_v9.rs"));
+}
+
+/// Code generated from [`paths::OPEN_ENUM_FIXTURES`] with open enums (a value no member has
+/// decodes to `Unknown(i32)`), with `Random` impls that also make such values.
+pub mod fixtures_open {
+    include!(concat!(env!("OUT_DIR"), "/fixtures_open.rs"));
 }

@@ -14,6 +14,11 @@ pub const RPCGEN_REJECTS: &[&str] = &["rfc_only.x"];
 /// also generate in byte-string mode (`xdrgen::StringMode::Bytes`).
 pub const BYTES_FIXTURE: &str = "collections.x";
 
+/// The fixtures (enums alone, in arrays and optional data, and as union discriminants with and
+/// without a `default:` arm) that the tests also generate with open enums
+/// (`xdrgen::Config::open_enums`).
+pub const OPEN_ENUM_FIXTURES: &[&str] = &["scalars.x", "unions.x"];
+
 /// Every fixture file name, sorted.
 pub fn fixture_files() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(fixtures_dir())
@@ -43,6 +48,12 @@ pub fn libvirt_dir() -> PathBuf {
     xdrgen::presets::libvirt_dir(
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/protocols/libvirt"),
     )
+}
+
+/// libvirt 9.0.0's `.x` files (what Debian 12's test daemon speaks): `v9.0.0/` inside
+/// [`libvirt_dir`].
+pub fn libvirt_v9_dir() -> PathBuf {
+    libvirt_dir().join("v9.0.0")
 }
 
 /// libvirt's protocol files in the order the `protocols` crate compiles them.

@@ -84,3 +84,22 @@ fn generated_onc_client_and_server_of_the_onc_demo_fixture() {
         .unwrap_or_else(|e| panic!("onc_demo.x: {e}"));
     insta::assert_snapshot!("onc_demo_client_server", text);
 }
+
+/// The unions fixture with open enums, as `build.rs` compiles it (with `scalars.x`): `UnKind`
+/// gains `Unknown(i32)` and `From<i32>`, and `un_containers`, which names every member, still
+/// refuses other discriminants.
+#[test]
+fn generated_rust_of_the_unions_fixture_with_open_enums() {
+    let text = xdrgen::Config::new()
+        .file(fixtures_dir().join("unions.x"))
+        .open_enums(true)
+        .cargo_messages(false)
+        .generate()
+        .unwrap_or_else(|e| panic!("unions.x: {e}"));
+    assert!(text.contains("Unknown(i32),"));
+    assert!(
+        !text.contains("TryFrom<i32>"),
+        "an open enum converts with From"
+    );
+    insta::assert_snapshot!("unions_open_enums", text);
+}

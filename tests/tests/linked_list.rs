@@ -1,5 +1,5 @@
-//! A million-element `li_node` list (tests/fixtures/lists.x) encodes, decodes, compares, clones
-//! and drops on a normal test-thread stack, and its bytes match rpcgen's.
+//! A million-element `li_node` list (tests/fixtures/lists.x) encodes, decodes, compares, clones,
+//! prints with `{:?}` and drops on a normal test-thread stack, and its bytes match rpcgen's.
 
 use std::path::PathBuf;
 
@@ -57,6 +57,29 @@ fn million_element_list_round_trips_without_stack_overflow() {
         "lists differing at the end compare equal"
     );
     drop((decoded, copy, other));
+}
+
+#[test]
+fn million_element_list_prints_without_stack_overflow() {
+    let original = list(N);
+    let text = format!("{original:?}");
+    assert!(
+        text.starts_with("[LiNode { value: 0 }, LiNode { value: 1 }, "),
+        "{}",
+        &text[..80]
+    );
+    assert!(text.ends_with(&format!("LiNode {{ value: {} }}]", N - 1)));
+    assert_eq!(text.matches("LiNode").count(), N as usize);
+    // Through the optional typedef too, and pretty-printed.
+    let head: xdrgen_tests::fixtures::lists::LiList = Some(list(3));
+    assert_eq!(
+        format!("{head:?}"),
+        "Some([LiNode { value: 0 }, LiNode { value: 1 }, LiNode { value: 2 }])"
+    );
+    assert_eq!(
+        format!("{:#?}", list(1)),
+        "[\n    LiNode {\n        value: 0,\n    },\n]"
+    );
 }
 
 #[test]

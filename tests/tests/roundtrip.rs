@@ -4,7 +4,7 @@
 
 use xdrgen_tests::alloc_probe::{self, CountingAlloc};
 use xdrgen_tests::differential::Plan;
-use xdrgen_tests::registry::{Entry, FIXTURES, FIXTURES_BYTES, LIBVIRT};
+use xdrgen_tests::registry::{Entry, FIXTURES, FIXTURES_BYTES, FIXTURES_OPEN, LIBVIRT};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -78,6 +78,20 @@ fn byte_string_fixture_properties() {
     }
     .from_env();
     run("fixtures (byte strings)", FIXTURES_BYTES, plan);
+}
+
+/// Fixtures with open enums: random values include enum words no member has, which must
+/// round-trip like the others.
+#[test]
+fn open_enum_fixture_properties() {
+    let plan = Plan {
+        values: 200,
+        seed_base: 5_000,
+        max_len: 5,
+        max_depth: 4,
+    }
+    .from_env();
+    run("fixtures (open enums)", FIXTURES_OPEN, plan);
 }
 
 #[test]

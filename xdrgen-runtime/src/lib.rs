@@ -33,7 +33,8 @@
 //! - Decoding is stricter than libtirpc, which takes any non-zero `bool` as true, any word
 //!   as an `enum` and truncates `char`/`short` words: here a `bool` must be 0 or 1, an `enum`
 //!   word must name a member ([`UnknownEnumValue`](xdr::ErrorKind::UnknownEnumValue), so a
-//!   member added by a newer peer fails to decode until the bindings are regenerated), and a
+//!   member added by a newer peer fails to decode until the bindings are regenerated, unless
+//!   the enum was generated open: then it decodes to `Unknown(i32)` and re-encodes as it came), and a
 //!   narrow word must fit its Rust type ([`OutOfRange`](xdr::ErrorKind::OutOfRange)).
 //! - Fixed-length opaque data is the bytes then zero padding up to a multiple of four;
 //!   variable-length opaque data and strings are a length unit, the bytes, then the padding.

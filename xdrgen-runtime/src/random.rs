@@ -290,6 +290,32 @@ impl<T: Random, const N: u32> Random for VarArray<T, N> {
     }
 }
 
+impl<T: Random, const N: usize> Random for [T; N] {
+    fn random(g: &mut Gen) -> Self {
+        std::array::from_fn(|_| T::random(g))
+    }
+}
+
+impl<T: Random> Random for Option<T> {
+    /// `None` past the generator's depth limit, so recursive types stay finite.
+    fn random(g: &mut Gen) -> Self {
+        if g.some() {
+            g.enter();
+            let value = T::random(g);
+            g.leave();
+            Some(value)
+        } else {
+            None
+        }
+    }
+}
+
+impl<T: Random> Random for Box<T> {
+    fn random(g: &mut Gen) -> Self {
+        Box::new(T::random(g))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

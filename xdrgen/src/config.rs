@@ -75,6 +75,11 @@ impl Config {
     /// Defines a constant the `.x` files use but do not define (libvirt's `VIR_UUID_BUFLEN`
     /// comes from a C header).
     ///
+    /// It belongs to no file, so it is emitted at the top of the output, beside the modules
+    /// (`protocols::VIR_UUID_BUFLEN`), whatever the order of the files; the modules refer to it
+    /// as `super::VIR_UUID_BUFLEN`. Only the constants the files use are emitted. A `.x` file
+    /// that defines the same name wins, with a warning.
+    ///
     /// ```
     /// let mut config = xdrgen::Config::new();
     /// config.constant("VIR_UUID_BUFLEN", 16).constant("VIR_TYPED_PARAM_INT", 1);
@@ -94,7 +99,9 @@ impl Config {
 
     /// Maps a type that the `.x` files use but do not define (one defined in C by `%` lines) to a
     /// Rust path implementing the runtime's `Encode` and `Decode`, like prost-build's
-    /// `extern_path`.
+    /// `extern_path`. A hand-written codec refuses a value with
+    /// `xdrgen_runtime::xdr::Error::custom("why")` (`ErrorKind::Custom`); the generated code
+    /// around it adds the field path.
     pub fn extern_type(
         &mut self,
         xdr_name: impl Into<String>,
@@ -227,6 +234,36 @@ impl Config {
         self
     }
 
+    /// Makes every enum open (default false): a value no member has, as a newer peer may send,
+    /// decodes to the enum's `Unknown(i32)` variant (`UnknownValue` when a member is called
+    /// `Unknown`) and re-encodes unchanged, as C's `xdr_enum` takes any value. A closed enum
+    /// refuses such a value (`ErrorKind::UnknownEnumValue`) and converts from `i32` with
+    /// `TryFrom`; an open one with `From`, which gives the member when there is one.
+    ///
+    /// A union over an open enum still refuses a discriminant no case names unless it has a
+    /// `default:` arm.
+    ///
+    /// ```
+    /// let mut config = xdrgen::Config::new();
+    /// config.open_enums(true);
+    /// ```
+    pub fn open_enums(&mut self, enabled: bool) -> &mut Self {
+        self.emit.open_enums = enabled;
+        self
+    }
+
+    /// Makes one enum open, by its `.x` name (see [`open_enums`](Config::open_enums)). A name
+    /// that is not an enum of the files is an error when generating.
+    ///
+    /// ```
+    /// let mut config = xdrgen::Config::new();
+    /// config.open_enum("remote_auth_type").open_enum("nfsstat");
+    /// ```
+    pub fn open_enum(&mut self, xdr_name: impl Into<String>) -> &mut Self {
+        self.emit.open_enum_names.push(xdr_name.into());
+        self
+    }
+
     /// Emits `xdrgen_runtime::random::Random` impls for every type, under
     /// `#[cfg(feature = "<feature>")]` when a feature is given. Tests use them to make values.
     pub fn random_impls(&mut self, feature: Option<&str>) -> &mut Self {
@@ -301,6 +338,17 @@ impl Config {
             }
         } else if warnings.iter().next().is_some() {
             eprintln!("{}", warnings.render(&sources));
+        }
+        // A misspelt enum name would otherwise leave it closed without a word.
+        if let Some(name) = self.emit.open_enum_names.iter().find(|name| {
+            !matches!(
+                model.type_def(name).map(|t| &t.kind),
+                Some(crate::model::TypeKind::Enum(_))
+            )
+        }) {
+            return Err(Error::Config(format!(
+                "open_enum names `{name}`, but the .x files define no enum of that name"
+            )));
         }
         // A misspelt type name would otherwise be ignored without a word.
         if let Some((name, _)) = self

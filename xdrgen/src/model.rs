@@ -11,6 +11,10 @@ use std::path::PathBuf;
 pub struct Model {
     /// One module per input file (and per file it `#include`s), in the order named.
     pub modules: Vec<Module>,
+    /// The user-supplied constants (`Config::constant`, `--constant`) that the files use, in
+    /// name order. They belong to no file, so they are emitted at the top of the output, beside
+    /// the modules (`protocols::VIR_UUID_BUFLEN`), wherever the files that use them are listed.
+    pub user_constants: Vec<Const>,
 }
 
 impl Model {

@@ -177,6 +177,19 @@ pub fn variant_names(members: &[&str]) -> Vec<String> {
     words.iter().map(|w| escape(rest(shared, w), "V")).collect()
 }
 
+/// The variant of an open enum that holds a value no member has: `Unknown`, or `UnknownValue`
+/// (then `UnknownValue_`, ...) when a member already takes that name (`FOO_UNKNOWN` is common).
+pub fn open_enum_other_variant(variants: &[&str]) -> String {
+    let mut name = String::from("Unknown");
+    if variants.contains(&name.as_str()) {
+        name.push_str("Value");
+    }
+    while variants.contains(&name.as_str()) {
+        name.push('_');
+    }
+    name
+}
+
 /// The variant that holds a union's `default:` arm; emitters write it as `Default`.
 pub const DEFAULT_ARM: &str = "Default";
 
@@ -317,6 +330,19 @@ mod tests {
         assert_eq!(server_method_name("new"), "new_");
         assert_eq!(server_method_name("events"), "events");
         assert_eq!(client_method_name("r#type"), "r#type");
+    }
+
+    #[test]
+    fn open_enums_hold_other_values_in_a_free_variant() {
+        assert_eq!(open_enum_other_variant(&["Ok", "Failed"]), "Unknown");
+        assert_eq!(
+            open_enum_other_variant(&["Unknown", "Running"]),
+            "UnknownValue"
+        );
+        assert_eq!(
+            open_enum_other_variant(&["Unknown", "UnknownValue"]),
+            "UnknownValue_"
+        );
     }
 
     #[test]

@@ -218,9 +218,9 @@ fn dump_lists_resolved_sizes_and_procedures() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     for line in [
+        "user const UUID_LEN = 16 (UUID_LEN)",
         "module demo (tests/fixtures/cli/demo.x)",
         "  const DEMO_NAME_MAX = 64 (DEMO_NAME_MAX)",
-        "  const UUID_LEN = 16 (UUID_LEN)",
         "  struct demo_node (DemoNode) recursive",
         "    name: string<64 DEMO_NAME_MAX> (name)",
         "    id: opaque[16 UUID_LEN] (id)",
@@ -345,6 +345,27 @@ fn byte_string_flags_choose_xdr_bytes() {
 }
 
 #[test]
+fn open_enum_flags_add_an_unknown_variant() {
+    let demo = ["--constant", "UUID_LEN=16", "tests/fixtures/cli/demo.x"];
+    let plain = text(&xdrgen(&[&["generate"][..], &demo].concat())).0;
+    assert!(!plain.contains("Unknown(i32)"), "closed by default");
+    for flags in [&["--open-enums"][..], &["--open-enum", "demo_kind"]] {
+        let run = xdrgen(&[&["generate"][..], flags, &demo].concat());
+        let (stdout, stderr) = text(&run);
+        assert!(run.status.success(), "{flags:?}: {stderr}");
+        assert_eq!(stdout.matches("Unknown(i32),").count(), 1, "{flags:?}");
+        assert!(stdout.contains("impl ::core::convert::From<i32> for DemoKind"));
+    }
+    let run = xdrgen(&[&["generate", "--open-enum", "demo_node"][..], &demo].concat());
+    assert!(!run.status.success());
+    assert!(
+        text(&run).1.contains("no enum of that name"),
+        "{}",
+        text(&run).1
+    );
+}
+
+#[test]
 fn generate_reports_warnings_on_stderr() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-generate-warnings");
     let _ = std::fs::remove_dir_all(&dir);
@@ -380,5 +401,5 @@ fn a_reader_that_goes_away_is_not_an_error() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(&head, b"module virnetpro");
+    assert_eq!(&head, b"user const VIR_S");
 }

@@ -288,3 +288,29 @@ fn a_string_mode_for_an_unknown_name_is_an_error() {
         "{err}"
     );
 }
+
+/// A user constant lives at the top of the output, beside the modules, and nowhere else, in
+/// whichever order the files that use it are given; the modules name it as `super::NAME`.
+#[test]
+fn user_constants_have_one_home_whatever_the_order_of_the_files() {
+    let dir = scratch("config-user-constants");
+    std::fs::write(dir.join("a.x"), "struct a_s { opaque id[LEN]; };\n").unwrap();
+    std::fs::write(dir.join("b.x"), "struct b_s { int v<LEN>; };\n").unwrap();
+    let generate = |files: [&str; 2]| {
+        xdrgen::Config::new()
+            .files(files.map(|f| dir.join(f)))
+            .constant("LEN", 16)
+            .constant("UNUSED", 1)
+            .cargo_messages(false)
+            .generate()
+            .unwrap()
+    };
+    for text in [generate(["a.x", "b.x"]), generate(["b.x", "a.x"])] {
+        let top = &text[..text.find("pub mod").expect("modules")];
+        assert!(top.contains("pub const LEN: u32 = 16;"), "{text}");
+        assert_eq!(text.matches("pub const LEN").count(), 1, "{text}");
+        assert!(!text.contains("UNUSED"), "only the constants the files use");
+        assert!(text.contains("[u8; super::LEN as usize]"), "{text}");
+        assert!(text.contains("VarArray<i32, { super::LEN }>"), "{text}");
+    }
+}

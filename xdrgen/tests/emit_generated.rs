@@ -4,9 +4,17 @@
 
 use xdrgen_runtime::codegen::{from_bytes, to_bytes, Decode, Encode, ErrorKind, Random};
 
-/// The extern type `clock_t` that the demo model maps to `crate::Clock`.
+/// The extern type `clock_t` that the demo model maps to `crate::Clock`. Its hand-written codec
+/// refuses C's `(clock_t)-1` ("no time available") both ways, with a custom error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Clock(pub u32);
+
+/// What C's `clock()` returns when it has no time to give.
+const NO_CLOCK: u32 = u32::MAX;
+
+fn no_clock() -> xdrgen_runtime::codegen::Error {
+    xdrgen_runtime::codegen::Error::custom("clock_t -1: no time available")
+}
 
 impl Encode for Clock {
     fn encoded_len(&self) -> usize {
@@ -16,6 +24,9 @@ impl Encode for Clock {
         &self,
         out: &mut xdrgen_runtime::codegen::Encoder,
     ) -> Result<(), xdrgen_runtime::codegen::Error> {
+        if self.0 == NO_CLOCK {
+            return Err(no_clock());
+        }
         out.put_u32(self.0);
         Ok(())
     }
@@ -25,13 +36,16 @@ impl Decode for Clock {
     fn decode(
         input: &mut xdrgen_runtime::codegen::Decoder<'_>,
     ) -> Result<Self, xdrgen_runtime::codegen::Error> {
-        Ok(Clock(input.get_u32()?))
+        match input.get_u32()? {
+            NO_CLOCK => Err(no_clock()),
+            ticks => Ok(Clock(ticks)),
+        }
     }
 }
 
 impl Random for Clock {
     fn random(g: &mut xdrgen_runtime::codegen::Gen) -> Self {
-        Clock(g.next_u32())
+        Clock(g.next_u32() >> 1)
     }
 }
 
@@ -135,7 +149,27 @@ fn composite_shapes_encode_structurally() {
     want.extend([0, 0, 0, 0]);
     want.extend(42u32.to_be_bytes());
     assert_eq!(encode(&c), want);
-    assert_eq!(from_bytes::<demo::Composite>(&want), Ok(c));
+    assert_eq!(from_bytes::<demo::Composite>(&want), Ok(c.clone()));
+
+    // The extern type's own errors travel like the runtime's, with the field path added.
+    let custom = ErrorKind::Custom("clock_t -1: no time available".into());
+    let mut refused = want.clone();
+    let at = refused.len() - 4;
+    refused[at..].copy_from_slice(&NO_CLOCK.to_be_bytes());
+    let err = from_bytes::<demo::Composite>(&refused).unwrap_err();
+    assert_eq!(
+        (err.kind(), err.path().as_str()),
+        (&custom, "composite.clock")
+    );
+    let err = to_bytes(&demo::Composite {
+        clock: Clock(NO_CLOCK),
+        ..c
+    })
+    .unwrap_err();
+    assert_eq!(
+        (err.kind(), err.path().as_str()),
+        (&custom, "composite.clock")
+    );
 }
 
 #[test]

@@ -16,11 +16,21 @@ use super::utf8;
 
 /// A type with an XDR decoding.
 ///
-/// Implemented here for the scalars, [`XdrString`](crate::xdr::XdrString) and
-/// [`Opaque`](crate::xdr::Opaque); generated code implements it for every `.x` type.
+/// Implemented for the same types as [`Encode`](crate::xdr::Encode): the scalars, strings,
+/// opaque data, `[T; N]`, [`VarArray`], `Option<T>` and `Box<T>` here, every enum, struct and
+/// union by generated code.
 pub trait Decode: Sized {
     /// Reads one value from the decoder.
     fn decode(input: &mut Decoder<'_>) -> Result<Self, Error>;
+
+    /// Reads a fixed-length array `[Self; N]`: `N` elements, no length word, checked against
+    /// the bytes left and the memory allowance first ([`Decoder::get_array`]). `u8` overrides
+    /// it to read fixed-length opaque data, as it overrides
+    /// [`Encode::encode_fixed_array`](crate::xdr::Encode::encode_fixed_array).
+    #[inline]
+    fn decode_fixed_array<const N: usize>(input: &mut Decoder<'_>) -> Result<[Self; N], Error> {
+        input.get_array(0, Self::decode)
+    }
 }
 
 /// Decodes one value that must fill `bytes` exactly, with the default [`Limits`].

@@ -5,15 +5,39 @@ use super::limits::Limits;
 
 /// A type with an XDR encoding.
 ///
-/// Implemented here for the scalars, [`XdrString`](crate::xdr::XdrString) and
-/// [`Opaque`](crate::xdr::Opaque); generated code implements it for every `.x` type and encodes
-/// arrays, optional data and [`VarArray`](crate::xdr::VarArray)s itself with the `Encoder`
-/// helpers.
+/// Implemented here for the scalars, [`XdrString`](crate::xdr::XdrString),
+/// [`Opaque`](crate::xdr::Opaque), and the shapes a typedef can name: `[T; N]` (a fixed array,
+/// and for `[u8; N]` fixed-length opaque data), [`VarArray`](crate::xdr::VarArray), `Option<T>`
+/// (optional data) and `Box<T>`; generated code implements it for every enum, struct and union,
+/// so a typedef (a Rust `type` alias) has the codec of the shape it names. Inside structs and
+/// unions generated code encodes these shapes itself with the `Encoder` helpers.
 pub trait Encode {
     /// Exact number of bytes [`encode`](Encode::encode) appends.
     fn encoded_len(&self) -> usize;
     /// Appends the XDR encoding; fails when a value breaks a bound (field path in the error).
     fn encode(&self, out: &mut Encoder) -> Result<(), Error>;
+
+    /// The encoded length of a fixed-length array `[Self; N]` (no length word): the sum of its
+    /// elements'. `u8` overrides it, and [`encode_fixed_array`](Encode::encode_fixed_array),
+    /// so that `[u8; N]` is fixed-length opaque data (`opaque x[N]`: the bytes and padding),
+    /// not `N` four-byte words.
+    #[inline]
+    fn fixed_array_len(items: &[Self]) -> usize
+    where
+        Self: Sized,
+    {
+        items.iter().map(Encode::encoded_len).sum()
+    }
+
+    /// Appends a fixed-length array `[Self; N]`: each element, with no length word (see
+    /// [`fixed_array_len`](Encode::fixed_array_len)).
+    #[inline]
+    fn encode_fixed_array(items: &[Self], out: &mut Encoder) -> Result<(), Error>
+    where
+        Self: Sized,
+    {
+        items.iter().try_for_each(|item| item.encode(out))
+    }
 }
 
 /// Encodes a value into a new buffer allocated once, with the exact capacity from

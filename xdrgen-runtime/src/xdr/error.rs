@@ -51,6 +51,51 @@ impl Error {
         }
     }
 
+    /// An [`ErrorKind::Custom`] error with `message`: how a hand-written codec (for a type
+    /// mapped with `Config::extern_type` / `--extern-type`) reports a value it cannot take.
+    /// The generated code around it adds the field path, as for any other error.
+    ///
+    /// # Examples
+    ///
+    /// A C type `sockaddr_port` that a `.x` file uses but only C defines, held in Rust as a
+    /// non-zero port number:
+    ///
+    /// ```
+    /// use xdrgen_runtime::xdr::{from_bytes, Decode, Decoder, Encode, Encoder, Error, ErrorKind};
+    ///
+    /// #[derive(Debug, PartialEq)]
+    /// struct Port(std::num::NonZeroU16);
+    ///
+    /// impl Encode for Port {
+    ///     fn encoded_len(&self) -> usize {
+    ///         4
+    ///     }
+    ///     fn encode(&self, out: &mut Encoder) -> Result<(), Error> {
+    ///         out.put_u32(u32::from(self.0.get()));
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// impl Decode for Port {
+    ///     fn decode(input: &mut Decoder<'_>) -> Result<Self, Error> {
+    ///         let word = input.get_u32()?;
+    ///         u16::try_from(word)
+    ///             .ok()
+    ///             .and_then(std::num::NonZeroU16::new)
+    ///             .map(Port)
+    ///             .ok_or_else(|| Error::custom(format!("{word} is not a port number")))
+    ///     }
+    /// }
+    ///
+    /// let err = from_bytes::<Port>(&[0, 1, 0, 0]).unwrap_err();
+    /// assert_eq!(err.kind(), &ErrorKind::Custom("65536 is not a port number".into()));
+    /// assert_eq!(err.at("port").to_string(), "port: 65536 is not a port number");
+    /// ```
+    #[cold]
+    pub fn custom(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Custom(message.into()))
+    }
+
     /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
         &self.inner.kind
@@ -161,6 +206,11 @@ pub enum ErrorKind {
     /// Recursive values nested deeper than [`Limits::max_depth`](crate::xdr::Limits::max_depth).
     #[error("nesting deeper than {0}")]
     DepthLimit(u32),
+    /// A failure raised by hand-written code: an `Encode`/`Decode` impl for a type mapped with
+    /// `--extern-type` (or any other user code) that refuses a value for its own reasons. Make
+    /// one with [`Error::custom`].
+    #[error("{0}")]
+    Custom(String),
     /// Arrays of the value would take more memory than
     /// [`Limits::max_expansion`](crate::xdr::Limits::max_expansion) allows for this input.
     #[error(
@@ -245,6 +295,10 @@ mod tests {
             "message of 40000000 bytes exceeds limit 33554432"
         );
         assert_eq!(shown(ErrorKind::DepthLimit(256)), "nesting deeper than 256");
+        assert_eq!(
+            shown(ErrorKind::Custom("no such port".into())),
+            "no such port"
+        );
     }
 
     #[test]

@@ -69,9 +69,44 @@ macro_rules! narrow {
 
 narrow! {
     i8, i32, put_i32, get_i32;
-    u8, u32, put_u32, get_u32;
     i16, i32, put_i32, get_i32;
     u16, u32, put_u32, get_u32;
+}
+
+/// `unsigned char`: one word like the other narrow integers, but `[u8; N]` is fixed-length
+/// opaque data (`opaque x[N]`), the shape Rust gives it; an `unsigned char x[N]` field is
+/// encoded word by word by the generated code of its struct or union.
+impl Encode for u8 {
+    #[inline]
+    fn encoded_len(&self) -> usize {
+        4
+    }
+    #[inline]
+    fn encode(&self, out: &mut Encoder) -> Result<(), Error> {
+        out.put_u32(u32::from(*self));
+        Ok(())
+    }
+    #[inline]
+    fn fixed_array_len(items: &[Self]) -> usize {
+        super::encode::padded_len(items.len())
+    }
+    #[inline]
+    fn encode_fixed_array(items: &[Self], out: &mut Encoder) -> Result<(), Error> {
+        out.put_fixed_opaque(items);
+        Ok(())
+    }
+}
+
+impl Decode for u8 {
+    #[inline]
+    fn decode(input: &mut Decoder<'_>) -> Result<Self, Error> {
+        let word = input.get_u32()?;
+        u8::try_from(word).map_err(|_| out_of_range(i64::from(word), "u8"))
+    }
+    #[inline]
+    fn decode_fixed_array<const N: usize>(input: &mut Decoder<'_>) -> Result<[Self; N], Error> {
+        input.get_fixed_opaque()
+    }
 }
 
 #[cold]

@@ -54,9 +54,10 @@ pub const USER_CONSTANT_DOC: &str =
 /// Checks a parsed unit. Returns the model when there are no errors; every error found goes to
 /// `diagnostics`.
 ///
-/// User-supplied constants ([`Options::constants`]) that the files use are added, in name order,
-/// to the first module's [`Module::consts`] with the doc [`USER_CONSTANT_DOC`], so that every
-/// [`crate::model::Size::name`] names a constant the model defines. `TRUE` (1) and `FALSE` (0)
+/// User-supplied constants ([`Options::constants`]) that the files use become, in name order,
+/// [`Model::user_constants`] with the doc [`USER_CONSTANT_DOC`], so that every
+/// [`crate::model::Size::name`] names a constant the model defines; they belong to no module,
+/// so their place does not depend on the order of the files. `TRUE` (1) and `FALSE` (0)
 /// are known as libtirpc's C macros when no file or option defines them.
 pub fn check(
     files: &[ParsedFile],
@@ -86,6 +87,7 @@ pub fn check(
     let mut type_defs = resolver.build_all(&mut cx, &mut consts);
     recursion::analyse(&mut cx, &syms, &mut type_defs);
     sizes::check_fixed_sizes(&mut cx, &syms, &type_defs);
+    types::warn_unsigned_char_array_typedefs(&mut cx, &syms, &type_defs);
     for (item, def) in syms.types.iter().zip(&type_defs) {
         names::check_type_scope(&mut cx, item, def);
     }
@@ -121,24 +123,27 @@ pub fn check(
     for (module, p) in programs {
         modules[module].programs.push(p);
     }
-    if let Some(first) = modules.first_mut() {
-        first
-            .consts
-            .extend(consts.used_user.iter().map(|name| Const {
-                xdr_name: name.clone(),
-                rust_name: naming::const_name(name),
-                value: options.constants[name],
-                docs: Docs {
-                    comment: vec![USER_CONSTANT_DOC.to_string()],
-                    definition: String::new(),
-                },
-            }));
-    }
+    let user_constants = consts
+        .used_user
+        .iter()
+        .map(|name| Const {
+            xdr_name: name.clone(),
+            rust_name: naming::const_name(name),
+            value: options.constants[name],
+            docs: Docs {
+                comment: vec![USER_CONSTANT_DOC.to_string()],
+                definition: String::new(),
+            },
+        })
+        .collect();
     for m in &modules {
         names::check_module_scope(&mut cx, &syms, m);
     }
     let errors_after = cx.diagnostics.iter().filter(|d| d.is_error()).count();
-    (errors_after == errors_before).then_some(Model { modules })
+    (errors_after == errors_before).then_some(Model {
+        modules,
+        user_constants,
+    })
 }
 
 /// Evaluates every `const` definition, in source order, paired with its module index.

@@ -235,3 +235,14 @@ fn string_constants_are_text_and_not_numbers() {
         ["string constant `BAD` ignored: its bytes are not UTF-8"]
     );
 }
+
+#[test]
+fn a_typedef_of_an_unsigned_char_array_is_a_warning() {
+    let w = warnings("typedef unsigned char uc_t; typedef uc_t bytes4[4]; typedef opaque ok[4];");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("`bytes4` is a fixed array of `unsigned char`"),
+        "{w:?}"
+    );
+    assert!(warnings("struct s { unsigned char uc[4]; };").is_empty());
+}

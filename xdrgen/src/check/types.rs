@@ -338,3 +338,44 @@ pub(super) fn value_text(v: &Value) -> String {
         Value::Named(i) => i.name.clone(),
     }
 }
+
+/// Rule (warning): a typedef of a fixed array of `unsigned char` is `[u8; N]` in Rust, whose own
+/// `Encode`/`Decode` (used when the typedef is passed to `to_bytes`/`from_bytes` alone) is
+/// fixed-length opaque data; rpcgen sends `N` four-byte words. Inside structs and unions the
+/// generated code sends the words, as rpcgen does. Almost always `opaque` is what was meant.
+pub(super) fn warn_unsigned_char_array_typedefs(cx: &mut Cx, syms: &Symbols, defs: &[TypeDef]) {
+    // Follows typedefs (a bounded number of steps: typedef cycles are errors elsewhere).
+    fn resolve<'t>(defs: &'t [TypeDef], mut ty: &'t Type) -> &'t Type {
+        for _ in 0..64 {
+            let Type::Named(r) = ty else { break };
+            match defs
+                .iter()
+                .find(|d| d.xdr_name == r.xdr_name)
+                .map(|d| &d.kind)
+            {
+                Some(TypeKind::Alias(next)) => ty = next,
+                _ => break,
+            }
+        }
+        ty
+    }
+    for (item, def) in syms.types.iter().zip(defs) {
+        let TypeKind::Alias(ty) = &def.kind else {
+            continue;
+        };
+        if let Type::FixedArray(inner, _) = resolve(defs, ty) {
+            if matches!(resolve(defs, inner), Type::UnsignedChar) {
+                cx.warning(
+                    item.name.span,
+                    format!(
+                        "`{}` is a fixed array of `unsigned char`: `to_bytes`/`from_bytes` on it \
+                         alone treat its Rust type `[u8; N]` as `opaque[N]`, while rpcgen sends \
+                         one word per element (as the generated code does inside other types)",
+                        def.xdr_name
+                    ),
+                    "declare it `opaque` if bytes are meant".to_string(),
+                );
+            }
+        }
+    }
+}

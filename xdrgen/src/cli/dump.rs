@@ -17,7 +17,8 @@ pub fn summary(model: &Model) -> String {
         .flat_map(|p| &p.versions)
         .map(|v| v.procedures.len())
         .sum();
-    let consts: usize = model.modules.iter().map(|m| m.consts.len()).sum();
+    let consts: usize =
+        model.modules.iter().map(|m| m.consts.len()).sum::<usize>() + model.user_constants.len();
     format!(
         "{} files, {consts} constants, {} types ({} structs, {} enums, {} unions, {} typedefs), \
          {} programs, {procedures} procedures",
@@ -34,6 +35,13 @@ pub fn summary(model: &Model) -> String {
 /// One line per constant, type, member, field, case and procedure.
 pub fn listing(model: &Model) -> String {
     let mut out = String::new();
+    for c in &model.user_constants {
+        let _ = writeln!(
+            out,
+            "user const {} = {} ({})",
+            c.xdr_name, c.value, c.rust_name
+        );
+    }
     for m in &model.modules {
         let _ = writeln!(out, "module {} ({})", m.name, m.path.display());
         for c in &m.consts {

@@ -65,6 +65,13 @@ struct Emit {
     /// as `XdrBytes<N>`; repeatable.
     #[arg(long = "byte-strings-for", value_name = "NAME")]
     byte_strings_for: Vec<String>,
+    /// Make every enum open: a value no member has decodes to `Unknown(i32)` and re-encodes
+    /// unchanged (as C's `xdr_enum` takes any value) instead of failing.
+    #[arg(long)]
+    open_enums: bool,
+    /// Make this enum open (its `.x` name); repeatable.
+    #[arg(long = "open-enum", value_name = "NAME")]
+    open_enum: Vec<String>,
 }
 
 /// Inputs shared by every subcommand.
@@ -144,6 +151,10 @@ fn generate(input: Input, output: Option<PathBuf>, emit: Emit) -> Result<(), Str
     }
     for name in &emit.byte_strings_for {
         config.string_mode_for(name, xdrgen::StringMode::Bytes);
+    }
+    config.open_enums(emit.open_enums);
+    for name in &emit.open_enum {
+        config.open_enum(name);
     }
     for (name, path) in &options.extern_types {
         config.extern_type(name, path);

@@ -118,6 +118,14 @@ pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
     let name = ident(&def.rust_name);
     let (len, encode, decode) = match &def.kind {
         TypeKind::Alias(_) => return TokenStream::new(),
+        TypeKind::Enum(_) if cx.options.enum_is_open(&def.xdr_name) => {
+            let at = at(&def.xdr_name);
+            (
+                quote!(4),
+                quote!(out.put_i32(i32::from(*self)); Ok(())),
+                quote!(input.get_i32().map(Self::from)#at),
+            )
+        }
         TypeKind::Enum(_) => {
             let at = at(&def.xdr_name);
             (
@@ -308,14 +316,19 @@ fn discriminant_i64(cx: &Ctx<'_>, u: &Union, value: TokenStream) -> TokenStream 
     }
 }
 
-/// Whether the case labels name every value of the discriminant's type.
+/// Whether the case labels name every value of the discriminant's type (never all of an open
+/// enum's).
 fn cases_cover_all(cx: &Ctx<'_>, u: &Union) -> bool {
     let has = |v: i128| u.cases.iter().any(|c| c.value == v);
     match shape::resolve(cx.model, &u.discriminant) {
         Shape::Def(TypeDef {
             kind: TypeKind::Enum(e),
+            xdr_name,
             ..
-        }) => enum_variants(e).0.iter().all(|m| has(i128::from(m.value))),
+        }) => {
+            !cx.options.enum_is_open(xdr_name)
+                && enum_variants(e).0.iter().all(|m| has(i128::from(m.value)))
+        }
         Shape::Plain(Type::Bool) => has(0) && has(1),
         _ => false,
     }

@@ -83,6 +83,11 @@ pub struct Options {
     /// `remote_protocol.x` or its path as given, mode). A type's entry wins over its file's;
     /// a later entry for the same name wins over an earlier one.
     pub string_modes: Vec<(String, StringMode)>,
+    /// Make every enum open: a value no member has decodes to an `Unknown(i32)` variant and
+    /// re-encodes unchanged, as libtirpc's `xdr_enum` takes any value (off by default).
+    pub open_enums: bool,
+    /// The `.x` names of the enums that are open when `open_enums` is off.
+    pub open_enum_names: Vec<String>,
 }
 
 impl Options {
@@ -106,6 +111,11 @@ impl Options {
         };
         by_type.or_else(by_file).unwrap_or(self.string_mode)
     }
+
+    /// Whether the enum `xdr_name` is open (takes values no member has).
+    pub fn enum_is_open(&self, xdr_name: &str) -> bool {
+        self.open_enums || self.open_enum_names.iter().any(|n| n == xdr_name)
+    }
 }
 
 impl Default for Options {
@@ -120,6 +130,8 @@ impl Default for Options {
             server: false,
             string_mode: StringMode::Utf8,
             string_modes: Vec::new(),
+            open_enums: false,
+            open_enum_names: Vec::new(),
         }
     }
 }
@@ -143,8 +155,12 @@ pub fn generate(model: &Model, options: &Options) -> String {
         };
         module_tokens(&cx)
     });
+    // User constants belong to no file: at the top, beside the modules, they have one path
+    // whatever the order of the files.
+    let user_constants = model.user_constants.iter().map(types::const_item);
     let tokens = quote! {
         #rt_error
+        #(#user_constants)*
         #(#modules)*
     };
     match syn::parse2::<syn::File>(tokens) {
@@ -340,7 +356,7 @@ fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
         |f| f.to_string_lossy().into_owned(),
     );
     let doc = format!(" Generated from `{file}`.");
-    let consts = cx.module.consts.iter().map(|c| types::const_item(cx, c));
+    let consts = cx.module.consts.iter().map(types::const_item);
     let texts = cx.module.texts.iter().map(types::text_item);
     let types = cx.module.types.iter().map(|def| {
         let cx = &Ctx {

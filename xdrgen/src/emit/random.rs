@@ -29,7 +29,11 @@ pub fn random_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
                     quote!(Self::#v)
                 })
                 .collect();
-            pick(&members)
+            if cx.options.enum_is_open(&def.xdr_name) {
+                open_pick(&members)
+            } else {
+                pick(&members)
+            }
         }
         TypeKind::Struct(s) => {
             let inits = s.fields.iter().map(|f| {
@@ -53,6 +57,22 @@ pub fn random_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
             fn random(#g: &mut #rt::Gen) -> Self {
                 #body
             }
+        }
+    }
+}
+
+/// One of an open enum's `members`, or (as often as any one member) a random word, which is
+/// almost never a member's value.
+fn open_pick(members: &[TokenStream]) -> TokenStream {
+    let other = quote!(Self::from(g.next_u32() as i32));
+    if members.is_empty() {
+        return other;
+    }
+    let n = Literal::u64_unsuffixed(members.len() as u64 + 1);
+    quote! {
+        match [#(#members),*].get(g.below(#n) as usize) {
+            Some(member) => *member,
+            None => #other,
         }
     }
 }

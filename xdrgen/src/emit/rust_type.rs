@@ -87,13 +87,17 @@ pub fn type_ref(cx: &Ctx<'_>, r: &TypeRef) -> TokenStream {
     }
 }
 
-/// A size's constant (qualified when another module defines it), or `None` when it was written
-/// as a number or its constant is not emitted by any module.
+/// A size's constant (qualified when another module defines it, or when it is a user constant
+/// at the top of the output), or `None` when it was written as a number or its constant is not
+/// emitted anywhere.
 fn size_const(cx: &Ctx<'_>, size: &Size) -> Option<(TokenStream, bool)> {
     let name = size.name.as_deref()?;
     let const_ident = ident(name);
     if cx.module.consts.iter().any(|c| c.rust_name == name) {
         return Some((quote!(#const_ident), false));
+    }
+    if cx.model.user_constants.iter().any(|c| c.rust_name == name) {
+        return Some((quote!(super::#const_ident), true));
     }
     let other = cx
         .model

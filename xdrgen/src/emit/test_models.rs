@@ -427,6 +427,7 @@ pub fn other_module() -> Module {
 pub fn model() -> Model {
     Model {
         modules: vec![demo_module(), other_module()],
+        user_constants: Vec::new(),
     }
 }
 

@@ -201,6 +201,7 @@ fn snapshot_without_codecs() {
     };
     let model = Model {
         modules: vec![test_models::other_module()],
+        user_constants: Vec::new(),
     };
     insta::assert_snapshot!(generate(&model, &options));
 }
@@ -278,6 +279,7 @@ fn types_shared_by_many_fields_are_measured_once() {
     module.consts.clear();
     let model = Model {
         modules: vec![module],
+        user_constants: Vec::new(),
     };
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -14,7 +14,7 @@ use crate::model::{
 
 /// `pub const NAME: T = value;` with the narrowest of `u32`, `i32`, `u64`, `i64`, `i128` that
 /// holds the value (`u32` first, so sizes can be const generic arguments).
-pub fn const_item(_cx: &Ctx<'_>, c: &Const) -> TokenStream {
+pub fn const_item(c: &Const) -> TokenStream {
     let name = ident(&c.rust_name);
     let docs = item_docs(&c.docs, &format!("XDR constant `{}`.", c.xdr_name));
     let v = c.value;
@@ -93,11 +93,17 @@ fn enum_items(cx: &Ctx<'_>, def: &TypeDef, e: &Enum, attrs: &TokenStream) -> Tok
     let name = ident(&def.rust_name);
     let docs = item_docs(&def.docs, &format!("XDR enum `{}`.", def.xdr_name));
     let (variants, aliases) = enum_variants(e);
+    let open = cx.options.enum_is_open(&def.xdr_name);
     let variant_tokens = variants.iter().map(|m| {
         let docs = member_docs(&m.docs, &format!("`{}` ({}).", m.xdr_name, m.value));
         let v = ident(&m.rust_name);
         let value = Literal::i32_unsuffixed(m.value);
-        quote!(#docs #v = #value,)
+        // An open enum's `Unknown(i32)` rules out discriminants; `From` impls map the values.
+        if open {
+            quote!(#docs #v,)
+        } else {
+            quote!(#docs #v = #value,)
+        }
     });
     let alias_impl = if aliases.is_empty() {
         TokenStream::new()
@@ -118,6 +124,55 @@ fn enum_items(cx: &Ctx<'_>, def: &TypeDef, e: &Enum, attrs: &TokenStream) -> Tok
         });
         quote!(impl #name { #(#consts)* })
     };
+    if open {
+        let other = ident(&open_variant(&variants));
+        let other_doc = format!(
+            " A value no member of `{}` has (a newer peer's), re-encoded as it came.",
+            def.xdr_name
+        );
+        let from_arms = variants.iter().map(|m| {
+            let v = ident(&m.rust_name);
+            let value = Literal::i32_unsuffixed(m.value);
+            quote!(#value => Self::#v,)
+        });
+        let to_arms = variants.iter().map(|m| {
+            let v = ident(&m.rust_name);
+            let value = Literal::i32_unsuffixed(m.value);
+            quote!(#name::#v => #value,)
+        });
+        return quote! {
+            #docs
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+            #attrs
+            pub enum #name {
+                #(#variant_tokens)*
+                #[doc = #other_doc]
+                ///
+                /// `From<i32>` makes this variant only for such values.
+                #other(i32),
+            }
+
+            #alias_impl
+
+            impl ::core::convert::From<i32> for #name {
+                fn from(value: i32) -> Self {
+                    match value {
+                        #(#from_arms)*
+                        other => Self::#other(other),
+                    }
+                }
+            }
+
+            impl ::core::convert::From<#name> for i32 {
+                fn from(value: #name) -> i32 {
+                    match value {
+                        #(#to_arms)*
+                        #name::#other(other) => other,
+                    }
+                }
+            }
+        };
+    }
     let arms = variants.iter().map(|m| {
         let v = ident(&m.rust_name);
         let value = Literal::i32_unsuffixed(m.value);
@@ -158,6 +213,12 @@ fn enum_items(cx: &Ctx<'_>, def: &TypeDef, e: &Enum, attrs: &TokenStream) -> Tok
     }
 }
 
+/// The Rust name of an open enum's variant for values no member has.
+pub fn open_variant(variants: &[&crate::model::EnumMember]) -> String {
+    let names: Vec<&str> = variants.iter().map(|m| m.rust_name.as_str()).collect();
+    crate::naming::open_enum_other_variant(&names)
+}
+
 /// Members that become variants (the first with each value) and the later duplicates, each with
 /// the variant it repeats.
 pub fn enum_variants(
@@ -182,9 +243,9 @@ fn derives(cx: &Ctx<'_>, def: &TypeDef, manual_eq_clone: bool) -> TokenStream {
     let eq = !shape::def_has_float(cx.model, def);
     match (manual_eq_clone, eq) {
         // Hash is written by hand next to the hand-written PartialEq (clippy's
-        // derived_hash_with_manual_eq), in `list_impls`.
-        (true, true) => quote!(#[derive(Debug, Eq)]),
-        (true, false) => quote!(#[derive(Debug)]),
+        // derived_hash_with_manual_eq), and Debug iteratively, in `list_impls`.
+        (true, true) => quote!(#[derive(Eq)]),
+        (true, false) => TokenStream::new(),
         (false, true) => quote!(#[derive(Debug, Clone, PartialEq, Eq, Hash)]),
         (false, false) => quote!(#[derive(Debug, Clone, PartialEq)]),
     }
@@ -203,8 +264,9 @@ fn struct_items(cx: &Ctx<'_>, def: &TypeDef, s: &Struct, attrs: &TokenStream) ->
     let mut fallback = format!("XDR struct `{}`.", def.xdr_name);
     if link.is_some() {
         fallback.push_str(
-            "\n\nA linked list: encoding, decoding, cloning, comparing, hashing and dropping walk\n\
-             it in a loop, so long lists do not exhaust the stack (`Debug` still recurses).",
+            "\n\nA linked list: encoding, decoding, cloning, comparing, hashing, dropping and\n\
+             `Debug` walk it in a loop, so long lists do not exhaust the stack. `Debug` prints\n\
+             the nodes as a list, each with its data fields: `[Node { value: 1 }, Node { value: 2 }]`.",
         );
     }
     let docs = item_docs(&def.docs, &fallback);
@@ -222,7 +284,8 @@ fn struct_items(cx: &Ctx<'_>, def: &TypeDef, s: &Struct, attrs: &TokenStream) ->
     }
 }
 
-/// `Clone`, `PartialEq` and `Drop` for a linked-list struct, walking the list in a loop.
+/// `Clone`, `PartialEq`, `Debug` and `Drop` for a linked-list struct, walking the list in a
+/// loop.
 fn list_impls(cx: &Ctx<'_>, def: &TypeDef, s: &Struct, link: usize) -> TokenStream {
     let name = ident(&def.rust_name);
     let next = ident(&s.fields[link].rust_name);
@@ -257,8 +320,34 @@ fn list_impls(cx: &Ctx<'_>, def: &TypeDef, s: &Struct, link: usize) -> TokenStre
             }
         }
     });
+    let type_name = def.rust_name.trim_start_matches("r#");
+    let field_names = data.iter().map(|f| f.rust_name.trim_start_matches("r#"));
+    let debug = quote! {
+        impl ::core::fmt::Debug for #name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                // One entry per node, in a loop: the derived Debug recursed once per element.
+                struct Node<'a>(&'a #name);
+                impl ::core::fmt::Debug for Node<'_> {
+                    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                        f.debug_struct(#type_name)
+                            #(.field(#field_names, &self.0.#names))*
+                            .finish()
+                    }
+                }
+                let mut list = f.debug_list();
+                let mut cursor = Some(self);
+                while let Some(node) = cursor {
+                    list.entry(&Node(node));
+                    cursor = node.#next.as_deref();
+                }
+                list.finish()
+            }
+        }
+    };
     quote! {
         #hash
+
+        #debug
 
         impl ::core::clone::Clone for #name {
             fn clone(&self) -> Self {

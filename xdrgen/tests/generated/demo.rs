@@ -1015,9 +1015,10 @@ pub mod demo {
 
     /// XDR struct `entry`.
     ///
-    /// A linked list: encoding, decoding, cloning, comparing, hashing and dropping walk
-    /// it in a loop, so long lists do not exhaust the stack (`Debug` still recurses).
-    #[derive(Debug, Eq)]
+    /// A linked list: encoding, decoding, cloning, comparing, hashing, dropping and
+    /// `Debug` walk it in a loop, so long lists do not exhaust the stack. `Debug` prints
+    /// the nodes as a list, each with its data fields: `[Node { value: 1 }, Node { value: 2 }]`.
+    #[derive(Eq)]
     pub struct Entry {
         /// XDR field `v`.
         pub v: i32,
@@ -1035,6 +1036,31 @@ pub mod demo {
                 ::core::hash::Hash::hash(&node.name, state);
                 cursor = node.next.as_deref();
             }
+        }
+    }
+
+    impl ::core::fmt::Debug for Entry {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            struct Node<'a>(&'a Entry);
+
+            impl ::core::fmt::Debug for Node<'_> {
+                fn fmt(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.debug_struct("Entry")
+                        .field("v", &self.0.v)
+                        .field("name", &self.0.name)
+                        .finish()
+                }
+            }
+            let mut list = f.debug_list();
+            let mut cursor = Some(self);
+            while let Some(node) = cursor {
+                list.entry(&Node(node));
+                cursor = node.next.as_deref();
+            }
+            list.finish()
         }
     }
 
@@ -1182,9 +1208,10 @@ pub mod demo {
 
     /// XDR struct `chain`.
     ///
-    /// A linked list: encoding, decoding, cloning, comparing, hashing and dropping walk
-    /// it in a loop, so long lists do not exhaust the stack (`Debug` still recurses).
-    #[derive(Debug, Eq)]
+    /// A linked list: encoding, decoding, cloning, comparing, hashing, dropping and
+    /// `Debug` walk it in a loop, so long lists do not exhaust the stack. `Debug` prints
+    /// the nodes as a list, each with its data fields: `[Node { value: 1 }, Node { value: 2 }]`.
+    #[derive(Eq)]
     pub struct Chain {
         /// XDR field `x`.
         pub x: i64,
@@ -1199,6 +1226,28 @@ pub mod demo {
                 ::core::hash::Hash::hash(&node.x, state);
                 cursor = node.next.as_deref();
             }
+        }
+    }
+
+    impl ::core::fmt::Debug for Chain {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            struct Node<'a>(&'a Chain);
+
+            impl ::core::fmt::Debug for Node<'_> {
+                fn fmt(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.debug_struct("Chain").field("x", &self.0.x).finish()
+                }
+            }
+            let mut list = f.debug_list();
+            let mut cursor = Some(self);
+            while let Some(node) = cursor {
+                list.entry(&Node(node));
+                cursor = node.next.as_deref();
+            }
+            list.finish()
         }
     }
 
