@@ -11,6 +11,7 @@ mod encode;
 mod error;
 mod limits;
 mod scalars;
+mod small_bytes;
 mod tuples;
 mod utf8;
 
