@@ -132,7 +132,11 @@ impl Default for Options {
 pub fn generate(model: &Model, options: &Options) -> String {
     let (rt, rt_error) = runtime_path(&options.runtime_path);
     let sizes = shape::Sizes::new(model);
-    let modules = model.modules.iter().map(|module| {
+    let mut out = String::new();
+    if !rt_error.is_empty() {
+        format_into(&mut out, rt_error);
+    }
+    for module in &model.modules {
         let cx = Ctx {
             model,
             options,
@@ -141,17 +145,39 @@ pub fn generate(model: &Model, options: &Options) -> String {
             sizes: &sizes,
             strings: options.string_mode_in(module, None),
         };
-        module_tokens(&cx)
-    });
-    let tokens = quote! {
-        #rt_error
-        #(#modules)*
-    };
-    match syn::parse2::<syn::File>(tokens) {
-        Ok(file) => space_items(&prettyplease::unparse(&file)),
-        // Only reachable through a generator bug; the raw tokens still show what went wrong.
-        Err(e) => format!("::core::compile_error!({:?});\n", e.to_string()),
+        module_into(&mut out, &cx);
     }
+    space_items(&out)
+}
+
+/// Formats `tokens`, items of a file, and appends them to `out`.
+fn format_into(out: &mut String, tokens: TokenStream) {
+    match syn::parse2::<syn::File>(tokens) {
+        Ok(file) => out.push_str(&prettyplease::unparse(&file)),
+        // Only reachable through a generator bug; the raw tokens still show what went wrong.
+        Err(e) => {
+            out.push_str(&format!("::core::compile_error!({:?});\n", e.to_string()));
+        }
+    }
+}
+
+/// Formats `items`, items of the module whose first line is `open` (`pub mod name {`), as they
+/// are formatted inside it, and appends them to `out` without that line and the closing brace.
+///
+/// A module is formatted a few items at a time rather than whole: the syntax tree of all of
+/// libvirt's 2.7 MB at once took most of the generator's time and memory (issue 13), and the
+/// printer lays out each item on its own anyway, so the text is the same.
+fn format_in_module(out: &mut String, name: &proc_macro2::Ident, open: &str, items: TokenStream) {
+    if items.is_empty() {
+        return;
+    }
+    let mut text = String::new();
+    format_into(&mut text, quote!(pub mod #name { #items }));
+    let body = text
+        .strip_prefix(open)
+        .and_then(|t| t.trim_end().strip_suffix('}'))
+        .unwrap_or(&text);
+    out.push_str(body);
 }
 
 /// The items the emitter adds for programs (procedure tables, clients, event enums, server
@@ -333,16 +359,33 @@ fn runtime_path(path: &str) -> (TokenStream, TokenStream) {
     }
 }
 
-fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
+fn module_into(out: &mut String, cx: &Ctx<'_>) {
     let name = ident(&cx.module.name);
     let file = cx.module.path.file_name().map_or_else(
         || cx.module.path.display().to_string(),
         |f| f.to_string_lossy().into_owned(),
     );
     let doc = format!(" Generated from `{file}`.");
+    let open = format!("pub mod {name} {{\n");
+    // The module's line and inner attributes; its items follow, its brace closes it.
+    let mut head = String::new();
+    format_into(
+        &mut head,
+        quote! {
+            pub mod #name {
+                #![doc = #doc]
+                // Unions mirror the `.x` arms (boxing large arms would change the API), and a
+                // `default:` arm matches the other labels as written in the `.x` file, not as
+                // ranges.
+                #![allow(clippy::large_enum_variant, clippy::manual_range_patterns)]
+            }
+        },
+    );
+    out.push_str(head.trim_end().strip_suffix('}').unwrap_or(&head));
     let consts = cx.module.consts.iter().map(|c| types::const_item(cx, c));
     let texts = cx.module.texts.iter().map(types::text_item);
-    let types = cx.module.types.iter().map(|def| {
+    format_in_module(out, &name, &open, quote!(#(#consts)* #(#texts)*));
+    for def in &cx.module.types {
         let cx = &Ctx {
             rt: cx.rt.clone(),
             strings: cx.options.string_mode_in(cx.module, Some(&def.xdr_name)),
@@ -355,9 +398,9 @@ fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
             TokenStream::new()
         };
         let random = random::random_items(cx, def);
-        quote!(#ty #codec #random)
-    });
-    let programs = cx.module.programs.iter().map(|program| {
+        format_in_module(out, &name, &open, quote!(#ty #codec #random));
+    }
+    for program in &cx.module.programs {
         let items = program_items(cx.options);
         let tables = items.tables.then(|| procs::program_tables(cx, program));
         let onc = program.style == ProgramStyle::OncRpc;
@@ -369,18 +412,7 @@ fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
             true => onc_server::server_items(cx, program),
             false => server::server_items(cx, program),
         });
-        quote!(#tables #client #server)
-    });
-    quote! {
-        pub mod #name {
-            #![doc = #doc]
-            // Unions mirror the `.x` arms (boxing large arms would change the API), and a
-            // `default:` arm matches the other labels as written in the `.x` file, not as ranges.
-            #![allow(clippy::large_enum_variant, clippy::manual_range_patterns)]
-            #(#consts)*
-            #(#texts)*
-            #(#types)*
-            #(#programs)*
-        }
+        format_in_module(out, &name, &open, quote!(#tables #client #server));
     }
+    out.push_str("}\n");
 }
