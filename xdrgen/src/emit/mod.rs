@@ -306,6 +306,15 @@ fn space_items(text: &str) -> String {
 /// An identifier from a model name: `r#type` becomes a raw identifier; a name that is not an
 /// identifier at all (a model bug) is made one rather than panicking.
 pub(crate) fn ident(name: &str) -> proc_macro2::Ident {
+    // The common case without a parser, which would tokenize the name first.
+    let plain = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && s != "_"
+    };
+    if plain(name) && !crate::naming::is_keyword(name) {
+        return proc_macro2::Ident::new(name, proc_macro2::Span::call_site());
+    }
     if let Ok(id) = syn::parse_str::<proc_macro2::Ident>(name) {
         return id;
     }
