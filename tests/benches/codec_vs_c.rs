@@ -566,7 +566,9 @@ fn print_generator_and_memory(budget: Budget) {
         Ok((x, r)) => {
             println!(
                 "\n{:<44} {:>9} {:>11}",
-                "libvirt's 9 .x files (best of {rounds})", "time", "peak RSS"
+                format!("libvirt's 9 .x files (best of {rounds})"),
+                "time",
+                "peak RSS"
             );
             let row = |name: &str, run: generator_bench::Run| {
                 println!(

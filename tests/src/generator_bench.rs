@@ -119,6 +119,8 @@ pub fn run_rpcgen(work: &Path) -> Result<Run, String> {
         let stem = file.trim_end_matches(".x");
         for (flag, ext) in [("-h", "h"), ("-c", "c")] {
             let out = format!("{stem}.{ext}");
+            // rpcgen refuses to overwrite an output of an earlier round.
+            let _ = std::fs::remove_file(work.join(&out));
             let run = timed(work, rpcgen, &[flag, file, "-o", &out], None)?;
             total.time += run.time;
             total.peak_kib = total.peak_kib.max(run.peak_kib);
