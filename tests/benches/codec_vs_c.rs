@@ -24,6 +24,10 @@
 //! messages, MB/s and a reference: a `memcpy` of the message's bytes from one placed buffer
 //! into another (offset 28 of a page-aligned buffer on both sides), beside the owned decode. Machines are shared and noisy: read the ratios, which are measured side by side.
 //!
+//! After the table: the peak heap while decoding the 1 MiB reply (owned and shared), and the
+//! generator against rpcgen on libvirt's nine files, wall time and peak resident memory, best
+//! of 7 interleaved runs (`xdrgen_tests::generator_bench`).
+//!
 //! Run: `cargo bench -p xdrgen-tests --bench codec_vs_c` (a further argument filters messages
 //! by substring; `XDRGEN_BENCH_MS` changes the 200 ms per measurement). Needs `rpcgen`, `gcc`
 //! and libtirpc-dev, and libvirt's `.x` files (see `xdrgen_tests::paths::libvirt_dir`).
@@ -44,9 +48,16 @@ use protocols::remote_protocol::{
 };
 use protocols::virnetprotocol::{VirNetMessageHeader, VirNetMessageStatus, VirNetMessageType};
 use xdrgen_runtime::xdr::{self, Bytes, Decode, Encode, Encoder, Opaque, VarArray};
+use xdrgen_tests::alloc_probe::{peak_live_during, CountingAlloc};
 use xdrgen_tests::c_bench::{CBench, Mode};
 use xdrgen_tests::c_build::{build_bench_peer, tools_or_skip, PeerSpec};
+use xdrgen_tests::generator_bench;
 use xdrgen_tests::paths::libvirt_dir;
+
+// Counts the bytes held at once for the peak-memory lines (a thread-local flag test per
+// allocation while no probe runs).
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
 
 /// A timed loop: runs `n` iterations and returns how long they took.
 type Timer = Box<dyn FnMut(u64) -> Duration>;
@@ -517,7 +528,69 @@ fn print_table(rows: &[Row]) {
     }
 }
 
+/// Peak heap bytes held while decoding `bytes` as `T` and then dropping the value: owned
+/// (`from_bytes`) and shared (`from_shared` on a placed `Bytes`, itself not counted).
+fn decode_peaks<T: Decode>(bytes: &[u8]) -> (usize, usize) {
+    let (_, owned) = peak_live_during(|| {
+        let v: T = xdr::from_bytes(bytes).expect("decodes");
+        drop(black_box(v));
+    });
+    let body = placed(bytes);
+    let (_, shared) = peak_live_during(|| {
+        let v: T = xdr::from_shared(&body).expect("decodes");
+        drop(black_box(v));
+    });
+    (owned, shared)
+}
+
+/// The generator against rpcgen, and peak memory: printed after the codec table.
+fn print_generator_and_memory(budget: Budget) {
+    let xml = RemoteDomainGetXmlDescRet {
+        xml: string(domain_xml(1 << 20)),
+    };
+    let bytes = xdr::to_bytes(&xml).expect("encodes");
+    let (owned, shared) = decode_peaks::<RemoteDomainGetXmlDescRet>(&bytes);
+    println!(
+        "\nPeak heap while decoding get_xml_desc_ret 1 MiB ({} B): owned (from_bytes) {owned} B = \
+         {:.3}x the message; shared (from_shared) {shared} B.",
+        bytes.len(),
+        owned as f64 / bytes.len() as f64
+    );
+    if !generator_bench::available() {
+        println!("Generator vs rpcgen: skipped (needs GNU time at /usr/bin/time).");
+        return;
+    }
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("generator-bench");
+    let rounds = if budget.0.is_some() { 7 } else { 1 };
+    match generator_bench::compare(&work, rounds) {
+        Ok((x, r)) => {
+            println!(
+                "\n{:<44} {:>9} {:>11}",
+                format!("libvirt's 9 .x files (best of {rounds})"),
+                "time",
+                "peak RSS"
+            );
+            let row = |name: &str, run: generator_bench::Run| {
+                println!(
+                    "{name:<44} {:>7.0} ms {:>7.1} MiB",
+                    run.time.as_secs_f64() * 1e3,
+                    run.peak_kib as f64 / 1024.0
+                );
+            };
+            row("xdrgen: check + generate + write", x);
+            row("rpcgen -h + rpcgen -c (18 runs, sum / max)", r);
+            println!(
+                "rpcgen/xdrgen: time {:.2}, memory {:.2} (above 1 means xdrgen is faster / smaller)",
+                r.time.as_secs_f64() / x.time.as_secs_f64(),
+                r.peak_kib as f64 / x.peak_kib as f64
+            );
+        }
+        Err(e) => println!("Generator vs rpcgen: failed: {e}"),
+    }
+}
+
 fn main() {
+    generator_bench::generate_if_asked();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let bench = args.iter().any(|a| a == "--bench");
     let filter: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
@@ -563,7 +636,9 @@ fn main() {
     }
     if bench {
         print_table(&rows);
+        print_generator_and_memory(budget);
     } else {
+        print_generator_and_memory(budget);
         println!(
             "codec_vs_c: {} messages agree between Rust and C (smoke run; `cargo bench` times them)",
             rows.len()

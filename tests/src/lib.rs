@@ -28,6 +28,7 @@ pub mod client_suite;
 pub mod daemon;
 pub mod differential;
 pub mod driver;
+pub mod generator_bench;
 pub mod onc_demo;
 pub mod onc_peers;
 pub mod paths;

@@ -24,10 +24,11 @@ use super::error::ErrorKind;
 /// other bytes (a C peer's Latin-1 path) needs byte-string mode and
 /// [`XdrBytes`](crate::xdr::XdrBytes).
 ///
-/// The text is held in a [`Bytes`] buffer, validated once: decoded by
-/// [`from_shared`](crate::xdr::from_shared) it is a slice of the packet (no allocation), and
-/// cloning it is a reference count. It keeps that packet's buffer alive until it is dropped or
-/// [`detach`](XdrString::detach)ed. The text is immutable.
+/// The text is validated once, when decoded, and is immutable. Up to 23 bytes (most names) are
+/// held in the value itself: no allocation, no reference count. Longer text is held in a
+/// [`Bytes`] buffer: decoded by [`from_shared`](crate::xdr::from_shared) it is a slice of the
+/// packet (no allocation; cloning it is a reference count), and it keeps that packet's buffer
+/// alive until it is dropped or [`detach`](XdrString::detach)ed.
 ///
 /// # Examples
 ///
@@ -477,14 +478,24 @@ mod tests {
 
     #[test]
     fn string_decoded_from_a_shared_buffer_is_a_validated_slice_of_it() {
-        let body = Bytes::from(vec![0, 0, 0, 5, b'h', 0xc3, 0xa9, b'l', b'o', 0, 0, 0]);
-        let s: XdrString<8> = super::super::from_shared(&body).unwrap();
-        assert_eq!(s.as_str(), "h\u{e9}lo");
+        let text = "h\u{e9}llo, a name longer than 23 bytes";
+        let mut wire = (text.len() as u32).to_be_bytes().to_vec();
+        wire.extend_from_slice(text.as_bytes());
+        wire.resize(4 + padded_len(text.len()), 0);
+        let body = Bytes::from(wire);
+        let s: XdrString<64> = super::super::from_shared(&body).unwrap();
+        assert_eq!(s.as_str(), text);
         assert_eq!(s.as_ptr(), body[4..].as_ptr());
         let own = s.detach();
         assert_eq!(own, s);
         assert_ne!(own.as_ptr(), body[4..].as_ptr());
-        assert_eq!(s.clone().into_string(), "h\u{e9}lo");
+        assert_eq!(s.clone().into_string(), text);
+        assert_eq!(s.into_bytes(), body.slice(4..4 + text.len()));
+        // A short one is copied into the value, validated the same way.
+        let body = Bytes::from(vec![0, 0, 0, 5, b'h', 0xc3, 0xa9, b'l', b'o', 0, 0, 0]);
+        let s: XdrString<8> = super::super::from_shared(&body).unwrap();
+        assert_eq!(s.as_str(), "h\u{e9}lo");
+        assert_ne!(s.as_ptr(), body[4..].as_ptr());
         assert_eq!(s.into_bytes(), body.slice(4..9));
         // Not UTF-8 (0xc3 then 'l'): refused from a shared buffer as from a slice.
         let body = Bytes::from(vec![0, 0, 0, 3, 0xc3, b'l', b'o', 0]);

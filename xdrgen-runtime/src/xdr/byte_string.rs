@@ -10,6 +10,7 @@ use bytes::Bytes;
 use super::decode::{Decode, Decoder};
 use super::encode::{padded_len, Encode, Encoder};
 use super::error::{check_bound, Error};
+use super::small_bytes::SmallBytes;
 use super::utf8;
 // Only the docs name ErrorKind outside the tests.
 #[cfg(any(doc, test))]
@@ -24,9 +25,10 @@ use super::error::ErrorKind;
 /// [`to_str_lossy`](XdrBytes::to_str_lossy) replaces what is not UTF-8, `Display` is lossy and
 /// `Debug` escapes the bytes that are not UTF-8 (`"caf\xe9"`).
 ///
-/// Like [`Opaque`](crate::xdr::Opaque) it holds a [`Bytes`]: decoded by
-/// [`from_shared`](crate::xdr::from_shared), it is a slice of the packet (no copy, no
-/// validation), and it keeps that packet's buffer alive until it is dropped or
+/// Up to 23 bytes (most names) are held in the value itself: no allocation, no reference
+/// count. Longer strings are held, like [`Opaque`](crate::xdr::Opaque), in a [`Bytes`]: decoded
+/// by [`from_shared`](crate::xdr::from_shared), such a string is a slice of the packet (no copy,
+/// no validation), and it keeps that packet's buffer alive until it is dropped or
 /// [`detach`](XdrBytes::detach)ed.
 ///
 /// # Examples
@@ -48,7 +50,7 @@ use super::error::ErrorKind;
 /// # Ok::<(), xdrgen_runtime::xdr::Error>(())
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct XdrBytes<const N: u32 = { u32::MAX }>(Bytes);
+pub struct XdrBytes<const N: u32 = { u32::MAX }>(SmallBytes);
 
 impl<const N: u32> XdrBytes<N> {
     /// The bound `N`.
@@ -59,12 +61,12 @@ impl<const N: u32> XdrBytes<N> {
     pub fn new(bytes: impl Into<Bytes>) -> Result<Self, Error> {
         let bytes = bytes.into();
         check_bound(bytes.len(), N)?;
-        Ok(XdrBytes(bytes))
+        Ok(XdrBytes(SmallBytes::from(bytes)))
     }
 
     /// The bytes, as sent.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        self.0.as_slice()
     }
 
     /// The text, or where it stops being UTF-8.
@@ -85,12 +87,12 @@ impl<const N: u32> XdrBytes<N> {
     /// The same bytes in a buffer of their own, so that keeping them does not keep the rest of
     /// the packet they were decoded from.
     pub fn detach(&self) -> Self {
-        XdrBytes(Bytes::copy_from_slice(&self.0))
+        XdrBytes(self.0.detach())
     }
 
     /// Unwraps the [`Bytes`].
     pub fn into_inner(self) -> Bytes {
-        self.0
+        self.0.into_bytes()
     }
 }
 
@@ -155,7 +157,7 @@ impl<const N: u32> TryFrom<&[u8]> for XdrBytes<N> {
     fn try_from(bytes: &[u8]) -> Result<Self, Error> {
         // Check before copying so an oversized input is not duplicated first.
         check_bound(bytes.len(), N)?;
-        Ok(XdrBytes(Bytes::copy_from_slice(bytes)))
+        Ok(XdrBytes(SmallBytes::copy_from_slice(bytes)))
     }
 }
 
@@ -175,7 +177,7 @@ impl<const N: u32> TryFrom<Bytes> for XdrBytes<N> {
 
 impl<const N: u32> From<XdrBytes<N>> for Bytes {
     fn from(s: XdrBytes<N>) -> Bytes {
-        s.0
+        s.0.into_bytes()
     }
 }
 
@@ -212,7 +214,7 @@ impl<const N: u32> Decode for XdrBytes<N> {
     /// The length, the bytes and their zero padding, as for `opaque<N>`: no UTF-8 check.
     #[inline]
     fn decode(input: &mut Decoder<'_>) -> Result<Self, Error> {
-        input.get_opaque_bytes(N).map(XdrBytes)
+        input.get_small_bytes(N, false).map(XdrBytes)
     }
 }
 
@@ -282,12 +284,29 @@ mod tests {
     }
 
     #[test]
-    fn decoded_from_a_shared_buffer_it_is_a_slice() {
-        let body = Bytes::from(vec![0, 0, 0, 2, 0xfe, 0xff, 0, 0]);
-        let s: XdrBytes<8> = from_shared(&body).unwrap();
+    fn decoded_from_a_shared_buffer_it_is_a_slice_unless_short() {
+        let mut wire = vec![0, 0, 0, 24];
+        wire.extend(0xe0..0xf8u8);
+        let body = Bytes::from(wire);
+        let s: XdrBytes<32> = from_shared(&body).unwrap();
         assert_eq!(s.as_ptr(), body[4..].as_ptr());
         let own = s.detach();
         assert_eq!(own, s);
         assert_ne!(own.as_ptr(), body[4..].as_ptr());
+        assert_eq!(s.into_inner(), body.slice(4..));
+        // 23 bytes and fewer are copied into the value, and read back the same.
+        for len in [0u8, 1, 2, 3, 4, 5, 22, 23] {
+            let mut wire = vec![0, 0, 0, len];
+            wire.extend(0xe0..0xe0 + len);
+            wire.resize(4 + padded_len(usize::from(len)), 0);
+            // Something after it, so the decoder reads a whole inline buffer's worth at once.
+            wire.extend([0xaa; 24]);
+            let body = Bytes::from(wire);
+            let mut d = Decoder::shared(&body, crate::xdr::Limits::default()).unwrap();
+            let s = XdrBytes::<32>::decode(&mut d).unwrap();
+            assert_eq!(s.as_bytes(), &body[4..4 + usize::from(len)]);
+            assert_ne!(s.as_ptr(), body[4..].as_ptr());
+            assert_eq!(d.remaining(), 24, "len {len}");
+        }
     }
 }

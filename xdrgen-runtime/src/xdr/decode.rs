@@ -12,6 +12,7 @@ use super::bounded::VarArray;
 use super::encode::padded_len;
 use super::error::{bound_error, Error, ErrorKind};
 use super::limits::Limits;
+use super::small_bytes::{self, SmallBytes};
 use super::utf8;
 
 /// A type with an XDR decoding.
@@ -356,6 +357,42 @@ impl<'a> Decoder<'a> {
     pub fn get_opaque_bytes(&mut self, bound: u32) -> Result<Bytes, Error> {
         let data = self.get_var_opaque_ref(bound)?;
         Ok(self.share(data))
+    }
+
+    /// Reads variable-length opaque data, checked as [`get_var_opaque`](Decoder::get_var_opaque)
+    /// checks it, as [`SmallBytes`]: up to [`small_bytes::INLINE`] bytes are copied in place,
+    /// longer data as [`get_opaque_bytes`](Decoder::get_opaque_bytes) reads it. With `utf8`,
+    /// the bytes must also be UTF-8 ([`ErrorKind::InvalidUtf8`]).
+    #[inline]
+    pub(crate) fn get_small_bytes(&mut self, bound: u32, utf8: bool) -> Result<SmallBytes, Error> {
+        let len = self.get_u32()?;
+        if len > bound {
+            return Err(bound_error(u64::from(len), bound));
+        }
+        let len = len as usize;
+        // Short, with a whole inline buffer's worth of input left: one fixed-size read.
+        if len <= small_bytes::INLINE {
+            if let Some((words, _)) = self.rest.split_first_chunk::<{ small_bytes::INLINE + 1 }>() {
+                let padded = padded_len(len);
+                if words[len..padded].iter().any(|&b| b != 0) {
+                    return Err(kind_error(ErrorKind::BadPadding));
+                }
+                if utf8 && utf8::validate(&words[..len]).is_none() {
+                    return Err(kind_error(ErrorKind::InvalidUtf8));
+                }
+                self.rest = &self.rest[padded..];
+                return Ok(SmallBytes::inline(*words, len));
+            }
+        }
+        let data = self.take_padded(len)?;
+        if utf8 && utf8::validate(data).is_none() {
+            return Err(kind_error(ErrorKind::InvalidUtf8));
+        }
+        Ok(if len <= small_bytes::INLINE {
+            SmallBytes::copy_from_slice(data)
+        } else {
+            SmallBytes::Shared(self.share(data))
+        })
     }
 
     /// Reads a string as [`Bytes`] holding UTF-8: checked and validated as
@@ -857,6 +894,76 @@ mod tests {
             kind(Decoder::new(&bytes).get_str_ref(1000)),
             ErrorKind::InvalidUtf8
         );
+    }
+
+    #[test]
+    fn short_strings_fail_in_place_as_long_ones_do() {
+        // Each case once with at least 24 bytes after the length (read in one piece) and once
+        // with nothing after the string (read piece by piece).
+        let cases: [(&[u8], u32, bool, Option<ErrorKind>); 6] = [
+            (&[0, 0, 0, 3, b'a', b'b', b'c', 0], 8, true, None),
+            (
+                &[0, 0, 0, 3, b'a', b'b', b'c', 1],
+                8,
+                false,
+                Some(ErrorKind::BadPadding),
+            ),
+            (
+                &[0, 0, 0, 1, b'a', 0, 1, 0],
+                8,
+                false,
+                Some(ErrorKind::BadPadding),
+            ),
+            (
+                &[0, 0, 0, 2, 0xc3, b'l', 0, 0],
+                8,
+                true,
+                Some(ErrorKind::InvalidUtf8),
+            ),
+            (&[0, 0, 0, 2, 0xc3, b'l', 0, 0], 8, false, None),
+            (
+                &[
+                    0, 0, 0, 9, b'a', b'b', b'c', b'd', b'e', b'f', b'g', b'h', b'i', 0, 0, 0,
+                ],
+                8,
+                false,
+                Some(ErrorKind::LengthExceedsBound {
+                    length: 9,
+                    bound: 8,
+                }),
+            ),
+        ];
+        for (wire, bound, utf8, expected) in cases {
+            let mut long = wire.to_vec();
+            long.extend([0x55; 24]);
+            for input in [wire, &long[..]] {
+                let body = Bytes::copy_from_slice(input);
+                for mut d in [
+                    Decoder::new(input),
+                    Decoder::shared(&body, Limits::default()).unwrap(),
+                ] {
+                    let got = d.get_small_bytes(bound, utf8);
+                    match &expected {
+                        None => {
+                            let len = wire[3] as usize;
+                            assert_eq!(got.unwrap().as_slice(), &wire[4..4 + len]);
+                            assert_eq!(d.remaining(), input.len() - wire.len());
+                        }
+                        Some(kind) => {
+                            assert_eq!(got.unwrap_err().kind(), kind, "{wire:?}");
+                        }
+                    }
+                }
+            }
+        }
+        // Cut short: a length of 3 with two bytes behind it.
+        assert!(matches!(
+            kind(Decoder::new(&[0, 0, 0, 3, b'a', b'b']).get_small_bytes(8, false)),
+            ErrorKind::UnexpectedEof {
+                needed: 4,
+                remaining: 2
+            }
+        ));
     }
 
     #[test]

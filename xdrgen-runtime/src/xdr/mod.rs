@@ -12,6 +12,7 @@ mod error;
 mod limits;
 mod scalars;
 mod shapes;
+mod small_bytes;
 mod tuples;
 mod utf8;
 

@@ -16,6 +16,7 @@ use bytes::Bytes;
 
 use super::decode::Decoder;
 use super::error::Error;
+use super::small_bytes::SmallBytes;
 
 /// Strings shorter than this that are all ASCII skip the general validator.
 const ASCII_FAST_PATH: usize = 64;
@@ -40,51 +41,52 @@ pub(crate) fn validate(bytes: &[u8]) -> Option<&str> {
 /// Invariant: the bytes are valid UTF-8. Every constructor takes them from a `&str` or a
 /// `String` (whose own invariant that is), and nothing gives mutable access to them.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct Utf8Bytes(Bytes);
+pub(crate) struct Utf8Bytes(SmallBytes);
 
 impl Utf8Bytes {
     /// Takes the `String`'s buffer without a copy.
     pub(crate) fn from_string(s: String) -> Self {
-        Utf8Bytes(Bytes::from(s.into_bytes()))
+        Utf8Bytes(SmallBytes::from(Bytes::from(s.into_bytes())))
     }
 
     /// Copies `s`.
     pub(crate) fn copy_from_str(s: &str) -> Self {
-        Utf8Bytes(Bytes::copy_from_slice(s.as_bytes()))
+        Utf8Bytes(SmallBytes::copy_from_slice(s.as_bytes()))
     }
 
     /// Reads a string of at most `bound` bytes: the length, the bytes, their padding, then
-    /// UTF-8 validation, all by [`Decoder::get_str_ref`]; the validated bytes are then sliced
-    /// from the decoder's shared buffer (or copied when it has none).
+    /// UTF-8 validation, all by [`Decoder::get_small_bytes`]: a short one is copied in place,
+    /// a longer one sliced from the decoder's shared buffer (or copied when it has none).
     #[inline]
     pub(crate) fn decode(input: &mut Decoder<'_>, bound: u32) -> Result<Self, Error> {
-        let text = input.get_str_ref(bound)?;
-        // The same bytes `text` points at, so still UTF-8.
-        Ok(Utf8Bytes(input.share(text.as_bytes())))
+        // Validated as UTF-8 before it is returned.
+        input.get_small_bytes(bound, true).map(Utf8Bytes)
     }
 
     /// The text.
     #[inline]
     pub(crate) fn as_str(&self) -> &str {
         // SAFETY: the bytes are UTF-8 (the type's invariant: every constructor above takes them
-        // from a `str` or `String`, or from `Decoder::get_str_ref`, which validated them).
-        unsafe { std::str::from_utf8_unchecked(&self.0) }
+        // from a `str` or `String`, or from `Decoder::get_small_bytes` with `utf8`, which
+        // validated exactly the bytes it returns), and `SmallBytes` never changes its bytes.
+        unsafe { std::str::from_utf8_unchecked(self.0.as_slice()) }
     }
 
     /// The bytes.
     #[inline]
     pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.0
+        self.0.as_slice()
     }
 
     /// The same bytes in a buffer of their own.
     pub(crate) fn detach(&self) -> Self {
-        Utf8Bytes(Bytes::copy_from_slice(&self.0))
+        Utf8Bytes(self.0.detach())
     }
 
-    /// The shared buffer (still UTF-8, though the type no longer says so).
+    /// The bytes as a [`Bytes`] (still UTF-8, though the type no longer says so): the shared
+    /// buffer, or a copy of bytes held in place.
     pub(crate) fn into_bytes(self) -> Bytes {
-        self.0
+        self.0.into_bytes()
     }
 }
 

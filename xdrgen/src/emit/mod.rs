@@ -144,7 +144,17 @@ impl Default for Options {
 pub fn generate(model: &Model, options: &Options) -> String {
     let (rt, rt_error) = runtime_path(&options.runtime_path);
     let sizes = shape::Sizes::new(model);
-    let modules = model.modules.iter().map(|module| {
+    let mut out = String::new();
+    if !rt_error.is_empty() {
+        format_into(&mut out, rt_error);
+    }
+    // User constants belong to no file: at the top, beside the modules, they have one path
+    // whatever the order of the files.
+    if !model.user_constants.is_empty() {
+        let user_constants = model.user_constants.iter().map(types::const_item);
+        format_into(&mut out, quote!(#(#user_constants)*));
+    }
+    for module in &model.modules {
         let cx = Ctx {
             model,
             options,
@@ -153,21 +163,39 @@ pub fn generate(model: &Model, options: &Options) -> String {
             sizes: &sizes,
             strings: options.string_mode_in(module, None),
         };
-        module_tokens(&cx)
-    });
-    // User constants belong to no file: at the top, beside the modules, they have one path
-    // whatever the order of the files.
-    let user_constants = model.user_constants.iter().map(types::const_item);
-    let tokens = quote! {
-        #rt_error
-        #(#user_constants)*
-        #(#modules)*
-    };
-    match syn::parse2::<syn::File>(tokens) {
-        Ok(file) => space_items(&prettyplease::unparse(&file)),
-        // Only reachable through a generator bug; the raw tokens still show what went wrong.
-        Err(e) => format!("::core::compile_error!({:?});\n", e.to_string()),
+        module_into(&mut out, &cx);
     }
+    space_items(&out)
+}
+
+/// Formats `tokens`, items of a file, and appends them to `out`.
+fn format_into(out: &mut String, tokens: TokenStream) {
+    match syn::parse2::<syn::File>(tokens) {
+        Ok(file) => out.push_str(&prettyplease::unparse(&file)),
+        // Only reachable through a generator bug; the raw tokens still show what went wrong.
+        Err(e) => {
+            out.push_str(&format!("::core::compile_error!({:?});\n", e.to_string()));
+        }
+    }
+}
+
+/// Formats `items`, items of the module whose first line is `open` (`pub mod name {`), as they
+/// are formatted inside it, and appends them to `out` without that line and the closing brace.
+///
+/// A module is formatted a few items at a time rather than whole: the syntax tree of all of
+/// libvirt's 2.7 MB at once took most of the generator's time and memory (issue 13), and the
+/// printer lays out each item on its own anyway, so the text is the same.
+fn format_in_module(out: &mut String, name: &proc_macro2::Ident, open: &str, items: TokenStream) {
+    if items.is_empty() {
+        return;
+    }
+    let mut text = String::new();
+    format_into(&mut text, quote!(pub mod #name { #items }));
+    let body = text
+        .strip_prefix(open)
+        .and_then(|t| t.trim_end().strip_suffix('}'))
+        .unwrap_or(&text);
+    out.push_str(body);
 }
 
 /// The items the emitter adds for programs (procedure tables, clients, event enums, server
@@ -296,6 +324,15 @@ fn space_items(text: &str) -> String {
 /// An identifier from a model name: `r#type` becomes a raw identifier; a name that is not an
 /// identifier at all (a model bug) is made one rather than panicking.
 pub(crate) fn ident(name: &str) -> proc_macro2::Ident {
+    // The common case without a parser, which would tokenize the name first.
+    let plain = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && s != "_"
+    };
+    if plain(name) && !crate::naming::is_keyword(name) {
+        return proc_macro2::Ident::new(name, proc_macro2::Span::call_site());
+    }
     if let Ok(id) = syn::parse_str::<proc_macro2::Ident>(name) {
         return id;
     }
@@ -349,16 +386,33 @@ fn runtime_path(path: &str) -> (TokenStream, TokenStream) {
     }
 }
 
-fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
+fn module_into(out: &mut String, cx: &Ctx<'_>) {
     let name = ident(&cx.module.name);
     let file = cx.module.path.file_name().map_or_else(
         || cx.module.path.display().to_string(),
         |f| f.to_string_lossy().into_owned(),
     );
     let doc = format!(" Generated from `{file}`.");
+    let open = format!("pub mod {name} {{\n");
+    // The module's line and inner attributes; its items follow, its brace closes it.
+    let mut head = String::new();
+    format_into(
+        &mut head,
+        quote! {
+            pub mod #name {
+                #![doc = #doc]
+                // Unions mirror the `.x` arms (boxing large arms would change the API), and a
+                // `default:` arm matches the other labels as written in the `.x` file, not as
+                // ranges.
+                #![allow(clippy::large_enum_variant, clippy::manual_range_patterns)]
+            }
+        },
+    );
+    out.push_str(head.trim_end().strip_suffix('}').unwrap_or(&head));
     let consts = cx.module.consts.iter().map(types::const_item);
     let texts = cx.module.texts.iter().map(types::text_item);
-    let types = cx.module.types.iter().map(|def| {
+    format_in_module(out, &name, &open, quote!(#(#consts)* #(#texts)*));
+    for def in &cx.module.types {
         let cx = &Ctx {
             rt: cx.rt.clone(),
             strings: cx.options.string_mode_in(cx.module, Some(&def.xdr_name)),
@@ -371,9 +425,9 @@ fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
             TokenStream::new()
         };
         let random = random::random_items(cx, def);
-        quote!(#ty #codec #random)
-    });
-    let programs = cx.module.programs.iter().map(|program| {
+        format_in_module(out, &name, &open, quote!(#ty #codec #random));
+    }
+    for program in &cx.module.programs {
         let items = program_items(cx.options);
         let tables = items.tables.then(|| procs::program_tables(cx, program));
         let onc = program.style == ProgramStyle::OncRpc;
@@ -385,18 +439,7 @@ fn module_tokens(cx: &Ctx<'_>) -> TokenStream {
             true => onc_server::server_items(cx, program),
             false => server::server_items(cx, program),
         });
-        quote!(#tables #client #server)
-    });
-    quote! {
-        pub mod #name {
-            #![doc = #doc]
-            // Unions mirror the `.x` arms (boxing large arms would change the API), and a
-            // `default:` arm matches the other labels as written in the `.x` file, not as ranges.
-            #![allow(clippy::large_enum_variant, clippy::manual_range_patterns)]
-            #(#consts)*
-            #(#texts)*
-            #(#types)*
-            #(#programs)*
-        }
+        format_in_module(out, &name, &open, quote!(#tables #client #server));
     }
+    out.push_str("}\n");
 }
