@@ -207,3 +207,18 @@ impl Drop for CServer {
         let _ = self.child.wait();
     }
 }
+
+/// Serves `server` on an ephemeral loopback TCP port and UDP port, each in a task of its own;
+/// returns both addresses (TCP, UDP).
+pub async fn serve_on_loopback(
+    server: &xdrgen_runtime::onc::Server,
+) -> (std::net::SocketAddr, std::net::SocketAddr) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addrs = (listener.local_addr().unwrap(), socket.local_addr().unwrap());
+    let s = server.clone();
+    tokio::spawn(async move { s.serve_tcp(listener).await });
+    let s = server.clone();
+    tokio::spawn(async move { s.serve_udp(socket).await });
+    addrs
+}

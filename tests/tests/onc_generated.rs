@@ -5,7 +5,6 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tokio::net::{TcpListener, UdpSocket};
 use xdrgen_runtime::onc::{Client, Credentials, Server};
 use xdrgen_tests::fixtures::onc_demo::{
     DemoPoint, DemoV1Dispatcher, DemoV2Client, DemoV2Dispatcher,
@@ -19,12 +18,7 @@ async fn generated_client_and_server_over_tcp_and_udp() {
         .program(DemoV1Dispatcher::from_arc(imp.clone()))
         .program(DemoV2Dispatcher::from_arc(imp.clone()))
         .build();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let (tcp, udp) = (listener.local_addr().unwrap(), socket.local_addr().unwrap());
-    let s = server.clone();
-    tokio::spawn(async move { s.serve_tcp(listener).await });
-    tokio::spawn(async move { server.serve_udp(socket).await });
+    let (tcp, udp) = xdrgen_tests::onc_peers::serve_on_loopback(&server).await;
 
     let clients = [
         Client::connect_tcp(tcp).await.unwrap(),

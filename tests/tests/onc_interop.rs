@@ -9,7 +9,6 @@ use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tokio::net::{TcpListener, UdpSocket};
 use xdrgen_runtime::onc::{portmap, Client, Server};
 use xdrgen_runtime::xdr::XdrString;
 use xdrgen_tests::fixtures::onc_demo::{DemoV1Dispatcher, DemoV2Client, DemoV2Dispatcher};
@@ -106,16 +105,8 @@ async fn rpcgens_c_client_calls_our_server_found_through_rpcbind() {
         .program(DemoV1Dispatcher::from_arc(imp.clone()))
         .program(DemoV2Dispatcher::from_arc(imp.clone()))
         .build();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let (tcp, udp) = (
-        listener.local_addr().unwrap().port(),
-        socket.local_addr().unwrap().port(),
-    );
-    let s = server.clone();
-    tokio::spawn(async move { s.serve_tcp(listener).await });
-    let s = server.clone();
-    tokio::spawn(async move { s.serve_udp(socket).await });
+    let (tcp, udp) = onc_peers::serve_on_loopback(&server).await;
+    let (tcp, udp) = (tcp.port(), udp.port());
 
     let rpcbind = portmap::connect_local().await.unwrap();
     let registration = server

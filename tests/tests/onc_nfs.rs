@@ -7,7 +7,6 @@
 
 use std::net::SocketAddr;
 
-use tokio::net::{TcpListener, UdpSocket};
 use xdrgen_runtime::onc::{portmap, CallError, Client, Context, Credentials, Options, Server};
 use xdrgen_runtime::xdr::{Opaque, XdrString};
 use xdrgen_tests::fixtures::nfs3::*;
@@ -299,16 +298,8 @@ async fn showmount_lists_the_exports_of_our_mount_server() {
         .program(MountV1Dispatcher::new(Exports))
         .program(MountV3Dispatcher::new(Exports))
         .build();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let (tcp, udp) = (
-        listener.local_addr().unwrap().port(),
-        socket.local_addr().unwrap().port(),
-    );
-    let s = server.clone();
-    tokio::spawn(async move { s.serve_tcp(listener).await });
-    let s = server.clone();
-    tokio::spawn(async move { s.serve_udp(socket).await });
+    let (tcp, udp) = onc_peers::serve_on_loopback(&server).await;
+    let (tcp, udp) = (tcp.port(), udp.port());
 
     let outcome: Result<String, String> = async {
         let rpcbind = portmap::connect_local().await.map_err(|e| e.to_string())?;

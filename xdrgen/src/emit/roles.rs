@@ -139,3 +139,40 @@ pub(super) fn libvirt_version<'p>(
     }
     Ok(version)
 }
+
+/// The dispatcher struct a server emitter (libvirt's or ONC RPC's) generates around the trait
+/// `server`: `name<T>` holding the implementation in an `Arc`, with `new`, `from_arc`,
+/// `get_ref` and `Clone`. Each emitter adds its own `Dispatch` impl.
+pub(super) fn dispatcher_struct(
+    name: &proc_macro2::Ident,
+    server: &impl quote::ToTokens,
+) -> TokenStream {
+    quote! {
+        pub struct #name<T> {
+            inner: ::std::sync::Arc<T>,
+        }
+
+        impl<T: #server> #name<T> {
+            /// A dispatcher calling `server`.
+            pub fn new(server: T) -> Self {
+                Self::from_arc(::std::sync::Arc::new(server))
+            }
+
+            /// A dispatcher calling a shared `server`.
+            pub fn from_arc(server: ::std::sync::Arc<T>) -> Self {
+                Self { inner: server }
+            }
+
+            /// The implementation it calls.
+            pub fn get_ref(&self) -> &::std::sync::Arc<T> {
+                &self.inner
+            }
+        }
+
+        impl<T> ::core::clone::Clone for #name<T> {
+            fn clone(&self) -> Self {
+                Self { inner: self.inner.clone() }
+            }
+        }
+    }
+}

@@ -207,34 +207,10 @@ fn dispatcher(
             }
         }
     };
+    let holder = super::roles::dispatcher_struct(&name, &server);
     quote! {
         #docs
-        pub struct #name<T> {
-            inner: ::std::sync::Arc<T>,
-        }
-
-        impl<T: #server> #name<T> {
-            /// A dispatcher calling `server`.
-            pub fn new(server: T) -> Self {
-                Self::from_arc(::std::sync::Arc::new(server))
-            }
-
-            /// A dispatcher calling a shared `server`.
-            pub fn from_arc(server: ::std::sync::Arc<T>) -> Self {
-                Self { inner: server }
-            }
-
-            /// The implementation it calls.
-            pub fn get_ref(&self) -> &::std::sync::Arc<T> {
-                &self.inner
-            }
-        }
-
-        impl<T> ::core::clone::Clone for #name<T> {
-            fn clone(&self) -> Self {
-                Self { inner: self.inner.clone() }
-            }
-        }
+        #holder
 
         impl<T: #server> #lv::server::Dispatch for #name<T> {
             fn program(&self) -> &'static #rt::ProgramInfo {
