@@ -1,6 +1,7 @@
 //! Emitter tests of RFC 5531 programs' clients and servers (`PING_PROG` of the hand-made `rpc`
 //! module of [`test_models`]: version 1 has only `NULL`; version 2 adds `PING_ADD`, which takes
-//! two arguments and returns `int<4>`, a type without a codec of its own).
+//! two arguments and returns `int<4>`, and `PING_WORDS`, which returns a typedef of a fixed
+//! array of `unsigned char`, whose Rust type has no codec sending rpcgen's bytes).
 
 use super::test_models;
 use super::*;
@@ -36,12 +37,17 @@ fn each_version_gets_a_client_calling_the_onc_runtime() {
         format!(
             "pubasyncfnping_null(&self)->::core::result::Result<(),{onc}::Error>{{self.inner.call(Self::INFO,0,&()).await}}"
         ),
-        // The procedure whose result has no codec is listed, not given a method.
-        "`PING_ADD`(2):itsresulttype`int<4>`hasno`Encode`/`Decode`ofitsown.".to_string(),
+        // A variable-length array is `VarArray`, which has the runtime's codec.
+        format!(
+            "pubasyncfnping_add(&self,arg1:&i32,arg2:&super::demo::Name)->::core::result::Result<::xdrgen_runtime::codegen::VarArray<i32,4>,{onc}::Error>"
+        ),
+        // The procedure whose result has no codec sending rpcgen's bytes is listed, not given
+        // a method.
+        "`PING_WORDS`(3):itsresulttype`words`holdsafixedarrayof`unsignedchar`".to_string(),
     ] {
         assert!(text.contains(&want), "missing {want}");
     }
-    assert!(!text.contains("fnping_add"));
+    assert!(!text.contains("fnping_words"));
     assert!(!text.contains("PingV1Server"));
 }
 

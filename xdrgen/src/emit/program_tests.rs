@@ -62,10 +62,10 @@ fn tables_list_procedures_sorted_by_number() {
     let text = generate(&model(), &Options::default());
     assert_eq!(
         numbers(table(&text, "DEMO_PROGRAM_INFO")),
-        [1, 2, 3, 4, 5, 6]
+        [1, 2, 3, 4, 5, 6, 7]
     );
     assert_eq!(numbers(table(&text, "PING_PROG_PING_V1_INFO")), [0]);
-    assert_eq!(numbers(table(&text, "PING_PROG_PING_V2_INFO")), [0, 2]);
+    assert_eq!(numbers(table(&text, "PING_PROG_PING_V2_INFO")), [0, 2, 3]);
     let demo = squash(table(&text, "DEMO_PROGRAM_INFO"));
     assert!(
         demo.contains(r#"name:"DEMO_PROGRAM",number:0x44454d4f,version:1,"#),
@@ -174,16 +174,23 @@ fn client_methods_make_one_runtime_call_each() {
         "pubconstINFO:&'static::xdrgen_runtime::codegen::ProgramInfo=&DEMO_PROGRAM_INFO;"
             .to_string(),
         format!("pubfnevents(&self,capacity:usize)->{lv}::Events<DemoEvent>"),
+        // A typedef of fixed opaque data is `[u8; 16]`, whose runtime codec is `opaque[16]`.
+        format!(
+            "pubasyncfnby_uuid(&self,args:&super::demo::Uuid)->::core::result::Result<(),{lv}::Error>{{self.inner.call(Self::INFO,5,args).await}}"
+        ),
     ] {
         assert!(text.contains(&want), "missing {want}\nin {text}");
     }
-    // The event procedure is only an event; the typedef of fixed opaque data has no codec, so
-    // its procedure is listed in the docs instead of getting a method that would not compile.
+    // The event procedure is only an event; `[u8; 4]` would be sent as opaque data where
+    // rpcgen sends 4 words of `unsigned char`, so that procedure is listed in the docs
+    // instead of getting a method that would send the wrong bytes.
     assert!(!text.contains("fnchanged("), "{text}");
-    assert!(!text.contains("fnby_uuid("), "{text}");
+    assert!(!text.contains("fnby_words("), "{text}");
     assert!(
         text.contains(&squash(
-            "/// - `DEMO_PROC_BY_UUID` (5): its argument type `uuid` has no `Encode`/`Decode` of its own."
+            "/// - `DEMO_PROC_BY_WORDS` (7): its argument type `words` holds a fixed array of \
+             `unsigned char`, whose Rust type `[u8; N]` would be sent as `opaque[N]` instead of \
+             N words."
         )),
         "{text}"
     );

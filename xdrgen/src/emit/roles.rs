@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::procs::xdr_text;
-use super::shape::has_codec;
+use super::shape::codec_problem;
 use super::Ctx;
 use crate::model::{Procedure, Program, ProgramStyle, ProgramVersion, Type};
 
@@ -39,28 +39,22 @@ pub(super) enum Stream {
 
 /// What generated code does with `p`.
 pub(super) fn role<'a>(cx: &Ctx<'_>, p: &'a Procedure) -> Role<'a> {
-    let no_codec = |what: &str, ty: &Type| {
-        Role::Skipped(format!(
-            "its {what} type `{}` has no `Encode`/`Decode` of its own",
-            xdr_text(ty)
-        ))
-    };
     if let (Some(msg), true, None) = (&p.message, p.args.is_empty(), &p.result) {
-        return if has_codec(cx.model, msg) {
-            Role::Event
-        } else {
-            no_codec("message", msg)
+        return match no_codec(cx, "message", msg) {
+            None => Role::Event,
+            Some(why) => Role::Skipped(why),
         };
     }
     if p.args.len() > 1 {
         return Role::Skipped(format!("it takes {} arguments", p.args.len()));
     }
     let args = p.args.first();
-    if let Some(ty) = args.filter(|ty| !has_codec(cx.model, ty)) {
-        return no_codec("argument", ty);
-    }
-    if let Some(ty) = p.result.as_ref().filter(|ty| !has_codec(cx.model, ty)) {
-        return no_codec("result", ty);
+    let mut payloads = args
+        .map(|ty| ("argument", ty))
+        .into_iter()
+        .chain(p.result.as_ref().map(|ty| ("result", ty)));
+    if let Some(why) = payloads.find_map(|(what, ty)| no_codec(cx, what, ty)) {
+        return Role::Skipped(why);
     }
     let a = &p.annotations;
     let stream = match (a.readstream, a.writestream) {
@@ -79,24 +73,25 @@ pub(super) fn role<'a>(cx: &Ctx<'_>, p: &'a Procedure) -> Role<'a> {
 }
 
 /// What an RFC 5531 procedure gets on both sides: its argument types (any number, rpcgen `-N`
-/// style) and result type, or why it gets no method (a payload type without a codec of its own).
+/// style) and result type, or why it gets no method (a payload type whose Rust type has no
+/// codec sending rpcgen's bytes, see [`codec_problem`]).
 pub(super) fn onc_signature<'a>(
     cx: &Ctx<'_>,
     p: &'a Procedure,
 ) -> Result<(&'a [Type], Option<&'a Type>), String> {
-    let no_codec = |what: &str, ty: &Type| {
-        format!(
-            "its {what} type `{}` has no `Encode`/`Decode` of its own",
-            xdr_text(ty)
-        )
-    };
-    if let Some(ty) = p.args.iter().find(|ty| !has_codec(cx.model, ty)) {
-        return Err(no_codec("argument", ty));
+    let args = p.args.iter().map(|ty| ("argument", ty));
+    let mut payloads = args.chain(p.result.as_ref().map(|ty| ("result", ty)));
+    match payloads.find_map(|(what, ty)| no_codec(cx, what, ty)) {
+        Some(why) => Err(why),
+        None => Ok((&p.args, p.result.as_ref())),
     }
-    if let Some(ty) = p.result.as_ref().filter(|ty| !has_codec(cx.model, ty)) {
-        return Err(no_codec("result", ty));
-    }
-    Ok((&p.args, p.result.as_ref()))
+}
+
+/// Why a procedure's `what` (argument, result, message) of type `ty` keeps it from getting a
+/// method, for its docs; `None` when its Rust type has a codec sending rpcgen's bytes.
+fn no_codec(cx: &Ctx<'_>, what: &str, ty: &Type) -> Option<String> {
+    let why = codec_problem(cx.model, ty)?;
+    Some(format!("its {what} type `{}` {why}", xdr_text(ty)))
 }
 
 /// The versions an RFC 5531 program's clients or servers (`side`) are generated for: all of

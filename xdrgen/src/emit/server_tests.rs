@@ -78,12 +78,19 @@ fn methods_take_the_context_and_default_to_not_supported() {
     assert!(text.contains("(`@readstream`):returnthe"), "{text}");
     assert!(text.contains("flagshave`DEMO_F_SPARSE`"), "{text}");
     assert!(text.contains("(`@writestream`):returnthe"), "{text}");
-    // Events and procedures without codecs get no method, and the docs say why.
-    for absent in ["fnchanged(", "fnby_uuid("] {
+    // Events and procedures without codecs get no method, and the docs say why; a typedef
+    // of fixed opaque data has one.
+    for absent in ["fnchanged(", "fnby_words("] {
         assert!(!text.contains(absent), "{absent} in {text}");
     }
     assert!(
-        text.contains("///-`DEMO_PROC_BY_UUID`(5):itsargumenttype`uuid`"),
+        text.contains("///-`DEMO_PROC_BY_WORDS`(7):itsargumenttype`words`holdsafixedarray"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "fnby_uuid(&self,cx:&{LV}::server::Context,args:super::demo::Uuid)"
+        )),
         "{text}"
     );
 }
@@ -97,6 +104,7 @@ fn each_dispatcher_arm_is_one_runtime_call() {
          use{LV}::server::{{fallback,serve,serve_receive,serve_send}};lets=&*self.inner;matchcx.procedure().number{{\
          3=>serve(cx,args,move|a|DemoServer::get(s,cx,a)),\
          1=>serve(cx,args,move|()|DemoServer::new_(s,cx)),\
+         5=>serve(cx,args,move|a|DemoServer::by_uuid(s,cx,a)),\
          4=>serve_send(cx,args,move|a|DemoServer::download(s,cx,a)),\
          6=>serve_receive(cx,args,move|a|DemoServer::upload(s,cx,a)),\
          _=>fallback(cx)}}}}}}"

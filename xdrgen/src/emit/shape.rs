@@ -232,22 +232,47 @@ pub fn is_copy(model: &Model, ty: &Type) -> bool {
     }
 }
 
-/// Whether the Rust type of `ty` implements the runtime's `Encode` and `Decode` on its own, so a
-/// value of it can be a whole message body: named enums, structs and unions (their impls are
-/// generated), scalars, strings, variable-length opaque data and extern types. Aliases are
-/// followed. Fixed opaque data, arrays and optional data are encoded field by field inside the
-/// types that use them and have no impls of their own.
+/// Whether the Rust type of `ty` implements the runtime's `Encode` and `Decode` on its own,
+/// sending the same bytes as rpcgen, so a value of it can be a whole message body (a
+/// procedure's argument, result or event payload). See [`codec_problem`].
 pub fn has_codec(model: &Model, ty: &Type) -> bool {
+    codec_problem(model, ty).is_none()
+}
+
+/// Why the Rust type of `ty` cannot be a whole message body, or `None` when it can. Named
+/// enums, structs and unions have generated impls; scalars, strings, opaque data and extern
+/// types have the runtime's; and the runtime implements the shapes a typedef names (`[T; N]`,
+/// `VarArray<T, N>`, `Option<T>`, `Box<T>`) over elements that have them. The exception is a
+/// fixed array of `unsigned char` outside any struct or union: Rust holds it as `[u8; N]`,
+/// whose own codec is fixed-length opaque data (N bytes), while rpcgen sends N words. Aliases
+/// are followed; a name the model does not define has no codec either.
+pub fn codec_problem(model: &Model, ty: &Type) -> Option<&'static str> {
+    codec_problem_at(model, ty, 0)
+}
+
+fn codec_problem_at(model: &Model, ty: &Type, depth: u32) -> Option<&'static str> {
+    if depth > MAX_DEPTH {
+        return Some("is nested too deeply");
+    }
     match resolve(model, ty) {
-        Shape::Def(_) => true,
-        Shape::Plain(ty) => !matches!(
-            ty,
-            Type::Named(_)
-                | Type::FixedOpaque(_)
-                | Type::FixedArray(..)
-                | Type::VarArray(..)
-                | Type::Optional { .. }
-        ),
+        Shape::Def(_) => None,
+        Shape::Plain(ty) => match ty {
+            Type::Named(_) => Some("is not defined"),
+            Type::FixedArray(inner, _) => {
+                if matches!(resolve(model, inner), Shape::Plain(Type::UnsignedChar)) {
+                    Some(
+                        "holds a fixed array of `unsigned char`, whose Rust type `[u8; N]` \
+                         would be sent as `opaque[N]` instead of N words",
+                    )
+                } else {
+                    codec_problem_at(model, inner, depth + 1)
+                }
+            }
+            Type::VarArray(inner, _) | Type::Optional { inner, .. } => {
+                codec_problem_at(model, inner, depth + 1)
+            }
+            _ => None,
+        },
     }
 }
 

@@ -448,8 +448,9 @@ pub fn procedure(xdr: &str, number: u32) -> Procedure {
 }
 
 /// Module `rpc`: a libvirt-style program whose procedures are out of numeric order and use
-/// `demo`'s and `other`'s types (one argument is a typedef of fixed opaque data, which has no
-/// codec of its own), and an RFC 5531 program with two versions.
+/// `demo`'s and `other`'s types (one argument is a typedef of fixed opaque data, another
+/// `words`, a typedef of a fixed array of `unsigned char`, which has no codec sending rpcgen's
+/// bytes), and an RFC 5531 program with two versions.
 pub fn rpc_module() -> Module {
     let get = Procedure {
         args: vec![d("Scalars", "scalars")],
@@ -471,6 +472,11 @@ pub fn rpc_module() -> Module {
     let by_uuid = Procedure {
         args: vec![d("Uuid", "uuid")],
         ..procedure("DEMO_PROC_BY_UUID", 5)
+    };
+    let words = || named("rpc", "words", "Words");
+    let by_words = Procedure {
+        args: vec![words()],
+        ..procedure("DEMO_PROC_BY_WORDS", 7)
     };
     let download = Procedure {
         args: vec![d("Name", "name")],
@@ -502,6 +508,7 @@ pub fn rpc_module() -> Module {
                 procedure("DEMO_PROC_NEW", 1),
                 event,
                 by_uuid,
+                by_words,
                 download,
                 upload,
             ],
@@ -513,6 +520,10 @@ pub fn rpc_module() -> Module {
         args: vec![Type::Int, d("Name", "name")],
         result: Some(Type::VarArray(Box::new(Type::Int), Some(lit(4)))),
         ..procedure("PING_ADD", 2)
+    };
+    let ping_words = Procedure {
+        result: Some(words()),
+        ..procedure("PING_WORDS", 3)
     };
     let onc = Program {
         xdr_name: "PING_PROG".into(),
@@ -527,7 +538,7 @@ pub fn rpc_module() -> Module {
             ProgramVersion {
                 xdr_name: "PING_V2".into(),
                 number: 2,
-                procedures: vec![add, procedure("PING_NULL", 0)],
+                procedures: vec![add, procedure("PING_NULL", 0), ping_words],
             },
         ],
         style: ProgramStyle::OncRpc,
@@ -538,7 +549,11 @@ pub fn rpc_module() -> Module {
         path: PathBuf::from("proto/rpc.x"),
         consts: Vec::new(),
         texts: Vec::new(),
-        types: Vec::new(),
+        types: vec![def(
+            "words",
+            "Words",
+            TypeKind::Alias(Type::FixedArray(Box::new(Type::UnsignedChar), lit(4))),
+        )],
         programs: vec![libvirt, onc],
     }
 }
