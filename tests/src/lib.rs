@@ -15,8 +15,10 @@
 //! - [`paths`]: where the fixtures and libvirt's `.x` files are.
 //! - [`daemon`]: a private libvirtd (test driver) per test, for the client tests.
 //! - [`onc_demo`]: `onc_demo.x`'s rules, served and checked through the generated ONC RPC code.
+//! - [`onc_typedefs`]: `onc_typedefs.x`'s rules (typedef'd arrays, optional data and fixed
+//!   opaque data as arguments and results), served and checked through the generated code.
 //! - [`onc_peers`]: rpcbind, nfs-ganesha, rstatd and rusersd, and rpcgen's C peers of
-//!   `onc_demo.x`, for the ONC RPC interop tests.
+//!   `onc_demo.x` and `onc_typedefs.x`, for the ONC RPC interop tests.
 //! - [`client_suite`]: the generated libvirt client's tests against a daemon (libvirtd or
 //!   lvirtd).
 
@@ -31,6 +33,7 @@ pub mod driver;
 pub mod generator_bench;
 pub mod onc_demo;
 pub mod onc_peers;
+pub mod onc_typedefs;
 pub mod paths;
 pub mod properties;
 pub mod random_words;

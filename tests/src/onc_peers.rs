@@ -1,6 +1,6 @@
 //! The real ONC RPC peers of the interop tests: rpcbind, nfs-ganesha, rpc.rstatd and
 //! rpc.rusersd, started by `../shared/peers/oncrpc-peers.sh start` (see its header), and the C
-//! client and server rpcgen makes from `onc_demo.x`.
+//! client and server rpcgen makes from `onc_demo.x` and `onc_typedefs.x`.
 //!
 //! The peers are shared by every test of a run: when `rpcinfo -p` already lists them they are
 //! used as they are; otherwise the first test that needs them starts them (the script installs
@@ -170,6 +170,93 @@ fn build() -> Result<DemoPeers, String> {
         server: dir.join("onc_demo_server"),
         client: dir.join("onc_demo_client"),
     })
+}
+
+/// rpcgen's C server and client of `onc_typedefs.x`, built once per run.
+#[derive(Debug)]
+pub struct TypedefPeers {
+    /// The server: rpcgen's dispatch function (`-m`) and `onc_typedefs_server.c`, whose main
+    /// serves on ephemeral TCP and UDP ports without rpcbind and prints them.
+    pub server: PathBuf,
+    /// The client: rpcgen's stubs and `onc_typedefs_client.c` (`PORT tcp|udp`).
+    pub client: PathBuf,
+}
+
+/// Builds the C server and client of `onc_typedefs.x` (rpcgen without `-N`, whose prototypes
+/// for array typedefs do not compile; gcc; libtirpc) under `target/`, once per run.
+pub fn build_typedef_peers() -> Result<&'static TypedefPeers, String> {
+    static BUILT: OnceLock<Result<TypedefPeers, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = copy_sources("onc_typedefs")?;
+            let rpcgen = |flag: &str, out: &str| {
+                let _ = std::fs::remove_file(dir.join(out));
+                run_in(&dir, "rpcgen", &[flag, "-o", out, "onc_typedefs.x"])
+            };
+            rpcgen("-h", "onc_typedefs.h")?;
+            rpcgen("-c", "onc_typedefs_xdr.c")?;
+            rpcgen("-l", "onc_typedefs_clnt.c")?;
+            rpcgen("-m", "onc_typedefs_svc.c")?;
+            let cc = |out: &str, files: &[&str]| {
+                let mut args = vec!["-O1", "-I/usr/include/tirpc", "-o", out];
+                args.extend_from_slice(files);
+                args.push("-ltirpc");
+                run_in(&dir, "gcc", &args)
+            };
+            cc(
+                "onc_typedefs_server",
+                &[
+                    "onc_typedefs_svc.c",
+                    "onc_typedefs_xdr.c",
+                    "onc_typedefs_server.c",
+                ],
+            )?;
+            cc(
+                "onc_typedefs_client",
+                &[
+                    "onc_typedefs_client.c",
+                    "onc_typedefs_clnt.c",
+                    "onc_typedefs_xdr.c",
+                ],
+            )?;
+            Ok(TypedefPeers {
+                server: dir.join("onc_typedefs_server"),
+                client: dir.join("onc_typedefs_client"),
+            })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// `target/tmp/<stem>_peers/` holding `fixtures/<stem>.x`, `src/<stem>_server.c` and
+/// `src/<stem>_client.c`.
+fn copy_sources(stem: &str) -> Result<PathBuf, String> {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = src.join(format!("../target/tmp/{stem}_peers"));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let x = format!("{stem}.x");
+    std::fs::copy(src.join("fixtures").join(&x), dir.join(&x)).map_err(|e| e.to_string())?;
+    for c in [format!("{stem}_server.c"), format!("{stem}_client.c")] {
+        std::fs::copy(src.join("src").join(&c), dir.join(&c)).map_err(|e| e.to_string())?;
+    }
+    Ok(dir)
+}
+
+/// Runs `prog` in `dir`; its stderr is the error when it fails.
+fn run_in(dir: &Path, prog: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(prog)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("{prog}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{prog} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }
 
 /// A running C server, killed (and its rpcbind entries removed) when dropped.

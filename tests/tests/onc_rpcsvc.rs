@@ -1,7 +1,9 @@
-//! Clients generated from Debian's own `/usr/include/rpcsvc/rstat.x` and `rusers.x` (see
-//! `build.rs`; the files are read where rpcsvc-proto installs them, never copied here) call the
-//! real `rpc.rstatd` and `rpc.rusersd`, found through rpcbind, over UDP; the answers are checked
-//! against what `/proc` and `who` say. That every `.x` in `/usr/include/rpcsvc/` generates code
+//! Clients generated from Debian's own `/usr/include/rpcsvc/rstat.x`, `rusers.x` and `mount.x`
+//! (see `build.rs`; the files are read where rpcsvc-proto installs them, never copied here) call
+//! the real `rpc.rstatd` and `rpc.rusersd` over UDP and nfs-ganesha's MOUNT server over TCP,
+//! found through rpcbind; the answers are checked against what `/proc` and `who` say and the
+//! export the peers configure. `RUSERSPROC_NAMES` and `MOUNTPROC_EXPORT` return typedefs (a
+//! variable-length array, optional data). That every `.x` in `/usr/include/rpcsvc/` generates code
 //! that compiles is shown by this crate building with them (`xdrgen_tests::rpcsvc`).
 #![cfg(rpcsvc)]
 
@@ -9,29 +11,38 @@ use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use xdrgen_runtime::onc::Client;
-use xdrgen_tests::fixtures::rpcbind::{RbMapping, RbPmapVersClient, RB_IPPROTO_UDP};
+use xdrgen_tests::fixtures::rpcbind::{
+    RbMapping, RbPmapVersClient, RB_IPPROTO_TCP, RB_IPPROTO_UDP,
+};
 use xdrgen_tests::onc_peers::{self, RPCBIND};
+use xdrgen_tests::rpcsvc::mount_x::mount::MountversClient;
 use xdrgen_tests::rpcsvc::rstat_x::rstat::RstatversTimeClient;
 use xdrgen_tests::rpcsvc::rusers_x::rusers::Rusersvers3Client;
 
 /// The UDP client of a program version, at the port rpcbind (version 2, over UDP) gives.
 async fn udp_client(program: u32, version: u32) -> Client {
+    let port = port(program, version, RB_IPPROTO_UDP).await;
+    Client::connect_udp(([127, 0, 0, 1], port).into())
+        .await
+        .unwrap()
+}
+
+/// The port rpcbind (version 2, over UDP) gives for a program version and protocol.
+async fn port(program: u32, version: u32, prot: u32) -> u16 {
     let rpcbind: SocketAddr = RPCBIND.parse().unwrap();
     let pmap = RbPmapVersClient::new(Client::connect_udp(rpcbind).await.unwrap());
     let mapping = RbMapping {
         prog: program,
         vers: version,
-        prot: RB_IPPROTO_UDP,
+        prot,
         port: 0,
     };
     let port = pmap.getport(&mapping).await.unwrap();
     assert_ne!(
         port, 0,
-        "rpcbind has no UDP port for {program} version {version}"
+        "rpcbind has no port for {program} version {version} protocol {prot}"
     );
-    Client::connect_udp(([127, 0, 0, 1], port as u16).into())
-        .await
-        .unwrap()
+    port as u16
 }
 
 /// `/proc/stat`'s `btime` and the first four numbers of its `cpu` line.
@@ -113,4 +124,26 @@ async fn rusersd_counts_the_users_who_lists() {
         n as usize, listed,
         "RUSERSPROC_NUM {n}, `who` lists {listed}"
     );
+    // `utmp_array`, a typedef of a variable-length array, as a result: one entry per user.
+    let names = rusers.rusersproc_names().await.unwrap();
+    assert_eq!(names.len(), n as usize, "{names:?}");
+}
+
+#[tokio::test]
+async fn ganeshas_mount_v1_lists_its_export() {
+    if !onc_peers::ensure() {
+        return;
+    }
+    let info = MountversClient::INFO;
+    let tcp = port(info.number, info.version, RB_IPPROTO_TCP).await;
+    let mount = MountversClient::new(Client::connect_tcp(("127.0.0.1", tcp)).await.unwrap());
+    // `exports`, a typedef of optional data (a linked list), as a result.
+    let exports = mount.mountproc_export().await.unwrap();
+    let mut dirs = Vec::new();
+    let mut next = exports.as_deref();
+    while let Some(node) = next {
+        dirs.push(node.ex_dir.as_str().to_string());
+        next = node.ex_next.as_deref();
+    }
+    assert!(dirs.iter().any(|d| d == "/mem"), "{dirs:?}");
 }
