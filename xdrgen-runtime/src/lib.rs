@@ -87,6 +87,8 @@ pub mod codegen;
 pub mod libvirt;
 #[cfg(feature = "onc")]
 pub mod onc;
+#[cfg(any(feature = "libvirt", feature = "onc"))]
+mod partial;
 #[cfg(feature = "random")]
 pub mod random;
 pub mod rpc;

@@ -35,6 +35,7 @@ use super::server::{Peer, ServerShared};
 use super::server_dispatch::{unknown_procedure, Context, Dispatch, Reply};
 use super::server_stream::{self, Core, Entry, Incoming, StreamBody};
 use super::{Error, RemoteError};
+use crate::partial::Partial;
 use crate::rpc::ProgramInfo;
 use crate::xdr::Encode;
 
@@ -390,41 +391,6 @@ enum End {
     Expired,
 }
 
-/// The check that every packet arrives whole within `Limits::packet_timeout` of its first
-/// byte (a client that sends half a packet and goes silent, or trickles one byte at a time,
-/// holds its connection no longer than about twice that).
-struct Partial {
-    every: Duration,
-    check_at: Instant,
-    /// Packets received when the last check found part of a packet buffered.
-    seen: Option<u64>,
-}
-
-impl Partial {
-    fn new(every: Duration) -> Self {
-        Partial {
-            every,
-            check_at: Instant::now() + every,
-            seen: None,
-        }
-    }
-
-    /// Starts counting again (the reader paused, so buffered bytes are not the client's delay).
-    fn reset(&mut self) {
-        self.seen = None;
-        self.check_at = Instant::now() + self.every;
-    }
-
-    /// True when part of a packet has been buffered since the previous check and no packet
-    /// has completed since.
-    fn stalled(&mut self, buffered: bool, received: u64) -> bool {
-        self.check_at = Instant::now() + self.every;
-        let stalled = buffered && self.seen == Some(received);
-        self.seen = buffered.then_some(received);
-        stalled
-    }
-}
-
 /// Serves one connection until it ends.
 pub(crate) async fn run<R, W>(server: Arc<ServerShared>, id: u64, peer: Peer, read: R, write: W)
 where
@@ -474,7 +440,7 @@ where
     // Set at server shutdown: new calls are refused, and the reader goes on serving the calls
     // and streams in flight (whose ends the client sends) until they finish or this passes.
     let mut draining: Option<Instant> = None;
-    let mut partial = Partial::new(limits.packet_timeout.max(Duration::from_millis(1)));
+    let mut partial = Partial::new(limits.packet_timeout);
     let mut received: u64 = 0;
     let far = || Instant::now() + Duration::from_secs(86400 * 365);
     let end = loop {

@@ -68,6 +68,12 @@ impl RecordCodec {
     pub fn max_fragment(&self) -> usize {
         self.max_fragment
     }
+
+    /// Whether the fragments of a record that has not ended have been taken in (bytes still
+    /// in the read buffer aside): with them, part of a record is held.
+    pub fn in_record(&self) -> bool {
+        self.in_record
+    }
 }
 
 impl Decoder for RecordCodec {

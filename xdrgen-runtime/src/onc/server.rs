@@ -5,22 +5,33 @@
 //! served.
 //!
 //! Each TCP connection has its own task, so a peer that stops in the middle of a record holds
-//! up only its own connection; a record over [`Builder::max_record`] closes the connection
-//! before it is read. Calls on one connection run concurrently, at most
-//! [`Builder::max_in_flight`] at once (the reader waits for a slot: back-pressure, not
-//! unbounded queueing).
+//! up only its own connection, and only for a while: a record must arrive whole within
+//! [`Builder::record_timeout`] of its first byte (a peer idle between records is kept). A record
+//! over [`Builder::max_record`] closes the connection before it is read. Calls on one
+//! connection run concurrently, at most [`Builder::max_in_flight`] at once (the reader waits
+//! for a slot: back-pressure, not unbounded queueing).
+//!
+//! [`Server::shutdown`] stops the accept loops and the UDP receive loops; each connection stops
+//! reading, lets the calls it has running finish and their replies go out, then closes. What is
+//! still running after [`Builder::shutdown_grace`] is cancelled; [`Server::closed`] waits for
+//! all of it.
 
 use std::collections::BTreeMap;
 use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::codec::{Encoder, FramedRead};
 
 use super::auth::{Credentials, AUTH_SYS};
@@ -28,7 +39,15 @@ use super::dispatch::{CallError, Context, Dispatch, Protocol};
 use super::msg::{AcceptStat, AuthStat, Message, RejectStat, ReplyHeader, RPC_VERSION};
 use super::record::{RecordCodec, DEFAULT_MAX_RECORD};
 use super::udp::MAX_DATAGRAM;
+use super::Error;
+use crate::partial::Partial;
 use crate::xdr::{Decoder, Encode, Encoder as XdrEncoder};
+
+/// The default [`Builder::record_timeout`]: 60 s, libvirt's server's `packet_timeout`.
+const DEFAULT_RECORD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The default [`Builder::shutdown_grace`]: 10 s, as libvirt's server.
+const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Builds a [`Server`].
 #[derive(Default)]
@@ -36,6 +55,8 @@ pub struct Builder {
     programs: BTreeMap<u32, BTreeMap<u32, Arc<dyn Dispatch>>>,
     max_record: Option<usize>,
     max_in_flight: Option<usize>,
+    record_timeout: Option<Duration>,
+    shutdown_grace: Option<Duration>,
 }
 
 impl Builder {
@@ -62,6 +83,23 @@ impl Builder {
         self
     }
 
+    /// How long a TCP record may take to arrive whole once its first byte has (default
+    /// 60 s, libvirt's server's; at least 1 ms): a peer that sends part of a record and goes
+    /// silent, or trickles it, is closed after between one and two of these. A connection
+    /// idle between records stays open.
+    pub fn record_timeout(mut self, timeout: Duration) -> Self {
+        self.record_timeout = Some(timeout);
+        self
+    }
+
+    /// How long calls running at [`Server::shutdown`] may take to finish, and then their
+    /// replies to be written (default 10 s each); what is left is
+    /// cancelled.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = Some(grace);
+        self
+    }
+
     /// The server.
     pub fn build(self) -> Server {
         Server {
@@ -69,6 +107,11 @@ impl Builder {
                 programs: self.programs,
                 max_record: self.max_record.unwrap_or(DEFAULT_MAX_RECORD),
                 max_in_flight: self.max_in_flight.unwrap_or(64),
+                record_timeout: self.record_timeout.unwrap_or(DEFAULT_RECORD_TIMEOUT),
+                shutdown_grace: self.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),
+                stop: watch::channel(false).0,
+                live: AtomicUsize::new(0),
+                idle: Notify::new(),
             }),
         }
     }
@@ -78,6 +121,42 @@ struct Inner {
     programs: BTreeMap<u32, BTreeMap<u32, Arc<dyn Dispatch>>>,
     max_record: usize,
     max_in_flight: usize,
+    record_timeout: Duration,
+    shutdown_grace: Duration,
+    /// Set by [`Server::shutdown`].
+    stop: watch::Sender<bool>,
+    /// TCP connections and UDP sockets being served.
+    live: AtomicUsize,
+    /// Told when `live` drops to 0.
+    idle: Notify,
+}
+
+/// Counts one connection or socket as served while it lives.
+struct Live(Arc<Inner>);
+
+impl Live {
+    fn new(inner: &Arc<Inner>) -> Self {
+        inner.live.fetch_add(1, Ordering::SeqCst);
+        Live(inner.clone())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if self.0.live.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// How a connection's reader stopped.
+enum End {
+    /// The peer closed its side: the calls it sent still get their replies.
+    Eof,
+    /// Server shutdown: the calls running get the grace period.
+    Stopping,
+    /// Broken record marking, a read error or a stalled record: close at once.
+    Broken,
 }
 
 /// An ONC RPC server: cheap to clone, serving the same programs on any number of listeners
@@ -99,6 +178,31 @@ impl Server {
     /// A builder.
     pub fn builder() -> Builder {
         Builder::default()
+    }
+
+    /// Stops the server: [`serve_tcp`](Server::serve_tcp) and
+    /// [`serve_udp`](Server::serve_udp) return (dropping the listener, so new connections are
+    /// refused), and every connection stops reading, lets the calls it has running finish
+    /// within [`Builder::shutdown_grace`] (then cancels them), writes their replies and closes.
+    pub fn shutdown(&self) {
+        self.inner.stop.send_replace(true);
+    }
+
+    /// TCP connections and UDP sockets being served.
+    pub fn connections(&self) -> usize {
+        self.inner.live.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no TCP connection or UDP socket is served (after
+    /// [`shutdown`](Server::shutdown), until everything has closed).
+    pub async fn closed(&self) {
+        loop {
+            let idle = self.inner.idle.notified();
+            if self.connections() == 0 {
+                return;
+            }
+            idle.await;
+        }
     }
 
     /// Every (program, version) served.
@@ -164,22 +268,35 @@ impl Server {
         }
     }
 
-    /// Accepts TCP connections until accepting fails, serving each on its own task.
+    /// Accepts TCP connections until accepting fails or [`shutdown`](Server::shutdown),
+    /// serving each on its own task. The listener is dropped on return, so later connections
+    /// are refused by the system.
     pub async fn serve_tcp(&self, listener: TcpListener) -> std::io::Result<()> {
+        let mut stop = self.inner.stop.subscribe();
         loop {
-            let (stream, peer) = listener.accept().await?;
+            let (stream, peer) = tokio::select! {
+                r = listener.accept() => r?,
+                _ = stopped(&mut stop) => return Ok(()),
+            };
             let _ = stream.set_nodelay(true);
-            tokio::spawn(self.clone().connection(stream, peer));
+            // Counted before the task starts, so that `closed` cannot miss it.
+            let live = Live::new(&self.inner);
+            tokio::spawn(self.clone().serve_stream(stream, peer, live));
         }
     }
 
-    /// Serves one TCP connection until the peer closes it or breaks record marking.
+    /// Serves one TCP connection until the peer closes it, breaks record marking, stalls in
+    /// the middle of a record or the server shuts down.
     pub async fn connection(self, stream: TcpStream, peer: SocketAddr) {
+        let live = Live::new(&self.inner);
+        self.serve_stream(stream, peer, live).await
+    }
+
+    async fn serve_stream(self, stream: TcpStream, peer: SocketAddr, _live: Live) {
         let (read, mut write) = stream.into_split();
         let mut framed = FramedRead::new(read, RecordCodec::new(self.inner.max_record));
-        let slots = Arc::new(Semaphore::new(self.inner.max_in_flight));
         let (tx, mut rx) = mpsc::channel::<Vec<u8>>(self.inner.max_in_flight);
-        let writer = tokio::spawn(async move {
+        let mut writer = tokio::spawn(async move {
             let mut codec = RecordCodec::new(usize::MAX);
             let mut buf = BytesMut::new();
             while let Some(reply) = rx.recv().await {
@@ -191,31 +308,113 @@ impl Server {
                 }
             }
         });
-        while let Some(Ok(record)) = poll_fn(|cx| Pin::new(&mut framed).poll_next(cx)).await {
-            let Ok(slot) = slots.clone().acquire_owned().await else {
-                break;
+        let mut calls = JoinSet::new();
+        let end = self.read_calls(&mut framed, peer, &tx, &mut calls).await;
+        // The read half goes now: a stalled or broken peer, or one that must stop sending.
+        drop(framed);
+        let grace = self.inner.shutdown_grace;
+        if let End::Broken = end {
+            calls.shutdown().await;
+            writer.abort();
+            return;
+        }
+        let mut stop = self.inner.stop.subscribe();
+        let mut deadline = matches!(end, End::Stopping).then(|| Instant::now() + grace);
+        let far = || Instant::now() + Duration::from_secs(86400 * 365);
+        loop {
+            tokio::select! {
+                next = calls.join_next() => if next.is_none() { break },
+                _ = stopped(&mut stop), if deadline.is_none() => {
+                    deadline = Some(Instant::now() + grace);
+                }
+                _ = tokio::time::sleep_until(deadline.unwrap_or_else(far)), if deadline.is_some() => {
+                    calls.shutdown().await;
+                    break;
+                }
+            }
+        }
+        // Replies of the calls that finished go out before the writer ends with the last
+        // sender; a peer that does not read them gets the grace period.
+        drop(tx);
+        if tokio::time::timeout(grace, &mut writer).await.is_err() {
+            writer.abort();
+        }
+    }
+
+    /// Reads records and starts a call task for each until the connection or the server
+    /// stops.
+    async fn read_calls(
+        &self,
+        framed: &mut FramedRead<OwnedReadHalf, RecordCodec>,
+        peer: SocketAddr,
+        tx: &mpsc::Sender<Vec<u8>>,
+        calls: &mut JoinSet<()>,
+    ) -> End {
+        let slots = Arc::new(Semaphore::new(self.inner.max_in_flight));
+        let mut stop = self.inner.stop.subscribe();
+        let mut partial = Partial::new(self.inner.record_timeout);
+        let mut received: u64 = 0;
+        loop {
+            let record = tokio::select! {
+                _ = stopped(&mut stop) => return End::Stopping,
+                Some(_) = calls.join_next(), if !calls.is_empty() => continue,
+                _ = tokio::time::sleep_until(partial.check_at) => {
+                    let held = !framed.read_buffer().is_empty() || framed.decoder().in_record();
+                    if partial.stalled(held, received) {
+                        return End::Broken;
+                    }
+                    continue;
+                }
+                record = next(framed) => record,
             };
+            let record = match record {
+                Some(Ok(record)) => record,
+                None => return End::Eof,
+                Some(Err(_)) => return End::Broken,
+            };
+            received += 1;
+            // Back-pressure: no reading while every slot is taken, so no record is timed.
+            let slot = tokio::select! {
+                slot = slots.clone().acquire_owned() => slot,
+                _ = stopped(&mut stop) => return End::Stopping,
+            };
+            let Ok(slot) = slot else {
+                return End::Broken;
+            };
+            partial.reset();
             let (server, tx) = (self.clone(), tx.clone());
-            tokio::spawn(async move {
+            calls.spawn(async move {
                 if let Some(reply) = server.handle(&record, Some(peer), Protocol::Tcp).await {
                     let _ = tx.send(reply).await;
                 }
                 drop(slot);
             });
         }
-        // Replies of calls still running go out before the writer ends with the last sender.
-        drop(tx);
-        let _ = writer.await;
     }
 
-    /// Serves calls arriving on a UDP socket until receiving fails; each reply goes back to
-    /// its sender in one datagram (results too large for one are answered `SYSTEM_ERR`).
+    /// Serves calls arriving on a UDP socket until receiving fails or
+    /// [`shutdown`](Server::shutdown) (the calls running then get the grace period); each reply
+    /// goes back to its sender in one datagram (results too large for one are answered
+    /// `SYSTEM_ERR`).
     pub async fn serve_udp(&self, socket: UdpSocket) -> std::io::Result<()> {
+        let _live = Live::new(&self.inner);
         let socket = Arc::new(socket);
-        let slots = Arc::new(Semaphore::new(self.inner.max_in_flight));
+        let max = self.inner.max_in_flight;
+        let slots = Arc::new(Semaphore::new(max));
+        let mut stop = self.inner.stop.subscribe();
         let mut buf = vec![0u8; MAX_DATAGRAM + 1];
         loop {
-            let (n, peer) = match socket.recv_from(&mut buf).await {
+            let received = tokio::select! {
+                r = socket.recv_from(&mut buf) => r,
+                _ = stopped(&mut stop) => {
+                    // Every slot back: the calls running have finished (or the grace passed,
+                    // and they go on detached, their socket closing after them).
+                    let all = slots.acquire_many(max as u32);
+                    let _ = tokio::time::timeout(self.inner.shutdown_grace, all).await;
+                    return Ok(());
+                }
+            };
+            let (n, peer) = match received {
                 Ok(r) => r,
                 // An ICMP error for an earlier reply's destination: not this socket's fault.
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
@@ -246,6 +445,15 @@ impl Server {
             });
         }
     }
+}
+
+/// Waits for [`Server::shutdown`] (the watch's guard is not held across awaits).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+async fn next(framed: &mut FramedRead<OwnedReadHalf, RecordCodec>) -> Option<Result<Bytes, Error>> {
+    poll_fn(|cx| Pin::new(&mut *framed).poll_next(cx)).await
 }
 
 /// A reply message: header then results.
