@@ -85,6 +85,8 @@
 pub mod codegen;
 #[cfg(feature = "libvirt")]
 pub mod libvirt;
+#[cfg(any(feature = "libvirt", feature = "onc"))]
+mod lifecycle;
 #[cfg(feature = "onc")]
 pub mod onc;
 #[cfg(any(feature = "libvirt", feature = "onc"))]

@@ -31,13 +31,12 @@
 //! TLS and SASL (serve a TLS stream through [`Server::serve_connection`]).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::{watch, Notify};
 
 use super::header::MESSAGE_MAX;
 use super::keepalive::Keepalive;
@@ -48,6 +47,7 @@ pub use super::server_dispatch::{
 };
 pub use super::server_stream::{ReceiveData, SendData, StreamSink, StreamSource};
 use super::RemoteError;
+use crate::lifecycle::{stopped, Lifecycle};
 
 /// Who is on the other end of a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,10 +168,8 @@ impl ServerBuilder {
                 limits: self.limits,
                 keepalive: self.keepalive,
                 next_id: AtomicU64::new(1),
-                live: AtomicUsize::new(0),
                 refused: AtomicU64::new(0),
-                stop: watch::channel(false).0,
-                idle: Notify::new(),
+                lifecycle: Lifecycle::new(),
             }),
         }
     }
@@ -184,10 +182,9 @@ pub(crate) struct ServerShared {
     pub limits: Limits,
     pub keepalive: Option<Keepalive>,
     next_id: AtomicU64,
-    live: AtomicUsize,
     refused: AtomicU64,
-    pub stop: watch::Sender<bool>,
-    idle: Notify,
+    /// The shutdown signal, and the connections served.
+    pub lifecycle: Lifecycle,
 }
 
 impl ServerShared {
@@ -223,11 +220,11 @@ impl Server {
 
     /// Accepts unix socket clients until [`shutdown`](Server::shutdown).
     pub async fn serve_unix(&self, listener: UnixListener) -> std::io::Result<()> {
-        let mut stop = self.shared.stop.subscribe();
+        let mut stop = self.shared.lifecycle.subscribe();
         loop {
             let (stream, _) = tokio::select! {
                 r = listener.accept() => r?,
-                _ = stop.wait_for(|s| *s) => return Ok(()),
+                _ = stopped(&mut stop) => return Ok(()),
             };
             let peer = match stream.peer_cred() {
                 Ok(c) => Peer::Unix {
@@ -248,11 +245,11 @@ impl Server {
 
     /// Accepts TCP clients until [`shutdown`](Server::shutdown).
     pub async fn serve_tcp(&self, listener: TcpListener) -> std::io::Result<()> {
-        let mut stop = self.shared.stop.subscribe();
+        let mut stop = self.shared.lifecycle.subscribe();
         loop {
             let (stream, addr) = tokio::select! {
                 r = listener.accept() => r?,
-                _ = stop.wait_for(|s| *s) => return Ok(()),
+                _ = stopped(&mut stop) => return Ok(()),
             };
             let _ = stream.set_nodelay(true);
             let (r, w) = stream.into_split();
@@ -268,8 +265,8 @@ impl Server {
         W: AsyncWrite + Send + Unpin + 'static,
     {
         let shared = &self.shared;
-        let taken = shared.live.fetch_add(1, Ordering::SeqCst);
-        if taken >= shared.limits.max_clients || *shared.stop.borrow() {
+        let taken = shared.lifecycle.enter();
+        if taken >= shared.limits.max_clients || shared.lifecycle.stopping() {
             self.release();
             shared.refused.fetch_add(1, Ordering::Relaxed);
             return false;
@@ -284,14 +281,12 @@ impl Server {
     }
 
     fn release(&self) {
-        if self.shared.live.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.shared.idle.notify_waiters();
-        }
+        self.shared.lifecycle.leave();
     }
 
     /// Connections being served.
     pub fn connections(&self) -> usize {
-        self.shared.live.load(Ordering::SeqCst)
+        self.shared.lifecycle.live()
     }
 
     /// Connections closed at accept because the server was full or stopping.
@@ -305,18 +300,12 @@ impl Server {
     /// their replies and closes. What is still running after `Limits::shutdown_grace` is
     /// cancelled. [`closed`](Server::closed) waits for all of that.
     pub fn shutdown(&self) {
-        self.shared.stop.send_replace(true);
+        self.shared.lifecycle.shutdown();
     }
 
     /// Waits until no connection is left (after [`shutdown`](Server::shutdown), until every
     /// connection has closed).
     pub async fn closed(&self) {
-        loop {
-            let idle = self.shared.idle.notified();
-            if self.connections() == 0 {
-                return;
-            }
-            idle.await;
-        }
+        self.shared.lifecycle.closed().await
     }
 }

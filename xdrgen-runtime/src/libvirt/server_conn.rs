@@ -431,7 +431,7 @@ where
     // The server's PINGs start when the client asks for them (Connection::start_keepalive).
     let mut ka: Option<keepalive::State> = None;
     let mut ka_asked = connection.inner.keepalive.subscribe();
-    let mut stop = server.stop.subscribe();
+    let mut stop = server.lifecycle.subscribe();
     let mut closing = connection.inner.closing.subscribe();
     let mut dead = connection.inner.dead.subscribe();
     // A call read while its budget was empty, or stream data while its stream's queue was

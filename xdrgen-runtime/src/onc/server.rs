@@ -20,7 +20,6 @@ use std::collections::BTreeMap;
 use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +28,7 @@ use futures_core::Stream;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{mpsc, watch, Notify, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::codec::{Encoder, FramedRead};
@@ -40,6 +39,7 @@ use super::msg::{AcceptStat, AuthStat, Message, RejectStat, ReplyHeader, RPC_VER
 use super::record::{RecordCodec, DEFAULT_MAX_RECORD};
 use super::udp::MAX_DATAGRAM;
 use super::Error;
+use crate::lifecycle::{stopped, Lifecycle};
 use crate::partial::Partial;
 use crate::xdr::{Decoder, Encode, Encoder as XdrEncoder};
 
@@ -109,9 +109,7 @@ impl Builder {
                 max_in_flight: self.max_in_flight.unwrap_or(64),
                 record_timeout: self.record_timeout.unwrap_or(DEFAULT_RECORD_TIMEOUT),
                 shutdown_grace: self.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),
-                stop: watch::channel(false).0,
-                live: AtomicUsize::new(0),
-                idle: Notify::new(),
+                lifecycle: Lifecycle::new(),
             }),
         }
     }
@@ -123,12 +121,8 @@ struct Inner {
     max_in_flight: usize,
     record_timeout: Duration,
     shutdown_grace: Duration,
-    /// Set by [`Server::shutdown`].
-    stop: watch::Sender<bool>,
-    /// TCP connections and UDP sockets being served.
-    live: AtomicUsize,
-    /// Told when `live` drops to 0.
-    idle: Notify,
+    /// [`Server::shutdown`]'s signal; counts the TCP connections and UDP sockets served.
+    lifecycle: Lifecycle,
 }
 
 /// Counts one connection or socket as served while it lives.
@@ -136,16 +130,14 @@ struct Live(Arc<Inner>);
 
 impl Live {
     fn new(inner: &Arc<Inner>) -> Self {
-        inner.live.fetch_add(1, Ordering::SeqCst);
+        inner.lifecycle.enter();
         Live(inner.clone())
     }
 }
 
 impl Drop for Live {
     fn drop(&mut self) {
-        if self.0.live.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.idle.notify_waiters();
-        }
+        self.0.lifecycle.leave();
     }
 }
 
@@ -185,24 +177,18 @@ impl Server {
     /// refused), and every connection stops reading, lets the calls it has running finish
     /// within [`Builder::shutdown_grace`] (then cancels them), writes their replies and closes.
     pub fn shutdown(&self) {
-        self.inner.stop.send_replace(true);
+        self.inner.lifecycle.shutdown();
     }
 
     /// TCP connections and UDP sockets being served.
     pub fn connections(&self) -> usize {
-        self.inner.live.load(Ordering::SeqCst)
+        self.inner.lifecycle.live()
     }
 
     /// Waits until no TCP connection or UDP socket is served (after
     /// [`shutdown`](Server::shutdown), until everything has closed).
     pub async fn closed(&self) {
-        loop {
-            let idle = self.inner.idle.notified();
-            if self.connections() == 0 {
-                return;
-            }
-            idle.await;
-        }
+        self.inner.lifecycle.closed().await
     }
 
     /// Every (program, version) served.
@@ -272,7 +258,7 @@ impl Server {
     /// serving each on its own task. The listener is dropped on return, so later connections
     /// are refused by the system.
     pub async fn serve_tcp(&self, listener: TcpListener) -> std::io::Result<()> {
-        let mut stop = self.inner.stop.subscribe();
+        let mut stop = self.inner.lifecycle.subscribe();
         loop {
             let (stream, peer) = tokio::select! {
                 r = listener.accept() => r?,
@@ -318,7 +304,7 @@ impl Server {
             writer.abort();
             return;
         }
-        let mut stop = self.inner.stop.subscribe();
+        let mut stop = self.inner.lifecycle.subscribe();
         let mut deadline = matches!(end, End::Stopping).then(|| Instant::now() + grace);
         let far = || Instant::now() + Duration::from_secs(86400 * 365);
         loop {
@@ -351,7 +337,7 @@ impl Server {
         calls: &mut JoinSet<()>,
     ) -> End {
         let slots = Arc::new(Semaphore::new(self.inner.max_in_flight));
-        let mut stop = self.inner.stop.subscribe();
+        let mut stop = self.inner.lifecycle.subscribe();
         let mut partial = Partial::new(self.inner.record_timeout);
         let mut received: u64 = 0;
         loop {
@@ -401,7 +387,7 @@ impl Server {
         let socket = Arc::new(socket);
         let max = self.inner.max_in_flight;
         let slots = Arc::new(Semaphore::new(max));
-        let mut stop = self.inner.stop.subscribe();
+        let mut stop = self.inner.lifecycle.subscribe();
         let mut buf = vec![0u8; MAX_DATAGRAM + 1];
         loop {
             let received = tokio::select! {
@@ -445,11 +431,6 @@ impl Server {
             });
         }
     }
-}
-
-/// Waits for [`Server::shutdown`] (the watch's guard is not held across awaits).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
 }
 
 async fn next(framed: &mut FramedRead<OwnedReadHalf, RecordCodec>) -> Option<Result<Bytes, Error>> {
