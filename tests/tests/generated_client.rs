@@ -53,7 +53,7 @@ fn the_table_is_sorted_and_carries_the_annotations() {
         ("DEMO_PROGRAM", 0x4445_4d4f, 1)
     );
     let numbers: Vec<u32> = info.procedures.iter().map(|p| p.number).collect();
-    assert_eq!(numbers, (1..=10).collect::<Vec<_>>());
+    assert_eq!(numbers, (1..=11).collect::<Vec<_>>());
     let upload = info.procedure(10).expect("upload");
     assert_eq!(
         (upload.name, upload.method, upload.args, upload.ret),
@@ -78,7 +78,12 @@ fn the_table_is_sorted_and_carries_the_annotations() {
     assert!(info.procedure(9).expect("ping").high_priority);
     let event = info.procedure(8).expect("state_event");
     assert_eq!(event.message, Some("demo_state_event_msg"));
-    assert!(info.procedure(11).is_none());
+    let uuid_of = info.procedure(11).expect("uuid_of");
+    assert_eq!(
+        (uuid_of.args, uuid_of.ret),
+        (Some("demo_uuid_of_args"), Some("demo_uuid_of_ret"))
+    );
+    assert!(info.procedure(12).is_none());
 }
 
 #[test]

@@ -132,6 +132,18 @@ impl DemoServer for Demo {
         }
     }
 
+    /// Typedef'd payloads: a name's UUID is 16 bytes of its length; no name is an error.
+    async fn uuid_of(
+        &self,
+        _cx: &Context,
+        args: DemoUuidOfArgs,
+    ) -> Result<DemoUuidOfRet, RemoteError> {
+        match args {
+            Some(name) => Ok([name.len() as u8; 16]),
+            None => Err(failed("no name")),
+        }
+    }
+
     async fn set_params(&self, _cx: &Context, _args: DemoSetParamsArgs) -> Result<(), RemoteError> {
         self.entered.fetch_add(1, Ordering::SeqCst);
         Ok(())
@@ -306,6 +318,13 @@ async fn calls_are_answered_and_errors_are_libvirts() {
     let e = remote(client.lookup(&lookup_args("panic")).await.unwrap_err());
     assert_eq!(e.code, RemoteError::INTERNAL_ERROR);
     client.lookup(&lookup_args("vm1")).await.unwrap();
+
+    // A procedure whose argument is a typedef of optional data and whose result one of fixed
+    // opaque data.
+    let name = XdrString::try_from("seven").expect("fits");
+    assert_eq!(client.uuid_of(&Some(name)).await.unwrap(), [5; 16]);
+    let e = remote(client.uuid_of(&None).await.unwrap_err());
+    assert_eq!(e, failed("no name"));
 }
 
 #[tokio::test]
