@@ -85,6 +85,8 @@
 pub mod codegen;
 #[cfg(feature = "libvirt")]
 pub mod libvirt;
+#[cfg(any(feature = "libvirt", feature = "onc"))]
+mod mux;
 #[cfg(feature = "onc")]
 pub mod onc;
 #[cfg(feature = "random")]

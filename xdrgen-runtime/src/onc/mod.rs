@@ -36,7 +36,6 @@ mod client;
 mod dispatch;
 mod error;
 pub mod msg;
-mod pending;
 pub mod portmap;
 pub mod record;
 mod server;
