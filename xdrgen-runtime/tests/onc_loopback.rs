@@ -2,8 +2,8 @@
 //! loopback TCP and UDP, with a hand-written dispatcher: many calls in flight, cancellation by
 //! drop, deadlines, retransmission and duplicate replies, every refusal the server itself
 //! sends, records in many fragments and in 1-byte writes, an oversized fragment, and a peer that
-//! stops mid-record while others are served, and results decoded from the received record
-//! without copying their data. (Generated code is tested in `tests/`.)
+//! stops mid-record while others are served, and results and arguments decoded from the
+//! received record without copying their data. (Generated code is tested in `tests/`.)
 #![cfg(feature = "onc")]
 
 use std::net::SocketAddr;
@@ -20,10 +20,10 @@ use xdrgen_runtime::onc::msg::{CallHeader, Message, RPC_VERSION};
 use xdrgen_runtime::onc::record::single_fragment;
 use xdrgen_runtime::onc::{
     fallback, serve, BoxFuture, CallError, Client, Context, Credentials, Dispatch, Error,
-    OpaqueAuth, Options, Refusal, Reply, Server,
+    OpaqueAuth, Options, Protocol, Refusal, Reply, Server,
 };
 use xdrgen_runtime::rpc::ProgramInfo;
-use xdrgen_runtime::xdr::{to_bytes, Encode, Opaque};
+use xdrgen_runtime::xdr::{to_bytes, Bytes, Encode, Opaque};
 
 const PROG: u32 = 0x2000_0099;
 static V2: ProgramInfo = ProgramInfo {
@@ -36,7 +36,7 @@ static V3: ProgramInfo = ProgramInfo { version: 3, ..V2 };
 static V7: ProgramInfo = ProgramInfo { version: 7, ..V2 };
 
 /// Procedures: 1 echo(opaque<>), 2 add(int, int), 3 sleep(ms) → ms, 4 the caller's uid,
-/// 5 n zero bytes.
+/// 5 n zero bytes, 6 the address of the decoded opaque<> argument's data.
 struct Echo {
     info: &'static ProgramInfo,
     calls: Arc<AtomicU32>,
@@ -47,7 +47,7 @@ impl Dispatch for Echo {
         self.info
     }
 
-    fn dispatch<'a>(&'a self, cx: &'a Context, args: &'a [u8]) -> BoxFuture<'a, Reply> {
+    fn dispatch<'a>(&'a self, cx: &'a Context, args: &'a Bytes) -> BoxFuture<'a, Reply> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         match cx.procedure() {
             1 => serve(args, |a: Opaque| async move { Ok(a) }),
@@ -68,6 +68,9 @@ impl Dispatch for Echo {
             5 => serve(args, |n: u32| async move {
                 Opaque::<{ u32::MAX }>::new(vec![0u8; n.min(1 << 20) as usize])
                     .map_err(|_| CallError::SystemErr)
+            }),
+            6 => serve(args, |a: Opaque| async move {
+                Ok(a.as_slice().as_ptr() as usize as u64)
             }),
             _ => fallback(cx, args),
         }
@@ -407,6 +410,23 @@ async fn results_are_decoded_from_the_received_record_without_a_copy() {
         last_read.contains(&last_byte),
         "the data's last byte is at {last_byte:#x}, the last read wrote {last_read:#x?}"
     );
+}
+
+#[tokio::test]
+async fn arguments_are_decoded_from_the_received_record_without_a_copy() {
+    let server = Server::builder()
+        .program(Echo {
+            info: &V2,
+            calls: Arc::default(),
+        })
+        .build();
+    let record = Bytes::from(raw_call(9, RPC_VERSION, 6, &opaque(1000)));
+    let reply = server.handle(&record, None, Protocol::Tcp).await.unwrap();
+    // The results are the address of the argument's data, as procedure 6 decoded it.
+    let tail: [u8; 8] = reply[reply.len() - 8..].try_into().unwrap();
+    let address = u64::from_be_bytes(tail) as usize;
+    let args = record.as_ptr() as usize + record.len() - 1000;
+    assert_eq!(address, args, "record at {:#x?}", record.as_ptr_range());
 }
 
 /// Calls can be spawned: their futures are `Send` whatever the arguments' lifetimes.

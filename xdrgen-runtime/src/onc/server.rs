@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -112,10 +112,11 @@ impl Server {
 
     /// Answers one call message: the reply message to send, or `None` for a message that
     /// gets none (a REPLY, or a header that does not decode: without a sound header there is
-    /// no call to answer, as in libtirpc).
+    /// no call to answer, as in libtirpc). The dispatcher decodes the arguments from
+    /// `message`'s buffer, without copying their opaque data.
     pub async fn handle(
         &self,
-        message: &[u8],
+        message: &Bytes,
         peer: Option<SocketAddr>,
         protocol: Protocol,
     ) -> Option<Vec<u8>> {
@@ -153,7 +154,8 @@ impl Server {
             peer,
             protocol,
         };
-        match dispatch.dispatch(&cx, input.rest()).await {
+        let args = message.slice(input.position()..);
+        match dispatch.dispatch(&cx, &args).await {
             Ok(results) => reply(accepted(AcceptStat::Success), &results),
             Err(CallError::ProcUnavail) => reply(accepted(AcceptStat::ProcUnavail), &[]),
             Err(CallError::GarbageArgs) => reply(accepted(AcceptStat::GarbageArgs), &[]),
@@ -221,7 +223,7 @@ impl Server {
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
                 Err(e) => return Err(e),
             };
-            let message = buf[..n].to_vec();
+            let message = Bytes::copy_from_slice(&buf[..n]);
             let Ok(slot) = slots.clone().acquire_owned().await else {
                 return Ok(());
             };
