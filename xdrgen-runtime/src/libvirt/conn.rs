@@ -4,11 +4,11 @@
 //! keepalive are libvirt's own.
 //!
 //! Callers put an entry in the tables (a `oneshot` for a reply, a channel for a stream)
-//! *before* their CALL is queued, then await it. The reader routes each incoming packet: replies and
-//! stream packets by serial, events by program, keepalive PINGs answered at once. Packets go out
-//! through one bounded channel to the writer task, which writes each packet whole, so a caller
-//! whose future is dropped mid-call can never leave half a packet on the wire. When either task
-//! ends, the connection is closed and every waiter fails with the cause.
+//! *before* their CALL is queued, then await it. The reader routes each incoming packet:
+//! replies and stream packets by serial, events by program, keepalive PINGs answered at once.
+//! Packets go out through one bounded channel to the writer task, which writes each packet
+//! whole, so a caller whose future is dropped mid-call can never leave half a packet on the
+//! wire. When either task ends, the connection is closed and every waiter fails with the cause.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
