@@ -21,6 +21,7 @@
 //!   `onc_demo.x` and `onc_typedefs.x`, for the ONC RPC interop tests.
 //! - [`client_suite`]: the generated libvirt client's tests against a daemon (libvirtd or
 //!   lvirtd).
+//! - [`landed`]: a read half that records where reads put their bytes (zero-copy checks).
 
 pub mod alloc_probe;
 pub mod c_bench;
@@ -31,6 +32,7 @@ pub mod daemon;
 pub mod differential;
 pub mod driver;
 pub mod generator_bench;
+pub mod landed;
 pub mod onc_demo;
 pub mod onc_peers;
 pub mod onc_typedefs;

@@ -2,8 +2,9 @@
 //! RFC 1813) against nfs-ganesha (`../shared/peers/oncrpc-peers.sh`), over TCP with AUTH_SYS,
 //! both programs found through rpcbind: mount `/mem`, create a directory and a file in it,
 //! write 2 MiB in 256 KiB WRITEs and read them back identical, list the directory with
-//! READDIRPLUS, check GETATTR sizes, remove everything and unmount. And `showmount -e` (a C
-//! client, nfs-common) lists the exports of a MOUNT server generated from the same file.
+//! READDIRPLUS, check GETATTR sizes, remove everything and unmount; each READ's data is decoded
+//! where the socket read put it (no copy). And `showmount -e` (a C client, nfs-common) lists
+//! the exports of a MOUNT server generated from the same file.
 
 use std::net::SocketAddr;
 
@@ -13,13 +14,15 @@ use xdrgen_tests::fixtures::nfs3::*;
 use xdrgen_tests::fixtures::rpcbind::{
     RbMapping, RbPmapVersClient, RbRpcb, RbVers4Client, RB_IPPROTO_TCP,
 };
+use xdrgen_tests::landed::{Landed, Reads};
 use xdrgen_tests::onc_peers::{self, RPCBIND};
 
 const CHUNK: usize = 256 * 1024;
 const TOTAL: usize = 2 * 1024 * 1024;
 
-/// A TCP client of a program version at the port rpcbind gives, with AUTH_SYS as root.
-async fn client(program: u32, version: u32) -> Client {
+/// A TCP client of a program version at the port rpcbind gives, with AUTH_SYS as root, and
+/// where its reads put their bytes.
+async fn client(program: u32, version: u32) -> (Client, Reads) {
     let rpcbind: SocketAddr = RPCBIND.parse().unwrap();
     let pmap = RbPmapVersClient::new(Client::connect_tcp(rpcbind).await.unwrap());
     let mapping = RbMapping {
@@ -33,11 +36,16 @@ async fn client(program: u32, version: u32) -> Client {
         port, 0,
         "rpcbind has no TCP port for {program} version {version}"
     );
-    Client::connect_tcp(("127.0.0.1", port as u16))
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port as u16))
         .await
-        .unwrap()
+        .unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (read, write) = stream.into_split();
+    let (read, reads) = Landed::new(read);
+    let client = Client::over_halves(read, write, &Options::default())
         .with_credentials(&Credentials::sys("xdrgen-tests", 0, 0))
-        .unwrap()
+        .unwrap();
+    (client, reads)
 }
 
 fn name(s: &str) -> Filename3 {
@@ -98,8 +106,9 @@ async fn mount_write_read_list_and_remove_on_nfs_ganesha() {
     }
     // Not while the other test has MOUNT's rpcbind entries pointing at its own server.
     let _lock = onc_peers::registration_lock().await;
-    let mount = MountV3Client::new(client(MountV3Client::INFO.number, 3).await);
-    let nfs = NfsV3Client::new(client(NfsV3Client::INFO.number, 3).await);
+    let mount = MountV3Client::new(client(MountV3Client::INFO.number, 3).await.0);
+    let (nfs, nfs_reads) = client(NfsV3Client::INFO.number, 3).await;
+    let nfs = NfsV3Client::new(nfs);
     nfs.nfsproc3_null().await.unwrap();
 
     // MOUNT /mem.
@@ -171,6 +180,17 @@ async fn mount_write_read_list_and_remove_on_nfs_ganesha() {
         };
         match nfs.nfsproc3_read(&args).await.unwrap() {
             Read3res::Nfs3Ok(ok) => {
+                // The data ends the reply record (256 KiB: no padding after it), and nothing
+                // else is in flight: its last byte is where the client's last read put it.
+                if let Some(last) = ok.data.as_slice().last() {
+                    assert!(
+                        nfs_reads.last_read_wrote(last),
+                        "READ at {}: data copied after the socket read ({:#x?}, last read {:#x?})",
+                        back.len(),
+                        ok.data.as_slice().as_ptr_range(),
+                        nfs_reads.last()
+                    );
+                }
                 back.extend_from_slice(&ok.data);
                 if ok.eof || ok.data.is_empty() {
                     break;

@@ -87,6 +87,8 @@ pub mod codegen;
 pub mod libvirt;
 #[cfg(any(feature = "libvirt", feature = "onc"))]
 mod lifecycle;
+#[cfg(any(feature = "libvirt", feature = "onc"))]
+mod mux;
 #[cfg(feature = "onc")]
 pub mod onc;
 #[cfg(any(feature = "libvirt", feature = "onc"))]

@@ -2,24 +2,28 @@
 //! loopback TCP and UDP, with a hand-written dispatcher: many calls in flight, cancellation by
 //! drop, deadlines, retransmission and duplicate replies, every refusal the server itself
 //! sends, records in many fragments and in 1-byte writes, an oversized fragment, and a peer that
-//! stops mid-record while others are served. (Generated code is tested in `tests/`.)
+//! stops mid-record while others are served, and results and arguments decoded from the
+//! received record without copying their data. (Generated code is tested in `tests/`.)
 #![cfg(feature = "onc")]
 
 use std::net::SocketAddr;
+use std::ops::Range;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use xdrgen_runtime::onc::msg::{CallHeader, Message, RPC_VERSION};
 use xdrgen_runtime::onc::record::single_fragment;
 use xdrgen_runtime::onc::{
     fallback, serve, BoxFuture, CallError, Client, Context, Credentials, Dispatch, Error,
-    OpaqueAuth, Options, Refusal, Reply, Server,
+    OpaqueAuth, Options, Protocol, Refusal, Reply, Server,
 };
 use xdrgen_runtime::rpc::ProgramInfo;
-use xdrgen_runtime::xdr::{to_bytes, Encode, Opaque};
+use xdrgen_runtime::xdr::{to_bytes, Bytes, Encode, Opaque};
 
 const PROG: u32 = 0x2000_0099;
 static V2: ProgramInfo = ProgramInfo {
@@ -32,7 +36,7 @@ static V3: ProgramInfo = ProgramInfo { version: 3, ..V2 };
 static V7: ProgramInfo = ProgramInfo { version: 7, ..V2 };
 
 /// Procedures: 1 echo(opaque<>), 2 add(int, int), 3 sleep(ms) → ms, 4 the caller's uid,
-/// 5 n zero bytes.
+/// 5 n zero bytes, 6 the address of the decoded opaque<> argument's data.
 struct Echo {
     info: &'static ProgramInfo,
     calls: Arc<AtomicU32>,
@@ -43,7 +47,7 @@ impl Dispatch for Echo {
         self.info
     }
 
-    fn dispatch<'a>(&'a self, cx: &'a Context, args: &'a [u8]) -> BoxFuture<'a, Reply> {
+    fn dispatch<'a>(&'a self, cx: &'a Context, args: &'a Bytes) -> BoxFuture<'a, Reply> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         match cx.procedure() {
             1 => serve(args, |a: Opaque| async move { Ok(a) }),
@@ -64,6 +68,9 @@ impl Dispatch for Echo {
             5 => serve(args, |n: u32| async move {
                 Opaque::<{ u32::MAX }>::new(vec![0u8; n.min(1 << 20) as usize])
                     .map_err(|_| CallError::SystemErr)
+            }),
+            6 => serve(args, |a: Opaque| async move {
+                Ok(a.as_slice().as_ptr() as usize as u64)
             }),
             _ => fallback(cx, args),
         }
@@ -205,6 +212,7 @@ async fn deadlines_and_cancellation() {
         )
         .await,
     );
+    assert_eq!(client.in_flight(), 0);
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(client.unmatched_replies(), 2);
     let sum: i32 = client.call(&V2, 2, &(&1i32, &1i32)).await.unwrap();
@@ -349,6 +357,76 @@ async fn hostile_and_odd_peers() {
     let reply = read_record(&mut s).await;
     assert_eq!(&reply[..4], [0, 0, 0, 3]);
     drop(stalled);
+}
+
+/// A read half that records where each read put its bytes: ranges of the client reader's
+/// own buffer.
+struct Landed<R> {
+    inner: R,
+    ranges: Arc<Mutex<Vec<Range<usize>>>>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Landed<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let landed = &buf.filled()[before..];
+        if !landed.is_empty() {
+            let start = landed.as_ptr() as usize;
+            self.ranges
+                .lock()
+                .unwrap()
+                .push(start..start + landed.len());
+        }
+        r
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_are_decoded_from_the_received_record_without_a_copy() {
+    let p = start().await;
+    let (read, write) = TcpStream::connect(p.tcp).await.unwrap().into_split();
+    let ranges = Arc::new(Mutex::new(Vec::new()));
+    let read = Landed {
+        inner: read,
+        ranges: ranges.clone(),
+    };
+    let client = Client::over_halves(read, write, &Options::default());
+    // An NFS READ's worth of data, echoed back: the reply record ends with it.
+    let data = opaque(256 * 1024);
+    let back: Opaque = client.call(&V2, 1, &data).await.unwrap();
+    assert_eq!(back, data);
+    // The reply's last bytes are the data's last bytes. The last read put them in the reader's
+    // buffer, which the record and everything decoded from it share; a copy would have
+    // put them in memory allocated after that read, while the buffer was still alive.
+    let last_byte = back.as_slice().as_ptr() as usize + back.len() - 1;
+    let ranges = ranges.lock().unwrap();
+    let last_read = ranges.last().unwrap();
+    assert!(
+        last_read.contains(&last_byte),
+        "the data's last byte is at {last_byte:#x}, the last read wrote {last_read:#x?}"
+    );
+}
+
+#[tokio::test]
+async fn arguments_are_decoded_from_the_received_record_without_a_copy() {
+    let server = Server::builder()
+        .program(Echo {
+            info: &V2,
+            calls: Arc::default(),
+        })
+        .build();
+    let record = Bytes::from(raw_call(9, RPC_VERSION, 6, &opaque(1000)));
+    let reply = server.handle(&record, None, Protocol::Tcp).await.unwrap();
+    // The results are the address of the argument's data, as procedure 6 decoded it.
+    let tail: [u8; 8] = reply[reply.len() - 8..].try_into().unwrap();
+    let address = u64::from_be_bytes(tail) as usize;
+    let args = record.as_ptr() as usize + record.len() - 1000;
+    assert_eq!(address, args, "record at {:#x?}", record.as_ptr_range());
 }
 
 /// Calls can be spawned: their futures are `Send` whatever the arguments' lifetimes.

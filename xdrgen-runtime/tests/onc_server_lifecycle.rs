@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::JoinHandle;
@@ -38,7 +39,7 @@ impl Dispatch for Life {
         &PROG
     }
 
-    fn dispatch<'a>(&'a self, cx: &'a Context, args: &'a [u8]) -> BoxFuture<'a, Reply> {
+    fn dispatch<'a>(&'a self, cx: &'a Context, args: &'a Bytes) -> BoxFuture<'a, Reply> {
         match cx.procedure() {
             1 => serve(args, |n: u32| async move { Ok(n.wrapping_add(1)) }),
             2 => serve(args, move |ms: u32| async move {

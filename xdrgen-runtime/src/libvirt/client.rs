@@ -5,15 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use super::conn::{self, stream_channel, Control, Outgoing, Parts, Shared, StreamTx};
+use super::conn::{self, stream_channel, CallWaiter, Control, Outgoing, Parts, Shared, StreamTx};
 use super::event::{Event, Events};
 use super::frame::{encode_packet, Packet};
 use super::header::{Header, MessageType, Status, MESSAGE_MAX};
 use super::keepalive::Keepalive;
 use super::stream::{ReadStream, WriteStream};
 use super::Error;
+use crate::mux::within;
 use crate::rpc::ProgramInfo;
 use crate::xdr::{from_shared, Decode, Encode};
 
@@ -51,7 +52,7 @@ struct Handle {
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        let _ = self.parts.control.send(Control::Close);
+        // The reader and writer stop when the connection closes.
         self.parts.shared.close(Error::Closed(None));
     }
 }
@@ -80,12 +81,6 @@ impl std::fmt::Debug for Client {
             .field("timeout", &self.timeout)
             .finish()
     }
-}
-
-/// What a call expects besides its reply.
-enum Expect {
-    Reply,
-    Stream,
 }
 
 impl Client {
@@ -135,10 +130,7 @@ impl Client {
     /// Replies that arrived for no waiting call (late replies of cancelled calls, or a peer's
     /// mistake). They are discarded.
     pub fn unmatched_replies(&self) -> u64 {
-        self.shared()
-            .counters
-            .unknown_serial
-            .load(Ordering::Relaxed)
+        self.shared().calls.unmatched()
     }
 
     /// Events discarded because a subscriber's queue was full, over all subscribers.
@@ -156,12 +148,11 @@ impl Client {
 
     /// Turns true when the connection closes.
     pub(crate) fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.shared().closing.subscribe()
+        self.shared().calls.closing()
     }
 
     /// Closes the connection now: pending calls and streams fail with [`Error::Closed`].
     pub fn close(&self) {
-        let _ = self.handle.parts.control.send(Control::Close);
         self.shared().close(Error::Closed(None));
     }
 
@@ -194,9 +185,10 @@ impl Client {
         procedure: u32,
         args: &A,
     ) -> Result<R, Error> {
-        let header = self.call_header(program, procedure);
+        let waiter = self.shared().register(target(program, procedure))?;
+        let header = call_header(program, procedure, waiter.key());
         let packet = encode_packet(&header, args, self.handle.options.max_packet)?;
-        let reply = self.round_trip(header, packet, Expect::Reply, None).await?;
+        let reply = self.round_trip(waiter, header, packet, None).await?;
         Ok(from_shared(&reply.body)?)
     }
 
@@ -207,12 +199,11 @@ impl Client {
         procedure: u32,
         args: &A,
     ) -> Result<(R, ReadStream), Error> {
-        let header = self.call_header(program, procedure);
+        let waiter = self.shared().register(target(program, procedure))?;
+        let header = call_header(program, procedure, waiter.key());
         let packet = encode_packet(&header, args, self.handle.options.max_packet)?;
         let (tx, rx) = stream_channel(self.handle.options.stream_buffer);
-        let reply = self
-            .round_trip(header, packet, Expect::Stream, Some(tx))
-            .await?;
+        let reply = self.round_trip(waiter, header, packet, Some(tx)).await?;
         // From here the stream is open on the server: dropping it (even on a bad reply) aborts.
         let stream = ReadStream::new(self.clone(), header, rx);
         let value = from_shared(&reply.body)?;
@@ -226,59 +217,46 @@ impl Client {
         procedure: u32,
         args: &A,
     ) -> Result<(R, WriteStream), Error> {
-        let header = self.call_header(program, procedure);
+        let waiter = self.shared().register(target(program, procedure))?;
+        let header = call_header(program, procedure, waiter.key());
         let packet = encode_packet(&header, args, self.handle.options.max_packet)?;
         // The server sends only its end or an error on a write stream.
         let (tx, rx) = stream_channel(0);
-        let reply = self
-            .round_trip(header, packet, Expect::Stream, Some(tx))
-            .await?;
+        let reply = self.round_trip(waiter, header, packet, Some(tx)).await?;
         let stream = WriteStream::new(self.clone(), header, rx);
         let value = from_shared(&reply.body)?;
         Ok((value, stream))
     }
 
-    fn call_header(&self, program: &ProgramInfo, procedure: u32) -> Header {
-        Header {
-            program: program.number,
-            version: program.version,
-            procedure,
-            kind: MessageType::Call,
-            serial: self.shared().next_serial(),
-            status: Status::Ok,
-        }
-    }
-
-    /// Registers the call, queues its packet and waits for the reply: the one non-generic
-    /// path every generated method shares. The guard forgets the call (and its stream) if this
-    /// future is dropped, times out or fails.
+    /// Opens the stream (if any) of the registered call, queues its packet and waits for the
+    /// reply: the one non-generic path every generated method shares. The guard forgets the
+    /// call (and its stream) if this future is dropped, times out or fails.
     async fn round_trip(
         &self,
+        waiter: CallWaiter<'_>,
         header: Header,
         packet: bytes::Bytes,
-        expect: Expect,
         stream: Option<StreamTx>,
     ) -> Result<Packet, Error> {
-        let rx = self.shared().register(&header, stream)?;
         let mut guard = CallGuard {
             client: self,
             header,
-            stream: matches!(expect, Expect::Stream),
+            stream: stream.is_some(),
+            waiter,
         };
+        if let Some(tx) = stream {
+            self.shared()
+                .add_stream(header.serial, target_of(&header), tx)?;
+        }
         let wait = async {
             self.send(Outgoing {
                 head: packet,
                 data: None,
             })
             .await?;
-            reply(rx).await
+            guard.waiter.reply().await
         };
-        let reply = match self.timeout {
-            Some(t) => tokio::time::timeout(t, wait)
-                .await
-                .map_err(|_| Error::Timeout(t))?,
-            None => wait.await,
-        }?;
+        let reply = within(self.timeout, wait, Error::Timeout).await?;
         if reply.header.status == Status::Error {
             return Err(conn::remote_error(&reply.body));
         }
@@ -309,28 +287,40 @@ impl Client {
     }
 }
 
-async fn reply(rx: oneshot::Receiver<Result<Packet, Error>>) -> Result<Packet, Error> {
-    match rx.await {
-        Ok(r) => r,
-        // The waiter was removed without an answer: only `close` does that.
-        Err(_) => Err(Error::Closed(None)),
+/// What a reply to a call of `program`'s `procedure` must name.
+fn target(program: &ProgramInfo, procedure: u32) -> conn::Target {
+    (program.number, program.version, procedure)
+}
+
+fn target_of(h: &Header) -> conn::Target {
+    (h.program, h.version, h.procedure)
+}
+
+fn call_header(program: &ProgramInfo, procedure: u32, serial: u32) -> Header {
+    Header {
+        program: program.number,
+        version: program.version,
+        procedure,
+        kind: MessageType::Call,
+        serial,
+        status: Status::Ok,
     }
 }
 
-/// Removes a call's waiter (and its stream, unless the call succeeded) when the call ends in
-/// any way, including its future being dropped. A stream call that did not succeed is also
-/// aborted on the server, which may already have opened it.
+/// Removes a call's stream, unless the call succeeded, when the call ends in any way, including
+/// its future being dropped (its waiter, dropped with it, removes the call's entry). A stream
+/// call that did not succeed is also aborted on the server, which may already have opened it.
 struct CallGuard<'a> {
     client: &'a Client,
     header: Header,
     stream: bool,
+    waiter: CallWaiter<'a>,
 }
 
 impl Drop for CallGuard<'_> {
     fn drop(&mut self) {
-        let shared = self.client.shared();
-        shared.forget_call(self.header.serial);
         if self.stream {
+            let shared = self.client.shared();
             shared.forget_stream(self.header.serial);
             if shared.closed().is_none() {
                 let abort = Header {

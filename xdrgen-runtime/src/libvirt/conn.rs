@@ -1,37 +1,30 @@
-//! One connection's machinery: the routing table shared by callers, the reader task that owns
-//! the read half, and the writer task that owns the write half.
+//! One connection's machinery: the routing tables shared by callers, the reader task that owns
+//! the read half, and the writer task that owns the write half. The call table, the writer and
+//! the reader loop are the ones the ONC client uses too (`crate::mux`); streams, events and
+//! keepalive are libvirt's own.
 //!
-//! Callers put an entry in the table (a `oneshot` for a reply, a channel for a stream) *before*
-//! their CALL is queued, then await it. The reader routes each incoming packet: replies and
-//! stream packets by serial, events by program, keepalive PINGs answered at once. Packets go out
-//! through one bounded channel to the writer task, which writes each packet whole, so a caller
-//! whose future is dropped mid-call can never leave half a packet on the wire. When either task
-//! ends, the connection is closed and every waiter fails with the cause.
+//! Callers put an entry in the tables (a `oneshot` for a reply, a channel for a stream)
+//! *before* their CALL is queued, then await it. The reader routes each incoming packet:
+//! replies and stream packets by serial, events by program, keepalive PINGs answered at once.
+//! Packets go out through one bounded channel to the writer task, which writes each packet
+//! whole, so a caller whose future is dropped mid-call can never leave half a packet on the
+//! wire. When either task ends, the connection is closed and every waiter fails with the cause.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use bytes::Bytes;
-use futures_core::Stream;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
-use tokio::sync::{mpsc, oneshot};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tokio_util::codec::FramedRead;
 
 use super::frame::{Packet, PacketCodec};
 use super::header::{Header, MessageType, Status};
 use super::keepalive::{self, Keepalive};
 use super::Error;
-
-/// A packet to write: a head (length word, header and maybe an XDR payload) and raw data that
-/// follows it unchanged (stream data, so that it is never copied into the head).
-#[derive(Debug)]
-pub(crate) struct Outgoing {
-    pub head: Bytes,
-    pub data: Option<Bytes>,
-}
+pub(crate) use crate::mux::Outgoing;
+use crate::mux::{read_loop, write_queue, Calls, Cause, End, Route, Waiter};
 
 /// What the stream side of a call receives.
 #[derive(Debug)]
@@ -114,19 +107,24 @@ impl StreamRx {
     }
 }
 
-/// The reply waiter of one call.
-struct Pending {
-    program: u32,
-    version: u32,
-    procedure: u32,
-    tx: oneshot::Sender<Result<Packet, Error>>,
+/// What a reply is checked against: the call's program, version and procedure.
+pub(crate) type Target = (u32, u32, u32);
+
+/// The table of calls waiting for their reply (shared with the ONC client: `crate::mux`).
+pub(crate) type CallTable = Calls<Target, Packet, Error>;
+
+/// One call's place in the table; dropping it cancels the call.
+pub(crate) type CallWaiter<'a> = Waiter<'a, Target, Packet, Error>;
+
+impl Cause for Error {
+    fn vanished() -> Self {
+        Error::Closed(None)
+    }
 }
 
 /// The stream of one call.
 struct StreamSlot {
-    program: u32,
-    version: u32,
-    procedure: u32,
+    target: Target,
     tx: StreamTx,
 }
 
@@ -137,102 +135,65 @@ struct Subscription {
     dropped: Arc<AtomicU64>,
 }
 
+/// What libvirt routes besides replies: streams by serial, events by program.
 #[derive(Default)]
-struct Table {
-    pending: HashMap<u32, Pending>,
+struct Side {
     streams: HashMap<u32, StreamSlot>,
     events: Vec<Subscription>,
-    /// Set once the connection is dead: what every later caller gets.
-    closed: Option<Error>,
+    /// Set when the connection closes (after the call table, whose cause it shares).
+    closed: bool,
 }
 
-/// Counters a test or a monitor can read.
+/// Counters a test or a monitor can read (replies for no call are counted by the call table).
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub unknown_serial: AtomicU64,
     pub ignored: AtomicU64,
     pub events_dropped: AtomicU64,
 }
 
 /// What the callers and both tasks share.
 pub(crate) struct Shared {
-    table: Mutex<Table>,
-    serial: AtomicU32,
+    /// Calls waiting for their reply, and the connection's closed state and cause.
+    pub calls: CallTable,
+    side: Mutex<Side>,
     pub counters: Counters,
-    /// Turns true when the connection closes, to stop the writer.
-    pub(crate) closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
-    fn table(&self) -> MutexGuard<'_, Table> {
+    fn side(&self) -> MutexGuard<'_, Side> {
         // A panic while holding the lock cannot leave the table inconsistent (every update is
         // one insert or remove), so a poisoned lock is still usable.
-        self.table.lock().unwrap_or_else(|p| p.into_inner())
+        self.side.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The next call serial (never 0, which events use).
-    pub fn next_serial(&self) -> u32 {
-        loop {
-            let s = self.serial.fetch_add(1, Ordering::Relaxed);
-            if s != 0 {
-                return s;
-            }
-        }
+    /// Registers a reply waiter under a new serial (never 0, which events use).
+    pub fn register(&self, target: Target) -> Result<CallWaiter<'_>, Error> {
+        self.calls.register(target)
     }
 
-    /// Registers a reply waiter (and a stream, if given) for `serial`.
-    pub fn register(
-        &self,
-        header: &Header,
-        stream: Option<StreamTx>,
-    ) -> Result<oneshot::Receiver<Result<Packet, Error>>, Error> {
-        let (tx, rx) = oneshot::channel();
-        let mut t = self.table();
-        if let Some(e) = &t.closed {
-            return Err(e.clone());
+    /// Opens the stream of the call registered under `serial`.
+    pub fn add_stream(&self, serial: u32, target: Target, tx: StreamTx) -> Result<(), Error> {
+        let mut side = self.side();
+        if side.closed {
+            return Err(self.closed().unwrap_or(Error::Closed(None)));
         }
-        t.pending.insert(
-            header.serial,
-            Pending {
-                program: header.program,
-                version: header.version,
-                procedure: header.procedure,
-                tx,
-            },
-        );
-        if let Some(tx) = stream {
-            t.streams.insert(
-                header.serial,
-                StreamSlot {
-                    program: header.program,
-                    version: header.version,
-                    procedure: header.procedure,
-                    tx,
-                },
-            );
-        }
-        Ok(rx)
-    }
-
-    /// Forgets a call's reply waiter (a cancelled or finished call).
-    pub fn forget_call(&self, serial: u32) {
-        self.table().pending.remove(&serial);
+        side.streams.insert(serial, StreamSlot { target, tx });
+        Ok(())
     }
 
     /// Forgets a stream.
     pub fn forget_stream(&self, serial: u32) {
-        self.table().streams.remove(&serial);
+        self.side().streams.remove(&serial);
     }
 
     /// Calls waiting for a reply, and open streams.
     pub fn in_flight(&self) -> (usize, usize) {
-        let t = self.table();
-        (t.pending.len(), t.streams.len())
+        (self.calls.in_flight(), self.side().streams.len())
     }
 
     /// Why the connection is closed, if it is.
     pub fn closed(&self) -> Option<Error> {
-        self.table().closed.clone()
+        self.calls.closed()
     }
 
     /// Adds an event subscriber for `program`.
@@ -243,10 +204,10 @@ impl Shared {
     ) -> (mpsc::Receiver<(u32, Bytes)>, Arc<AtomicU64>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
-        let mut t = self.table();
-        t.events.retain(|s| !s.tx.is_closed());
-        if t.closed.is_none() {
-            t.events.push(Subscription {
+        let mut side = self.side();
+        side.events.retain(|s| !s.tx.is_closed());
+        if !side.closed {
+            side.events.push(Subscription {
                 program,
                 tx,
                 dropped: dropped.clone(),
@@ -257,22 +218,15 @@ impl Shared {
 
     /// Marks the connection dead and fails every waiter with `cause`. The first cause wins.
     pub fn close(&self, cause: Error) {
-        let (pending, streams) = {
-            let mut t = self.table();
-            if t.closed.is_some() {
-                return;
-            }
-            t.closed = Some(cause.clone());
-            t.events.clear();
-            self.closing.send_replace(true);
-            (
-                std::mem::take(&mut t.pending),
-                std::mem::take(&mut t.streams),
-            )
-        };
-        for (_, p) in pending {
-            let _ = p.tx.send(Err(cause.clone()));
+        if !self.calls.close(cause.clone()) {
+            return;
         }
+        let streams = {
+            let mut side = self.side();
+            side.closed = true;
+            side.events.clear();
+            std::mem::take(&mut side.streams)
+        };
         for (_, s) in streams {
             s.tx.fail(cause.clone());
         }
@@ -283,7 +237,6 @@ impl Shared {
 #[derive(Debug)]
 pub(crate) enum Control {
     StartKeepalive(Keepalive),
-    Close,
 }
 
 /// The parts a client handle keeps.
@@ -303,16 +256,20 @@ where
     W: AsyncWrite + Send + Unpin + 'static,
 {
     let shared = Arc::new(Shared {
-        table: Mutex::new(Table::default()),
-        serial: AtomicU32::new(1),
+        calls: Calls::new(1, true),
+        side: Mutex::new(Side::default()),
         counters: Counters::default(),
-        closing: tokio::sync::watch::channel(false).0,
     });
     let (out, out_rx) = mpsc::channel(OUT_QUEUE);
     let (control, control_rx) = mpsc::unbounded_channel();
-    let framed = FramedRead::new(read, PacketCodec::new(max_packet));
     tokio::spawn(writer(out_rx, write, shared.clone()));
-    tokio::spawn(reader(framed, control_rx, out.clone(), shared.clone()));
+    tokio::spawn(reader(
+        read,
+        PacketCodec::new(max_packet),
+        control_rx,
+        out.clone(),
+        shared.clone(),
+    ));
     Parts {
         shared,
         out,
@@ -321,89 +278,73 @@ where
 }
 
 async fn writer<W: AsyncWrite + Unpin>(
-    mut rx: mpsc::Receiver<Outgoing>,
+    rx: mpsc::Receiver<Outgoing>,
     write: W,
     shared: Arc<Shared>,
 ) {
-    let mut w = BufWriter::with_capacity(64 * 1024, write);
-    let mut closing = shared.closing.subscribe();
-    let result: std::io::Result<()> = async {
-        loop {
-            let first = tokio::select! {
-                p = rx.recv() => match p {
-                    Some(p) => p,
-                    None => break,
-                },
-                // The connection died (or was closed): stop writing and drop the transport.
-                _ = closing.wait_for(|c| *c) => return Ok(()),
-            };
-            // Write everything queued, then flush once: small calls share a syscall. A peer
-            // that stops reading blocks the write: closing (keepalive, `close`) ends it.
-            let batch = async {
-                let mut next = Some(first);
-                while let Some(p) = next {
-                    w.write_all(&p.head).await?;
-                    if let Some(data) = &p.data {
-                        w.write_all(data).await?;
-                    }
-                    next = rx.try_recv().ok();
-                }
-                w.flush().await
-            };
-            tokio::select! {
-                r = batch => r?,
-                _ = closing.wait_for(|c| *c) => return Ok(()),
-            }
-        }
-        w.shutdown().await
-    }
-    .await;
-    if let Err(e) = result {
+    // A peer that stops reading blocks the write: closing (keepalive, `close`) ends it.
+    if let Err(e) = write_queue(rx, write, shared.calls.closing()).await {
         shared.close(Error::Closed(Some(Arc::new(Error::from(e)))));
     }
 }
 
+/// The reader's route: replies and stream packets by serial, events by program, keepalive.
+struct Router {
+    shared: Arc<Shared>,
+    out: mpsc::Sender<Outgoing>,
+    keepalive: Option<keepalive::State>,
+}
+
+impl Route<Packet> for Router {
+    type Error = Error;
+    type Command = Control;
+
+    fn frame(&mut self, p: Packet) {
+        if let Some(k) = &mut self.keepalive {
+            k.received();
+        }
+        route(p, &self.shared, &self.out);
+    }
+
+    fn command(&mut self, c: Control) -> Result<(), Error> {
+        match c {
+            Control::StartKeepalive(cfg) => self.keepalive = Some(keepalive::State::new(cfg)),
+        }
+        Ok(())
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.keepalive.as_ref().map(|k| k.deadline)
+    }
+
+    fn tick(&mut self) -> Result<(), Error> {
+        if let Some(k) = &mut self.keepalive {
+            k.tick()?;
+            // A full queue means the peer is not reading: the missing PONG will tell.
+            let _ = self.out.try_send(keepalive::packet(keepalive::PING));
+        }
+        Ok(())
+    }
+}
+
 async fn reader<R: AsyncRead + Unpin>(
-    mut framed: FramedRead<R, PacketCodec>,
-    mut control: mpsc::UnboundedReceiver<Control>,
+    read: R,
+    codec: PacketCodec,
+    control: mpsc::UnboundedReceiver<Control>,
     out: mpsc::Sender<Outgoing>,
     shared: Arc<Shared>,
 ) {
-    let mut ka: Option<keepalive::State> = None;
-    let mut closing = shared.closing.subscribe();
-    let far = || Instant::now() + Duration::from_secs(86400 * 365);
-    let cause = loop {
-        let deadline = ka.as_ref().map_or_else(far, |k| k.deadline);
-        tokio::select! {
-            packet = next(&mut framed) => match packet {
-                None => break Error::protocol("the peer closed the connection"),
-                Some(Err(e)) => break e,
-                Some(Ok(p)) => {
-                    if let Some(k) = &mut ka {
-                        k.received();
-                    }
-                    route(p, &shared, &out);
-                }
-            },
-            // Closed elsewhere (the writer failed): stop reading.
-            _ = closing.wait_for(|c| *c) => break Error::Closed(None),
-            c = control.recv() => match c {
-                Some(Control::StartKeepalive(cfg)) => ka = Some(keepalive::State::new(cfg)),
-                Some(Control::Close) | None => break Error::Closed(None),
-            },
-            _ = tokio::time::sleep_until(deadline) => {
-                if let Some(k) = &mut ka {
-                    match k.tick() {
-                        Ok(()) => {
-                            // A full queue means the peer is not reading: the missing PONG will
-                            // tell.
-                            let _ = out.try_send(keepalive::packet(keepalive::PING));
-                        }
-                        Err(e) => break e,
-                    }
-                }
-            }
-        }
+    let mut router = Router {
+        shared: shared.clone(),
+        out,
+        keepalive: None,
+    };
+    let closing = shared.calls.closing();
+    let cause = match read_loop(read, codec, Some(control), closing, &mut router).await {
+        End::Eof => Error::protocol("the peer closed the connection"),
+        End::Frame(e) | End::Route(e) => e,
+        // Closed elsewhere (the writer failed, a handle closed it): stop reading.
+        End::Closed => Error::Closed(None),
     };
     let cause = match cause {
         Error::Closed(c) => Error::Closed(c),
@@ -412,49 +353,16 @@ async fn reader<R: AsyncRead + Unpin>(
     shared.close(cause);
 }
 
-async fn next<R: AsyncRead + Unpin>(
-    framed: &mut FramedRead<R, PacketCodec>,
-) -> Option<Result<Packet, Error>> {
-    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *framed).poll_next(cx)).await
-}
-
 /// Sends one incoming packet where it belongs.
 fn route(p: Packet, shared: &Shared, out: &mpsc::Sender<Outgoing>) {
     let h = p.header;
     match h.kind {
         MessageType::Reply | MessageType::ReplyWithFds => {
-            let Some(pending) = shared.table().pending.remove(&h.serial) else {
-                // A cancelled call's late reply, or a peer's mistake: dropped either way.
-                shared
-                    .counters
-                    .unknown_serial
-                    .fetch_add(1, Ordering::Relaxed);
-                return;
-            };
-            let result = if (h.program, h.version, h.procedure)
-                != (pending.program, pending.version, pending.procedure)
-            {
-                Err(Error::protocol(format!(
-                    "reply to serial {} is for program {:#x} version {} procedure {}, \
-                     but the call was to program {:#x} version {} procedure {}",
-                    h.serial,
-                    h.program,
-                    h.version,
-                    h.procedure,
-                    pending.program,
-                    pending.version,
-                    pending.procedure
-                )))
-            } else if h.kind == MessageType::ReplyWithFds {
-                Err(Error::protocol(
-                    "reply passes file descriptors, which this client does not support",
-                ))
-            } else if h.status == Status::Continue {
-                Err(Error::protocol("reply with status CONTINUE"))
-            } else {
-                Ok(p)
-            };
-            let _ = pending.tx.send(result);
+            // No waiter: a cancelled call's late reply, or a peer's mistake. Dropped either
+            // way (and counted).
+            shared
+                .calls
+                .complete(h.serial, |target| check_reply(p, target));
         }
         MessageType::Message if h.program == keepalive::PROGRAM => {
             if h.procedure == keepalive::PING {
@@ -464,12 +372,9 @@ fn route(p: Packet, shared: &Shared, out: &mpsc::Sender<Outgoing>) {
         MessageType::Message => deliver_event(shared, h, p.body),
         MessageType::Stream | MessageType::StreamHole => {
             let tx = {
-                let t = shared.table();
-                match t.streams.get(&h.serial) {
-                    Some(s)
-                        if (s.program, s.version, s.procedure)
-                            == (h.program, h.version, h.procedure) =>
-                    {
+                let side = shared.side();
+                match side.streams.get(&h.serial) {
+                    Some(s) if s.target == (h.program, h.version, h.procedure) => {
                         Some(s.tx.clone())
                     }
                     _ => None,
@@ -516,13 +421,33 @@ fn route(p: Packet, shared: &Shared, out: &mpsc::Sender<Outgoing>) {
     }
 }
 
+/// A reply for the call to `target`, or why it does not answer that call.
+fn check_reply(p: Packet, (program, version, procedure): Target) -> Result<Packet, Error> {
+    let h = &p.header;
+    if (h.program, h.version, h.procedure) != (program, version, procedure) {
+        Err(Error::protocol(format!(
+            "reply to serial {} is for program {:#x} version {} procedure {}, \
+             but the call was to program {:#x} version {} procedure {}",
+            h.serial, h.program, h.version, h.procedure, program, version, procedure
+        )))
+    } else if h.kind == MessageType::ReplyWithFds {
+        Err(Error::protocol(
+            "reply passes file descriptors, which this client does not support",
+        ))
+    } else if h.status == Status::Continue {
+        Err(Error::protocol("reply with status CONTINUE"))
+    } else {
+        Ok(p)
+    }
+}
+
 /// Hands an event to every subscriber of its program without ever waiting: a full queue drops
 /// the event for that subscriber and counts it.
 fn deliver_event(shared: &Shared, h: Header, body: Bytes) {
-    let mut t = shared.table();
-    t.events.retain(|s| !s.tx.is_closed());
+    let mut side = shared.side();
+    side.events.retain(|s| !s.tx.is_closed());
     let mut delivered = false;
-    for s in t.events.iter().filter(|s| s.program == h.program) {
+    for s in side.events.iter().filter(|s| s.program == h.program) {
         delivered = true;
         if s.tx.try_send((h.procedure, body.clone())).is_err() {
             s.dropped.fetch_add(1, Ordering::Relaxed);

@@ -17,7 +17,9 @@
 //! call registers its serial before its CALL is queued and removes it when its future ends in
 //! any way, so dropping a call's future cancels it and its late reply is discarded. When the
 //! transport fails, the peer misbehaves at the framing level or keepalive gives up, every
-//! pending call and stream fails at once with [`Error::Closed`] naming the cause.
+//! pending call and stream fails at once with [`Error::Closed`] naming the cause. The call
+//! table, the writer and the reader loop are shared with the ONC RPC client (feature `onc`);
+//! streams, events and keepalive are libvirt's own.
 
 mod client;
 mod conn;

@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_core::Stream;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio::task::JoinSet;
@@ -35,6 +34,7 @@ use super::server::{Peer, ServerShared};
 use super::server_dispatch::{unknown_procedure, Context, Dispatch, Reply};
 use super::server_stream::{self, Core, Entry, Incoming, StreamBody};
 use super::{Error, RemoteError};
+use crate::mux::next_frame;
 use crate::partial::Partial;
 use crate::rpc::ProgramInfo;
 use crate::xdr::Encode;
@@ -483,7 +483,7 @@ where
                     break End::Gone;
                 }
             }
-            packet = next(&mut framed), if parked.is_none() => match packet {
+            packet = next_frame(&mut framed), if parked.is_none() => match packet {
                 None => break End::Gone,
                 Some(Err(e)) => {
                     connection.fail(e);
@@ -632,12 +632,6 @@ fn deliver(
             let _ = tx.send(item);
         }
     }
-}
-
-async fn next<R: AsyncRead + Unpin>(
-    framed: &mut FramedRead<R, PacketCodec>,
-) -> Option<Result<Packet, Error>> {
-    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *framed).poll_next(cx)).await
 }
 
 /// Handles what needs no call task (keepalive, packets a client must not send) and returns a

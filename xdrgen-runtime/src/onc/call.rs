@@ -1,15 +1,34 @@
 //! A call's bytes out and its reply's bytes back: the `rpc_msg` header and the arguments in
-//! one buffer, and a reply checked and cut down to its results. Shared by the TCP and UDP
-//! clients.
+//! one buffer, and a reply checked and cut down to its results (a slice of the received
+//! record, not a copy). Shared by the TCP and UDP clients, with their table of pending calls.
 
 use bytes::Bytes;
 
 use super::auth::OpaqueAuth;
 use super::msg::{CallHeader, Message, ReplyBody};
 use super::{Error, Refusal};
+use crate::mux::{Calls, Cause, Waiter};
 use crate::xdr::{Decoder, Encode, Encoder};
 
-/// The CALL message for `xid`: header then arguments, sized once.
+/// The calls of one connection or socket waiting for their reply record, by xid (the table
+/// the libvirt client uses too).
+pub(crate) type CallTable = Calls<(), Bytes, Error>;
+
+/// One call's place in the table; dropping it cancels the call.
+pub(crate) type CallWaiter<'a> = Waiter<'a, (), Bytes, Error>;
+
+impl Cause for Error {
+    fn vanished() -> Self {
+        Error::Closed("the connection's reader stopped".into())
+    }
+}
+
+/// Room left in front of an encoded call for its record-marking header (TCP), so that a call
+/// sent as one fragment is framed in place.
+pub(crate) const MARK: usize = 4;
+
+/// The CALL message for `xid`, after [`MARK`] bytes of room: header then arguments, sized
+/// once. `max` bounds the message (the room not counted).
 pub(crate) fn encode_call(
     xid: u32,
     (program, version, procedure): (u32, u32, u32),
@@ -28,7 +47,9 @@ pub(crate) fn encode_call(
     if len > max {
         return Err(Error::RecordTooLarge { length: len, max });
     }
-    let mut out = Encoder::with_capacity(len);
+    let mut buf = Vec::with_capacity(MARK + len);
+    buf.extend_from_slice(&[0; MARK]);
+    let mut out = Encoder::from_vec(buf);
     header.encode(&mut out).map_err(Error::Arguments)?;
     args.encode(&mut out).map_err(Error::Arguments)?;
     Ok(out.into_bytes())

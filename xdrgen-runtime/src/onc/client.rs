@@ -1,6 +1,9 @@
 //! [`Client`]: calls to an ONC RPC server over TCP (record marking, many calls in flight on one
 //! connection) or UDP (a datagram per call, retransmitted until answered). Generated clients
 //! (`…V1Client`) hold one and call [`Client::call`] with their procedure table and number.
+//!
+//! Results are decoded from the received record's buffer (`from_shared`): opaque data and
+//! strings longer than 23 bytes in them are slices of it, not copies.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -10,11 +13,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, ToSocketAddrs, UdpSocket};
 
 use super::auth::{Credentials, OpaqueAuth};
-use super::call::{encode_call, reply_results};
+use super::call::{encode_call, reply_results, MARK};
 use super::record::{RecordCodec, DEFAULT_MAX_RECORD};
-use super::tcp::TcpTransport;
+use super::tcp::StreamTransport;
 use super::udp::UdpTransport;
 use super::Error;
+use crate::mux::within;
 use crate::rpc::ProgramInfo;
 use crate::xdr::{Decode, Decoder, Encode, Limits};
 
@@ -43,7 +47,7 @@ impl Default for Options {
 }
 
 enum Transport {
-    Tcp(TcpTransport),
+    Tcp(StreamTransport),
     Udp(UdpTransport),
 }
 
@@ -88,7 +92,8 @@ impl Client {
     pub async fn connect_tcp(addr: impl ToSocketAddrs) -> Result<Client, Error> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        Ok(Client::over_stream(stream, &Options::default()))
+        let (read, write) = stream.into_split();
+        Ok(Client::over_halves(read, write, &Options::default()))
     }
 
     /// Opens a UDP socket towards `addr` with default [`Options`].
@@ -108,10 +113,21 @@ impl Client {
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
+        let (read, write) = tokio::io::split(stream);
+        Client::over_halves(read, write, options)
+    }
+
+    /// A client over the two halves of an established byte stream, with record marking.
+    pub fn over_halves<R, W>(read: R, write: W, options: &Options) -> Client
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
         let codec = RecordCodec::new(options.max_record).with_max_fragment(options.max_fragment);
         Client {
-            transport: Arc::new(Transport::Tcp(TcpTransport::start(
-                stream,
+            transport: Arc::new(Transport::Tcp(StreamTransport::start(
+                read,
+                write,
                 codec,
                 xid_seed(),
             ))),
@@ -157,13 +173,21 @@ impl Client {
         self.timeout
     }
 
+    /// Calls waiting for their reply on this connection (or socket), from every clone. It
+    /// returns to zero once every call has finished or been dropped.
+    pub fn in_flight(&self) -> usize {
+        match &*self.transport {
+            Transport::Tcp(t) => t.calls.in_flight(),
+            Transport::Udp(u) => u.calls.in_flight(),
+        }
+    }
+
     /// Replies received that matched no waiting call (late, duplicate or unknown xids).
     pub fn unmatched_replies(&self) -> u64 {
-        let pending = match &*self.transport {
-            Transport::Tcp(t) => &t.pending,
-            Transport::Udp(u) => &u.pending,
-        };
-        pending.unmatched.load(std::sync::atomic::Ordering::Relaxed)
+        match &*self.transport {
+            Transport::Tcp(t) => t.calls.unmatched(),
+            Transport::Udp(u) => u.calls.unmatched(),
+        }
     }
 
     /// Calls procedure `procedure` of the program version `program` describes with `args`
@@ -172,6 +196,10 @@ impl Client {
     /// Bytes after the results are ignored, as libtirpc's clients ignore them: real servers
     /// send some (Debian's `rpc.rstatd` 4.0.1 follows `statstime` with an extra zero word).
     /// Everything `R` itself holds is checked as strictly as anywhere else.
+    ///
+    /// The results are decoded from the reply record's buffer: opaque data and strings longer
+    /// than 23 bytes in `R` share it (keeping one keeps the record's buffer alive; `detach()`
+    /// copies it out).
     pub async fn call<A, R>(
         &self,
         program: &ProgramInfo,
@@ -185,13 +213,13 @@ impl Client {
         let results = self
             .call_raw(program.number, program.version, procedure, &args)
             .await?;
-        let mut input =
-            Decoder::with_limits(&results, Limits::default()).map_err(Error::Results)?;
+        let mut input = Decoder::shared(&results, Limits::default()).map_err(Error::Results)?;
         R::decode(&mut input).map_err(Error::Results)
     }
 
     /// Calls a procedure by number and returns the encoded results (the bytes after the
-    /// reply's header). The future is `Send`, so calls can be spawned.
+    /// reply's header, a slice of the received record). The future is `Send`, so calls can
+    /// be spawned.
     pub async fn call_raw(
         &self,
         program: u32,
@@ -200,12 +228,7 @@ impl Client {
         args: &(dyn Encode + Sync),
     ) -> Result<Bytes, Error> {
         let call = self.exchange((program, version, procedure), args);
-        match self.timeout {
-            Some(t) => tokio::time::timeout(t, call)
-                .await
-                .unwrap_or(Err(Error::Timeout(t))),
-            None => call.await,
-        }
+        within(self.timeout, call, Error::Timeout).await
     }
 
     async fn exchange(
@@ -215,15 +238,15 @@ impl Client {
     ) -> Result<Bytes, Error> {
         match &*self.transport {
             Transport::Tcp(t) => {
-                let mut waiter = t.pending.register()?;
-                let message = encode_call(waiter.xid(), ids, &self.cred, args, self.max_record)?;
+                let mut waiter = t.calls.register(())?;
+                let message = encode_call(waiter.key(), ids, &self.cred, args, self.max_record)?;
                 t.send(message).await?;
                 reply_results(waiter.reply().await?)
             }
             Transport::Udp(u) => {
-                let mut waiter = u.pending.register()?;
-                let message = encode_call(waiter.xid(), ids, &self.cred, args, self.max_record)?;
-                u.exchange(&mut waiter, &message).await
+                let mut waiter = u.calls.register(())?;
+                let message = encode_call(waiter.key(), ids, &self.cred, args, self.max_record)?;
+                u.exchange(&mut waiter, &message[MARK..]).await
             }
         }
     }

@@ -1,6 +1,10 @@
 //! What generated dispatchers implement and call: the [`Dispatch`] trait, the per-call
 //! [`Context`] (with the caller's credentials), [`CallError`] (how a method refuses a call) and
 //! the generic helpers [`serve`] and [`fallback`] that keep each generated `match` arm one line.
+//!
+//! Arguments arrive as a [`Bytes`] view of the received record and are decoded with
+//! `from_shared`, as the libvirt server does: opaque data and strings longer than 23 bytes in
+//! them (an NFS WRITE's data) are slices of the record, not copies.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,7 +13,7 @@ use std::pin::Pin;
 use super::auth::Credentials;
 use super::msg::AuthStat;
 use crate::rpc::ProgramInfo;
-use crate::xdr::{from_bytes, to_bytes, Decode, Encode};
+use crate::xdr::{from_shared, to_bytes, Bytes, Decode, Encode};
 
 /// A boxed, sendable future: what [`Dispatch::dispatch`] returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -102,21 +106,23 @@ pub trait Dispatch: Send + Sync + 'static {
     /// The program and version this serves.
     fn program(&self) -> &'static ProgramInfo;
 
-    /// Answers one call to `cx.procedure()` whose encoded arguments are `args`.
-    fn dispatch<'a>(&'a self, cx: &'a Context, args: &'a [u8]) -> BoxFuture<'a, Reply>;
+    /// Answers one call to `cx.procedure()` whose encoded arguments are `args` (the bytes after
+    /// the call's header, a view of the received record that decoded opaque data and strings
+    /// may share).
+    fn dispatch<'a>(&'a self, cx: &'a Context, args: &'a Bytes) -> BoxFuture<'a, Reply>;
 }
 
 /// Decodes `args` as `A` (`GARBAGE_ARGS` when they do not decode or leave bytes over), runs
 /// `f`, and encodes its results (`SYSTEM_ERR` when they do not encode). Several arguments
-/// decode as a tuple.
-pub fn serve<'a, A, R, F, Fut>(args: &'a [u8], f: F) -> BoxFuture<'a, Reply>
+/// decode as a tuple. Opaque data and long strings in `A` share `args`' buffer.
+pub fn serve<'a, A, R, F, Fut>(args: &'a Bytes, f: F) -> BoxFuture<'a, Reply>
 where
     A: Decode + Send + 'a,
     R: Encode,
     F: FnOnce(A) -> Fut + Send + 'a,
     Fut: Future<Output = Result<R, CallError>> + Send + 'a,
 {
-    let decoded = from_bytes::<A>(args);
+    let decoded = from_shared::<A>(args);
     Box::pin(async move {
         let args = decoded.map_err(|_| CallError::GarbageArgs)?;
         let results = f(args).await?;
@@ -126,7 +132,7 @@ where
 
 /// What a procedure without a method gets: procedure 0 (`NULL`, RFC 5531 §12.1: every
 /// program answers it, with no results) succeeds, any other is `PROC_UNAVAIL`.
-pub fn fallback<'a>(cx: &Context, args: &'a [u8]) -> BoxFuture<'a, Reply> {
+pub fn fallback<'a>(cx: &Context, args: &'a Bytes) -> BoxFuture<'a, Reply> {
     let reply = match cx.procedure {
         0 if args.is_empty() => Ok(Vec::new()),
         0 => Err(CallError::GarbageArgs),

@@ -16,7 +16,17 @@
 //! whole, so many calls can be in flight on one connection; a UDP client resends a call after
 //! each retransmission interval with the same xid and drops duplicate replies. A call registers
 //! its xid before it is sent and forgets it when its future ends in any way: dropping the
-//! future cancels the call. A dead connection fails every pending call at once.
+//! future cancels the call. A dead connection fails every pending call at once. The table of
+//! pending calls, the writer task and the reader loop are the libvirt client's own (one
+//! crate-internal module serves both).
+//!
+//! # No copies of received data
+//!
+//! Results (client) and arguments (server) are decoded from the received record's buffer
+//! ([`from_shared`](crate::xdr::from_shared)): opaque data and strings longer than 23 bytes
+//! in them are slices of it, so an NFS READ's or WRITE's data is not copied after the socket
+//! read. A record of several fragments is put together once; a UDP datagram is copied once out
+//! of the socket's receive buffer.
 //!
 //! # Example
 //!
@@ -36,7 +46,6 @@ mod client;
 mod dispatch;
 mod error;
 pub mod msg;
-mod pending;
 pub mod portmap;
 pub mod record;
 mod server;

@@ -152,6 +152,25 @@ impl<T: AsRef<[u8]>> Encoder<T> for RecordCodec {
     }
 }
 
+impl RecordCodec {
+    /// The record whose bytes follow 4 bytes of room at the start of `message`, framed: in
+    /// place when it fits one fragment (the common case: no copy), else copied out in
+    /// fragments of at most [`max_fragment`](RecordCodec::max_fragment) bytes.
+    pub(crate) fn frame_in_place(&self, mut message: Vec<u8>) -> Bytes {
+        let len = message.len().saturating_sub(4);
+        if len <= self.max_fragment && message.len() >= 4 {
+            // max_fragment < 2^31: the length fits the header's 31 bits.
+            message[..4].copy_from_slice(&(len as u32 | LAST).to_be_bytes());
+            return Bytes::from(message);
+        }
+        let mut out = BytesMut::new();
+        let record = message.get(4..).unwrap_or_default();
+        // Encoding into a BytesMut cannot fail.
+        let _ = self.clone().encode(record, &mut out);
+        out.freeze()
+    }
+}
+
 /// `record` as one record of a single fragment, in a new buffer (for tests and small
 /// messages; connections use [`RecordCodec`]'s encoder).
 pub fn single_fragment(record: &[u8]) -> Result<Vec<u8>, Error> {
@@ -196,6 +215,32 @@ mod tests {
         let mut dst = BytesMut::new();
         RecordCodec::default().encode(&[][..], &mut dst).unwrap();
         assert_eq!(&dst[..], [0x80, 0, 0, 0]);
+    }
+
+    #[test]
+    fn framing_in_place_matches_the_encoder() {
+        for (max_fragment, n) in [(8, 0), (8, 8), (8, 9), (4, 21), (1 << 20, 1000)] {
+            let codec = RecordCodec::default().with_max_fragment(max_fragment);
+            let record: Vec<u8> = (0..n).map(|i| i as u8).collect();
+            let mut expected = BytesMut::new();
+            codec.clone().encode(&record[..], &mut expected).unwrap();
+            let message = [&[9u8; 4][..], &record].concat();
+            let framed = codec.frame_in_place(message);
+            assert_eq!(framed, expected, "max_fragment {max_fragment}, {n} bytes");
+        }
+    }
+
+    #[test]
+    fn a_single_fragment_record_is_a_slice_of_the_read_buffer() {
+        // A record in one fragment is handed on without a copy: its bytes stay where the read
+        // put them (what lets decoded opaque data share them).
+        let mut buf = BytesMut::with_capacity(1 << 16);
+        buf.extend_from_slice(&[0x80, 0, 0x10, 0]);
+        buf.extend_from_slice(&[7; 0x1000]);
+        let landed = buf[4..].as_ptr() as usize;
+        let record = RecordCodec::default().decode(&mut buf).unwrap().unwrap();
+        assert_eq!(record.len(), 0x1000);
+        assert_eq!(record.as_ptr() as usize, landed);
     }
 
     #[test]

@@ -17,14 +17,11 @@
 //! all of it.
 
 use std::collections::BTreeMap;
-use std::future::poll_fn;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures_core::Stream;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -38,8 +35,8 @@ use super::dispatch::{CallError, Context, Dispatch, Protocol};
 use super::msg::{AcceptStat, AuthStat, Message, RejectStat, ReplyHeader, RPC_VERSION};
 use super::record::{RecordCodec, DEFAULT_MAX_RECORD};
 use super::udp::MAX_DATAGRAM;
-use super::Error;
 use crate::lifecycle::{stopped, Lifecycle};
+use crate::mux::next_frame;
 use crate::partial::Partial;
 use crate::xdr::{Decoder, Encode, Encoder as XdrEncoder};
 
@@ -202,10 +199,11 @@ impl Server {
 
     /// Answers one call message: the reply message to send, or `None` for a message that
     /// gets none (a REPLY, or a header that does not decode: without a sound header there is
-    /// no call to answer, as in libtirpc).
+    /// no call to answer, as in libtirpc). The dispatcher decodes the arguments from
+    /// `message`'s buffer, without copying their opaque data.
     pub async fn handle(
         &self,
-        message: &[u8],
+        message: &Bytes,
         peer: Option<SocketAddr>,
         protocol: Protocol,
     ) -> Option<Vec<u8>> {
@@ -243,7 +241,8 @@ impl Server {
             peer,
             protocol,
         };
-        match dispatch.dispatch(&cx, input.rest()).await {
+        let args = message.slice(input.position()..);
+        match dispatch.dispatch(&cx, &args).await {
             Ok(results) => reply(accepted(AcceptStat::Success), &results),
             Err(CallError::ProcUnavail) => reply(accepted(AcceptStat::ProcUnavail), &[]),
             Err(CallError::GarbageArgs) => reply(accepted(AcceptStat::GarbageArgs), &[]),
@@ -351,7 +350,7 @@ impl Server {
                     }
                     continue;
                 }
-                record = next(framed) => record,
+                record = next_frame(framed) => record,
             };
             let record = match record {
                 Some(Ok(record)) => record,
@@ -406,7 +405,7 @@ impl Server {
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
                 Err(e) => return Err(e),
             };
-            let message = buf[..n].to_vec();
+            let message = Bytes::copy_from_slice(&buf[..n]);
             let Ok(slot) = slots.clone().acquire_owned().await else {
                 return Ok(());
             };
@@ -431,10 +430,6 @@ impl Server {
             });
         }
     }
-}
-
-async fn next(framed: &mut FramedRead<OwnedReadHalf, RecordCodec>) -> Option<Result<Bytes, Error>> {
-    poll_fn(|cx| Pin::new(&mut *framed).poll_next(cx)).await
 }
 
 /// A reply message: header then results.

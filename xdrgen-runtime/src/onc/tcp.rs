@@ -1,118 +1,112 @@
-//! A client connection over a byte stream (TCP, or anything `AsyncRead + AsyncWrite`): one
-//! reader task owns the read half and routes each reply record to its call by xid, one writer
-//! task owns the write half and writes each call whole, so a call whose future is dropped never
-//! leaves half a record on the wire. Many calls can be in flight at once.
+//! A client connection over a byte stream (TCP, or anything `AsyncRead + AsyncWrite`), on the
+//! plumbing the libvirt client uses too (`crate::mux`): one reader task owns the read half and
+//! routes each reply record to its call by xid, one writer task owns the write half and writes
+//! each call whole, so a call whose future is dropped never leaves half a record on the wire.
+//! Many calls can be in flight at once.
+//!
+//! A reply record in one fragment (the common case) is a slice of the reader's buffer, and so
+//! is everything decoded from it with `from_shared`: a large READ's data is not copied after
+//! the socket read. A record of several fragments is put together once.
 
-use std::future::poll_fn;
-use std::pin::Pin;
+use std::convert::Infallible;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
-use futures_core::Stream;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
-use tokio::task::AbortHandle;
-use tokio_util::codec::{Encoder, FramedRead};
 
-use super::call::reply_xid;
-use super::pending::Pending;
+use super::call::{reply_xid, CallTable};
 use super::record::RecordCodec;
 use super::Error;
+use crate::mux::{read_loop, write_queue, Calls, End, Outgoing, Route};
 
 /// Calls queued for the writer; a caller waits for room (the writer drains it as fast as the
 /// socket takes bytes).
 const QUEUE: usize = 64;
 
 /// The client side of one stream connection.
-pub(crate) struct TcpTransport {
-    pub pending: Arc<Pending>,
-    tx: mpsc::Sender<Vec<u8>>,
-    tasks: [AbortHandle; 2],
+pub(crate) struct StreamTransport {
+    pub calls: Arc<CallTable>,
+    out: mpsc::Sender<Outgoing>,
+    /// Frames the calls written (its decoder's half is the reader's).
+    codec: RecordCodec,
 }
 
-impl TcpTransport {
-    /// Starts the reader and writer tasks on `stream` (needs a tokio runtime).
-    pub fn start<S>(stream: S, codec: RecordCodec, seed: u32) -> Self
+impl StreamTransport {
+    /// Starts the reader and writer tasks on a stream's two halves (needs a tokio runtime);
+    /// xids start at `seed`.
+    pub fn start<R, W>(read: R, write: W, codec: RecordCodec, seed: u32) -> Self
     where
-        S: AsyncRead + AsyncWrite + Send + 'static,
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
     {
-        let pending = Pending::new(seed);
-        let (read, write) = tokio::io::split(stream);
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let reader = tokio::spawn(read_replies(read, codec.clone(), pending.clone()));
-        let writer = tokio::spawn(write_calls(write, codec, rx, pending.clone()));
-        TcpTransport {
-            pending,
-            tx,
-            tasks: [reader.abort_handle(), writer.abort_handle()],
-        }
+        let calls = Arc::new(Calls::new(seed, false));
+        let (out, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(read_replies(read, codec.clone(), calls.clone()));
+        let writer_calls = calls.clone();
+        tokio::spawn(async move {
+            if let Err(e) = write_queue(rx, write, writer_calls.closing()).await {
+                writer_calls.close(e.into());
+            }
+        });
+        StreamTransport { calls, out, codec }
     }
 
-    /// Queues one whole call message for the writer.
+    /// Queues one whole call message (after its [`MARK`](super::call::MARK) bytes of room)
+    /// for the writer, framed as one record.
     pub async fn send(&self, message: Vec<u8>) -> Result<(), Error> {
-        self.tx.send(message).await.map_err(|_| {
-            self.pending
+        let record = self.codec.frame_in_place(message);
+        let queued = self.out.send(Outgoing {
+            head: record,
+            data: None,
+        });
+        queued.await.map_err(|_| {
+            self.calls
                 .closed()
                 .unwrap_or_else(|| Error::Closed("the connection's writer stopped".into()))
         })
     }
 }
 
-impl Drop for TcpTransport {
+impl Drop for StreamTransport {
     fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-        self.pending
+        // Both tasks stop when the table closes.
+        self.calls
             .close(Error::Closed("the client was dropped".into()));
     }
 }
 
+/// Routes reply records by xid.
+struct Replies(Arc<CallTable>);
+
+impl Route<Bytes> for Replies {
+    type Error = Infallible;
+    type Command = Infallible;
+
+    fn frame(&mut self, record: Bytes) {
+        match reply_xid(&record) {
+            Some(xid) => {
+                self.0.complete(xid, |()| Ok(record));
+            }
+            // A CALL from the server (no callbacks are served here) or a runt: ignored.
+            None => self.0.count_unmatched(),
+        }
+    }
+
+    fn command(&mut self, command: Infallible) -> Result<(), Infallible> {
+        match command {}
+    }
+}
+
 /// The reader task: routes replies until the stream ends or breaks the protocol.
-async fn read_replies<R: AsyncRead + Unpin>(read: R, codec: RecordCodec, pending: Arc<Pending>) {
-    let mut framed = FramedRead::new(read, codec);
-    let why = loop {
-        match poll_fn(|cx| Pin::new(&mut framed).poll_next(cx)).await {
-            Some(Ok(record)) => route(&pending, record),
-            Some(Err(e)) => break e,
-            None => break Error::Closed("the server closed the connection".into()),
-        }
+async fn read_replies<R: AsyncRead + Unpin>(read: R, codec: RecordCodec, calls: Arc<CallTable>) {
+    let mut route = Replies(calls.clone());
+    let why = match read_loop(read, codec, None, calls.closing(), &mut route).await {
+        End::Eof => Error::Closed("the server closed the connection".into()),
+        End::Frame(e) => e,
+        End::Route(never) => match never {},
+        // Already closed, with its cause.
+        End::Closed => return,
     };
-    pending.close(why);
-}
-
-fn route(pending: &Pending, record: Bytes) {
-    match reply_xid(&record) {
-        Some(xid) => {
-            pending.complete(xid, record);
-        }
-        // A CALL from the server (no callbacks are served here) or a runt: ignored.
-        None => {
-            pending
-                .unmatched
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-}
-
-/// The writer task: frames and writes each queued call whole.
-async fn write_calls<W: AsyncWrite>(
-    write: W,
-    mut codec: RecordCodec,
-    mut rx: mpsc::Receiver<Vec<u8>>,
-    pending: Arc<Pending>,
-) {
-    let mut write = std::pin::pin!(write);
-    let mut buf = BytesMut::new();
-    while let Some(message) = rx.recv().await {
-        buf.clear();
-        let result = match codec.encode(&message[..], &mut buf) {
-            Ok(()) => write.write_all(&buf).await.map_err(Error::from),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = result {
-            pending.close(e);
-            return;
-        }
-    }
+    calls.close(why);
 }

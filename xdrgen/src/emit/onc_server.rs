@@ -1,7 +1,9 @@
 //! Servers of RFC 5531 `program` blocks: per version, a `…Server` trait (named after the
 //! version: `NFS_V3` → `NfsV3Server`) with one method per procedure and a `…Dispatcher` that
 //! implements the runtime's `onc::Dispatch` with a `match` on the procedure number, each arm one
-//! call of the runtime's generic `serve` (decode or `GARBAGE_ARGS`, call, encode).
+//! call of the runtime's generic `serve` (decode or `GARBAGE_ARGS`, call, encode). Arguments
+//! come as the received record's `Bytes` and decode without copying their opaque data, as the
+//! libvirt dispatchers' do.
 //!
 //! A method's default body answers `PROC_UNAVAIL`, except a procedure 0 without arguments or
 //! results (`NULL`), which succeeds; a procedure the `.x` does not list gets the runtime's
@@ -174,7 +176,7 @@ fn dispatcher_items(
             fn dispatch<'a>(
                 &'a self,
                 cx: &'a #onc::Context,
-                args: &'a [u8],
+                args: &'a #rt::Bytes,
             ) -> #onc::BoxFuture<'a, #onc::Reply> {
                 #body
             }

@@ -1,0 +1,176 @@
+//! The two tasks of a client connection: the writer, which owns the write half and writes each
+//! queued message whole, and the reader loop, which owns the read half, splits it into frames
+//! with a `tokio_util` codec and hands each frame to a [`Route`]. Both stop when the
+//! connection's [`Calls`](super::Calls) table closes.
+
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::codec::{Decoder, FramedRead};
+
+/// A message to write: a head (framing and header, maybe an encoded payload) and raw data that
+/// follows it unchanged, so that bulk data (a libvirt stream's) is never copied into the head.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub head: Bytes,
+    pub data: Option<Bytes>,
+}
+
+/// How much the writer gathers before a write: small messages queued together share a
+/// syscall; a larger one is written straight from its own buffer.
+const WRITE_BUFFER: usize = 64 * 1024;
+
+/// The writer task's body: writes every queued message whole, flushing once per batch of
+/// messages queued together, until the queue's senders are gone (then shuts the write half
+/// down) or `closing` turns true (then stops at once, even in the middle of a write that a
+/// peer which stopped reading blocks). Returns the write error that ended it, if any: the
+/// caller closes the connection with it.
+pub(crate) async fn write_queue<W: AsyncWrite + Unpin>(
+    mut rx: mpsc::Receiver<Outgoing>,
+    write: W,
+    mut closing: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let mut w = BufWriter::with_capacity(WRITE_BUFFER, write);
+    loop {
+        let first = tokio::select! {
+            m = rx.recv() => match m {
+                Some(m) => m,
+                None => break,
+            },
+            _ = closing.wait_for(|c| *c) => return Ok(()),
+        };
+        let batch = async {
+            let mut next = Some(first);
+            while let Some(m) = next {
+                w.write_all(&m.head).await?;
+                if let Some(data) = &m.data {
+                    w.write_all(data).await?;
+                }
+                next = rx.try_recv().ok();
+            }
+            w.flush().await
+        };
+        tokio::select! {
+            r = batch => r?,
+            _ = closing.wait_for(|c| *c) => return Ok(()),
+        }
+    }
+    w.shutdown().await
+}
+
+/// What a connection's reader does with what it reads, and besides reading.
+pub(crate) trait Route<Frame> {
+    /// Why the handler ends the connection.
+    type Error;
+    /// Commands from the connection's handles (libvirt: start keepalive).
+    type Command;
+
+    /// Routes one received frame. Never waits: a reader that waited for one consumer would
+    /// hold up every other call on the connection.
+    fn frame(&mut self, frame: Frame);
+
+    /// Obeys a command.
+    fn command(&mut self, command: Self::Command) -> Result<(), Self::Error>;
+
+    /// When [`tick`](Route::tick) is next due, if ever.
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+
+    /// Runs at the deadline (keepalive: send a PING, or give up on the peer).
+    fn tick(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// Why a reader loop ended.
+#[derive(Debug)]
+pub(crate) enum End<D, R> {
+    /// The peer closed the connection between frames.
+    Eof,
+    /// The codec refused the stream (a frame over the maximum, a truncated frame, a read
+    /// error).
+    Frame(D),
+    /// The route gave up (keepalive).
+    Route(R),
+    /// The connection was closed elsewhere, or every handle that could send commands is
+    /// gone.
+    Closed,
+}
+
+/// The reader loop: reads frames with `codec` and routes them until the stream ends or fails,
+/// the route gives up, or `closing` turns true.
+pub(crate) async fn read_loop<R, D, H>(
+    read: R,
+    codec: D,
+    mut commands: Option<mpsc::UnboundedReceiver<H::Command>>,
+    mut closing: watch::Receiver<bool>,
+    route: &mut H,
+) -> End<D::Error, H::Error>
+where
+    R: AsyncRead + Unpin,
+    D: Decoder,
+    H: Route<D::Item>,
+{
+    let mut framed = FramedRead::new(read, codec);
+    loop {
+        let deadline = route.deadline();
+        tokio::select! {
+            frame = next_frame(&mut framed) => match frame {
+                None => return End::Eof,
+                Some(Err(e)) => return End::Frame(e),
+                Some(Ok(f)) => route.frame(f),
+            },
+            _ = closing.wait_for(|c| *c) => return End::Closed,
+            c = recv(&mut commands) => match c {
+                Some(c) => {
+                    if let Err(e) = route.command(c) {
+                        return End::Route(e);
+                    }
+                }
+                None => return End::Closed,
+            },
+            _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                if let Err(e) = route.tick() {
+                    return End::Route(e);
+                }
+            }
+        }
+    }
+}
+
+/// The next command, or never when there is no command channel.
+async fn recv<C>(commands: &mut Option<mpsc::UnboundedReceiver<C>>) -> Option<C> {
+    match commands {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next frame of a framed reader (a `Stream`, without `StreamExt`).
+pub(crate) async fn next_frame<R: AsyncRead + Unpin, D: Decoder>(
+    framed: &mut FramedRead<R, D>,
+) -> Option<Result<D::Item, D::Error>> {
+    poll_fn(|cx| Pin::new(&mut *framed).poll_next(cx)).await
+}
+
+/// Runs `call` under a deadline: `expired(timeout)` when it does not end in time (the call's
+/// future is then dropped, which cancels it).
+pub(crate) async fn within<T, E>(
+    timeout: Option<Duration>,
+    call: impl Future<Output = Result<T, E>>,
+    expired: impl FnOnce(Duration) -> E,
+) -> Result<T, E> {
+    match timeout {
+        Some(t) => tokio::time::timeout(t, call)
+            .await
+            .unwrap_or_else(|_| Err(expired(t))),
+        None => call.await,
+    }
+}
