@@ -27,6 +27,14 @@ pub fn script() -> PathBuf {
     dir.join("libvirtd-test-daemon.sh")
 }
 
+/// `PATH` with `/usr/sbin` and `/sbin` added: libvirtd lives in `/usr/sbin`, which a user's
+/// `PATH` may lack (the daemon script looks for it with `command -v`).
+fn sbin_path() -> std::ffi::OsString {
+    let mut path = std::env::var_os("PATH").unwrap_or_default();
+    path.push(":/usr/sbin:/sbin");
+    path
+}
+
 impl TestDaemon {
     /// Starts a daemon, or returns `None` (after saying why on stderr) when libvirtd is not
     /// installed and this is not CI. Under CI (`CI` set) a daemon that cannot start is a panic:
@@ -34,6 +42,7 @@ impl TestDaemon {
     pub fn start() -> Option<TestDaemon> {
         let installed = Command::new("sh")
             .args(["-c", "command -v libvirtd && command -v virsh"])
+            .env("PATH", sbin_path())
             .output()
             .is_ok_and(|o| o.status.success());
         let ci = std::env::var_os("CI").is_some();
@@ -45,6 +54,7 @@ impl TestDaemon {
         let out = Command::new("bash")
             .arg(script())
             .arg("start")
+            .env("PATH", sbin_path())
             .arg(&dir)
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", script().display()));
