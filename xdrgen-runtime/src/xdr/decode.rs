@@ -217,6 +217,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// `Err(TrailingBytes)` unless every byte has been read.
+    #[inline]
     pub fn finish(&self) -> Result<(), Error> {
         if self.rest.is_empty() {
             Ok(())
@@ -363,27 +364,50 @@ impl<'a> Decoder<'a> {
     /// checks it, as [`SmallBytes`]: up to [`small_bytes::INLINE`] bytes are copied in place,
     /// longer data as [`get_opaque_bytes`](Decoder::get_opaque_bytes) reads it. With `utf8`,
     /// the bytes must also be UTF-8 ([`ErrorKind::InvalidUtf8`]).
-    #[inline]
+    ///
+    /// Most strings are short ASCII names, read here by a fast path small enough to inline
+    /// into the generated decoder of the struct that holds them: one fixed-size read of the
+    /// length word and a whole inline buffer's worth of bytes (near the end of the input,
+    /// what is left, zero-filled), the padding checked as one word. Everything else (longer
+    /// data, non-ASCII text, and every error) takes [`get_small_bytes_slow`](Decoder::get_small_bytes_slow), which
+    /// starts over from the length word, so both paths accept and reject the same input.
+    #[inline(always)]
     pub(crate) fn get_small_bytes(&mut self, bound: u32, utf8: bool) -> Result<SmallBytes, Error> {
+        if let Some((word, tail)) = self.rest.split_first_chunk::<4>() {
+            let len = u32::from_be_bytes(*word);
+            if len <= bound && len as usize <= small_bytes::INLINE {
+                let len = len as usize;
+                let padded = padded_len(len);
+                let words = match tail.split_first_chunk::<{ small_bytes::INLINE + 1 }>() {
+                    Some((words, _)) => *words,
+                    // Near the end of the input: what is left of it, zero-filled.
+                    None => {
+                        let mut words = [0u8; small_bytes::INLINE + 1];
+                        small_bytes::copy_short(&mut words, tail);
+                        words
+                    }
+                };
+                if padded <= tail.len()
+                    && small_bytes::padding_is_zero(&words, len, padded)
+                    && (!utf8 || words.get(..len).is_some_and(<[u8]>::is_ascii))
+                {
+                    self.rest = &tail[padded..];
+                    return Ok(SmallBytes::inline(words, len));
+                }
+            }
+        }
+        self.get_small_bytes_slow(bound, utf8)
+    }
+
+    /// [`get_small_bytes`](Decoder::get_small_bytes) for everything its fast path leaves:
+    /// every check made one by one, errors reported.
+    #[inline(never)]
+    fn get_small_bytes_slow(&mut self, bound: u32, utf8: bool) -> Result<SmallBytes, Error> {
         let len = self.get_u32()?;
         if len > bound {
             return Err(bound_error(u64::from(len), bound));
         }
         let len = len as usize;
-        // Short, with a whole inline buffer's worth of input left: one fixed-size read.
-        if len <= small_bytes::INLINE {
-            if let Some((words, _)) = self.rest.split_first_chunk::<{ small_bytes::INLINE + 1 }>() {
-                let padded = padded_len(len);
-                if words[len..padded].iter().any(|&b| b != 0) {
-                    return Err(kind_error(ErrorKind::BadPadding));
-                }
-                if utf8 && utf8::validate(&words[..len]).is_none() {
-                    return Err(kind_error(ErrorKind::InvalidUtf8));
-                }
-                self.rest = &self.rest[padded..];
-                return Ok(SmallBytes::inline(*words, len));
-            }
-        }
         let data = self.take_padded(len)?;
         if utf8 && utf8::validate(data).is_none() {
             return Err(kind_error(ErrorKind::InvalidUtf8));
@@ -964,6 +988,62 @@ mod tests {
                 remaining: 2
             }
         ));
+    }
+
+    #[test]
+    fn short_strings_of_every_length_read_alike_on_both_paths() {
+        // Each wire form once with at least 24 bytes after the length (one fixed-size read)
+        // and once alone (the end-of-input read); errors take the slow path. The expected
+        // outcome follows from the bytes alone.
+        let check = |wire: &[u8], bound: u32, utf8: bool, expected: Option<ErrorKind>| {
+            let len = wire[3] as usize;
+            let mut long = wire.to_vec();
+            long.extend([0xff; 24]);
+            for input in [wire, &long[..]] {
+                let mut d = Decoder::new(input);
+                match (d.get_small_bytes(bound, utf8), &expected) {
+                    (Ok(got), None) => {
+                        assert_eq!(got.as_slice(), &wire[4..4 + len], "{input:?}");
+                        assert_eq!(d.remaining(), input.len() - wire.len());
+                    }
+                    (Err(e), Some(kind)) => assert_eq!(e.kind(), kind, "{input:?}"),
+                    (got, _) => panic!("{input:?} {utf8}: {got:?}, expected {expected:?}"),
+                }
+            }
+        };
+        for len in 0..=small_bytes::INLINE {
+            let padded = (len + 3) / 4 * 4;
+            let mut wire = vec![0, 0, 0, len as u8];
+            wire.extend((0..len).map(|i| b'a' + i as u8));
+            wire.resize(4 + padded, 0);
+            for utf8 in [false, true] {
+                check(&wire, 23, utf8, None);
+                check(&wire, len as u32, utf8, None);
+                if len > 0 {
+                    let over = ErrorKind::LengthExceedsBound {
+                        length: len as u64,
+                        bound: len as u32 - 1,
+                    };
+                    check(&wire, len as u32 - 1, utf8, Some(over));
+                }
+                for at in len..padded {
+                    let mut bad = wire.clone();
+                    bad[4 + at] = 0x20;
+                    check(&bad, 23, utf8, Some(ErrorKind::BadPadding));
+                }
+                for at in 0..len {
+                    // 0xff is never UTF-8; a two-byte "é" is.
+                    let mut invalid = wire.clone();
+                    invalid[4 + at] = 0xff;
+                    check(&invalid, 23, utf8, utf8.then_some(ErrorKind::InvalidUtf8));
+                    if at + 1 < len {
+                        let mut accented = wire.clone();
+                        accented[4 + at..4 + at + 2].copy_from_slice("é".as_bytes());
+                        check(&accented, 23, utf8, None);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -42,6 +42,46 @@ pub(crate) struct Inline {
 
 const _: () = assert!(std::mem::size_of::<SmallBytes>() == std::mem::size_of::<Bytes>());
 
+/// Copies `src` (at most `dst.len()` bytes, and `dst` at least 8 long) to the start of
+/// `dst` with at most three fixed-size copies that may overlap, leaving the rest of `dst` as
+/// it is. For up to 24 bytes this replaces a call to `memcpy` (the copy of a length known
+/// only at run time), which costs more than encoding or decoding the rest of a short name.
+#[inline]
+pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if n >= 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+        if n > 16 {
+            dst[8..16].copy_from_slice(&src[8..16]);
+        }
+        dst[n - 8..n].copy_from_slice(&src[n - 8..]);
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..n].copy_from_slice(&src[n - 4..]);
+    } else if n > 0 {
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
+    }
+}
+
+/// Whether the padding of an inline read is zero: `words` holds `len` bytes of data then
+/// padding up to `padded` (`len <= padded <= len + 3`, `padded <= words.len()`). The padding
+/// is the end of the word that ends at `padded`, so one four-byte read checks it, where a
+/// loop over the 0–3 bytes costs a branch per byte.
+#[inline]
+pub(crate) fn padding_is_zero(words: &[u8; INLINE + 1], len: usize, padded: usize) -> bool {
+    let start = padded.saturating_sub(4);
+    // The low (last, big-endian) bytes of that word; none when there is no padding.
+    let mask = 1u32
+        .checked_shl(8 * padded.saturating_sub(len) as u32)
+        .map_or(u32::MAX, |bit| bit - 1);
+    words
+        .get(start..start + 4)
+        .and_then(|word| <[u8; 4]>::try_from(word).ok())
+        .is_some_and(|word| u32::from_be_bytes(word) & mask == 0)
+}
+
 impl SmallBytes {
     /// Nothing.
     pub(crate) const EMPTY: SmallBytes = SmallBytes::Inline(Inline {
@@ -173,6 +213,39 @@ mod tests {
         let copy = SmallBytes::copy_from_slice(&long);
         assert!(matches!(copy, SmallBytes::Shared(_)));
         assert_eq!(copy.into_bytes(), &long[..]);
+    }
+
+    #[test]
+    fn copy_short_copies_every_length_and_nothing_else() {
+        let src: Vec<u8> = (1..=24).collect();
+        for n in 0..=24 {
+            let mut dst = [0xee; 24];
+            copy_short(&mut dst, &src[..n]);
+            assert_eq!(dst[..n], src[..n], "length {n}");
+            assert!(dst[n..].iter().all(|&b| b == 0xee), "length {n}");
+        }
+    }
+
+    #[test]
+    fn padding_is_zero_sees_each_nonzero_padding_byte_only() {
+        // Every length, with one byte set at each position: expected by position alone.
+        for len in 0..=INLINE {
+            let padded = (len + 3) / 4 * 4;
+            // No padding: nothing to look at, whatever the bytes.
+            assert_eq!(
+                padding_is_zero(&[0xff; INLINE + 1], len, padded),
+                len == padded
+            );
+            for at in 0..=INLINE {
+                let mut words = [0; INLINE + 1];
+                words[at] = 1;
+                assert_eq!(
+                    padding_is_zero(&words, len, padded),
+                    !(len..padded).contains(&at),
+                    "len {len}, byte at {at}"
+                );
+            }
+        }
     }
 
     #[test]
