@@ -367,32 +367,24 @@ impl<'a> Decoder<'a> {
     ///
     /// Most strings are short ASCII names, read here by a fast path small enough to inline
     /// into the generated decoder of the struct that holds them: one fixed-size read of the
-    /// length word and a whole inline buffer's worth of bytes (near the end of the input,
-    /// what is left, zero-filled), the padding checked as one word. Everything else (longer
-    /// data, non-ASCII text, and every error) takes [`get_small_bytes_slow`](Decoder::get_small_bytes_slow), which
+    /// length word and a whole inline buffer's worth of bytes, the padding checked as one
+    /// word. Everything else (longer data, the last bytes of the input, non-ASCII text, and
+    /// every error) takes [`get_small_bytes_slow`](Decoder::get_small_bytes_slow), which
     /// starts over from the length word, so both paths accept and reject the same input.
     #[inline(always)]
     pub(crate) fn get_small_bytes(&mut self, bound: u32, utf8: bool) -> Result<SmallBytes, Error> {
         if let Some((word, tail)) = self.rest.split_first_chunk::<4>() {
-            let len = u32::from_be_bytes(*word);
-            if len <= bound && len as usize <= small_bytes::INLINE {
-                let len = len as usize;
-                let padded = padded_len(len);
-                let words = match tail.split_first_chunk::<{ small_bytes::INLINE + 1 }>() {
-                    Some((words, _)) => *words,
-                    // Near the end of the input: what is left of it, zero-filled.
-                    None => {
-                        let mut words = [0u8; small_bytes::INLINE + 1];
-                        small_bytes::copy_short(&mut words, tail);
-                        words
+            if let Some((words, _)) = tail.split_first_chunk::<{ small_bytes::INLINE + 1 }>() {
+                let len = u32::from_be_bytes(*word);
+                if len <= bound && len as usize <= small_bytes::INLINE {
+                    let len = len as usize;
+                    let padded = padded_len(len);
+                    if small_bytes::padding_is_zero(words, len, padded)
+                        && (!utf8 || words.get(..len).is_some_and(<[u8]>::is_ascii))
+                    {
+                        self.rest = &tail[padded..];
+                        return Ok(SmallBytes::inline(*words, len));
                     }
-                };
-                if padded <= tail.len()
-                    && small_bytes::padding_is_zero(&words, len, padded)
-                    && (!utf8 || words.get(..len).is_some_and(<[u8]>::is_ascii))
-                {
-                    self.rest = &tail[padded..];
-                    return Ok(SmallBytes::inline(words, len));
                 }
             }
         }
@@ -992,9 +984,8 @@ mod tests {
 
     #[test]
     fn short_strings_of_every_length_read_alike_on_both_paths() {
-        // Each wire form once with at least 24 bytes after the length (one fixed-size read)
-        // and once alone (the end-of-input read); errors take the slow path. The expected
-        // outcome follows from the bytes alone.
+        // Each wire form once with at least 24 bytes after the length (the fast path) and
+        // once alone (the slow path); the expected outcome follows from the bytes alone.
         let check = |wire: &[u8], bound: u32, utf8: bool, expected: Option<ErrorKind>| {
             let len = wire[3] as usize;
             let mut long = wire.to_vec();
@@ -1012,7 +1003,7 @@ mod tests {
             }
         };
         for len in 0..=small_bytes::INLINE {
-            let padded = (len + 3) / 4 * 4;
+            let padded = len.div_ceil(4) * 4;
             let mut wire = vec![0, 0, 0, len as u8];
             wire.extend((0..len).map(|i| b'a' + i as u8));
             wire.resize(4 + padded, 0);

@@ -499,7 +499,7 @@ mod tests {
         for n in 0..=data.len() {
             let mut want = vec![0, 0, 0, n as u8];
             want.extend_from_slice(&data[..n]);
-            want.resize(4 + (n + 3) / 4 * 4, 0);
+            want.resize(4 + n.div_ceil(4) * 4, 0);
             for spare in [0, 64] {
                 let mut e = Encoder::from_vec(Vec::with_capacity(1 + 4 + 4 * n / 3 + spare));
                 e.put_u32(0xeeee_eeee);
