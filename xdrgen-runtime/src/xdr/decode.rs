@@ -364,42 +364,27 @@ impl<'a> Decoder<'a> {
     /// checks it, as [`SmallBytes`]: up to [`small_bytes::INLINE`] bytes are copied in place,
     /// longer data as [`get_opaque_bytes`](Decoder::get_opaque_bytes) reads it. With `utf8`,
     /// the bytes must also be UTF-8 ([`ErrorKind::InvalidUtf8`]).
-    ///
-    /// Most strings are short ASCII names, read here by a fast path small enough to inline
-    /// into the generated decoder of the struct that holds them: one fixed-size read of the
-    /// length word and a whole inline buffer's worth of bytes, the padding checked as one
-    /// word. Everything else (longer data, the last bytes of the input, non-ASCII text, and
-    /// every error) takes [`get_small_bytes_slow`](Decoder::get_small_bytes_slow), which
-    /// starts over from the length word, so both paths accept and reject the same input.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn get_small_bytes(&mut self, bound: u32, utf8: bool) -> Result<SmallBytes, Error> {
-        if let Some((word, tail)) = self.rest.split_first_chunk::<4>() {
-            if let Some((words, _)) = tail.split_first_chunk::<{ small_bytes::INLINE + 1 }>() {
-                let len = u32::from_be_bytes(*word);
-                if len <= bound && len as usize <= small_bytes::INLINE {
-                    let len = len as usize;
-                    let padded = padded_len(len);
-                    if small_bytes::padding_is_zero(words, len, padded)
-                        && (!utf8 || words.get(..len).is_some_and(<[u8]>::is_ascii))
-                    {
-                        self.rest = &tail[padded..];
-                        return Ok(SmallBytes::inline(*words, len));
-                    }
-                }
-            }
-        }
-        self.get_small_bytes_slow(bound, utf8)
-    }
-
-    /// [`get_small_bytes`](Decoder::get_small_bytes) for everything its fast path leaves:
-    /// every check made one by one, errors reported.
-    #[inline(never)]
-    fn get_small_bytes_slow(&mut self, bound: u32, utf8: bool) -> Result<SmallBytes, Error> {
         let len = self.get_u32()?;
         if len > bound {
             return Err(bound_error(u64::from(len), bound));
         }
         let len = len as usize;
+        // Short, with a whole inline buffer's worth of input left: one fixed-size read.
+        if len <= small_bytes::INLINE {
+            if let Some((words, _)) = self.rest.split_first_chunk::<{ small_bytes::INLINE + 1 }>() {
+                let padded = padded_len(len);
+                if words[len..padded].iter().any(|&b| b != 0) {
+                    return Err(kind_error(ErrorKind::BadPadding));
+                }
+                if utf8 && utf8::validate(&words[..len]).is_none() {
+                    return Err(kind_error(ErrorKind::InvalidUtf8));
+                }
+                self.rest = &self.rest[padded..];
+                return Ok(SmallBytes::inline(*words, len));
+            }
+        }
         let data = self.take_padded(len)?;
         if utf8 && utf8::validate(data).is_none() {
             return Err(kind_error(ErrorKind::InvalidUtf8));
@@ -984,8 +969,8 @@ mod tests {
 
     #[test]
     fn short_strings_of_every_length_read_alike_on_both_paths() {
-        // Each wire form once with at least 24 bytes after the length (the fast path) and
-        // once alone (the slow path); the expected outcome follows from the bytes alone.
+        // Each wire form once with at least 24 bytes after the length (read in one piece) and
+        // once alone (read piece by piece); the expected outcome follows from the bytes alone.
         let check = |wire: &[u8], bound: u32, utf8: bool, expected: Option<ErrorKind>| {
             let len = wire[3] as usize;
             let mut long = wire.to_vec();

@@ -225,18 +225,20 @@ impl Encoder {
         check_bound(bytes.len(), bound)?;
         // check_bound proved len <= bound <= u32::MAX.
         let len = bytes.len() as u32;
-        // Short data (names, mostly) with room to spare: the length word, the data and its
-        // padding assembled in a zeroed fixed-size block with fixed-size copies, appended
-        // whole, the unused tail cut off. A copy of a length known only at run time is a
-        // call to memcpy, which cost more than the rest of encoding a name.
+        // Short data (names, mostly) with room to spare: a fixed-size block of zeros appended,
+        // the length word and the data written over its start with fixed-size copies, the
+        // unused tail cut off. A copy of a length known only at run time is a call to memcpy,
+        // which cost more than the rest of encoding a name. (Assembling the block on the
+        // stack and copying it in was slower in wall time despite fewer instructions: the
+        // wide loads of the block waited on the narrower stores that had just filled it.)
         if bytes.len() <= SHORT && self.buf.capacity() - self.buf.len() >= 4 + SHORT {
-            let mut block = [0u8; 4 + SHORT];
-            let (word, data) = block.split_at_mut(4);
-            word.copy_from_slice(&len.to_be_bytes());
-            copy_short(data, bytes);
-            let end = self.buf.len() + 4 + padded_len(bytes.len());
-            self.buf.extend_from_slice(&block);
-            self.buf.truncate(end);
+            let start = self.buf.len();
+            self.buf.extend_from_slice(&[0u8; 4 + SHORT]);
+            if let Some((word, data)) = self.buf[start..].split_first_chunk_mut::<4>() {
+                *word = len.to_be_bytes();
+                copy_short(data, bytes);
+            }
+            self.buf.truncate(start + 4 + padded_len(bytes.len()));
             return Ok(());
         }
         self.put_var_opaque_long(bytes);

@@ -67,23 +67,6 @@ pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
     }
 }
 
-/// Whether the padding of an inline read is zero: `words` holds `len` bytes of data then
-/// padding up to `padded` (`len <= padded <= len + 3`, `padded <= words.len()`). The padding
-/// is the end of the word that ends at `padded`, so one four-byte read checks it, where a
-/// loop over the 0–3 bytes costs a branch per byte.
-#[inline]
-pub(crate) fn padding_is_zero(words: &[u8; INLINE + 1], len: usize, padded: usize) -> bool {
-    let start = padded.saturating_sub(4);
-    // The low (last, big-endian) bytes of that word; none when there is no padding.
-    let mask = 1u32
-        .checked_shl(8 * padded.saturating_sub(len) as u32)
-        .map_or(u32::MAX, |bit| bit - 1);
-    words
-        .get(start..start + 4)
-        .and_then(|word| <[u8; 4]>::try_from(word).ok())
-        .is_some_and(|word| u32::from_be_bytes(word) & mask == 0)
-}
-
 impl SmallBytes {
     /// Nothing.
     pub(crate) const EMPTY: SmallBytes = SmallBytes::Inline(Inline {
@@ -225,28 +208,6 @@ mod tests {
             copy_short(&mut dst, &src[..n]);
             assert_eq!(dst[..n], src[..n], "length {n}");
             assert!(dst[n..].iter().all(|&b| b == 0xee), "length {n}");
-        }
-    }
-
-    #[test]
-    fn padding_is_zero_sees_each_nonzero_padding_byte_only() {
-        // Every length, with one byte set at each position: expected by position alone.
-        for len in 0..=INLINE {
-            let padded = len.div_ceil(4) * 4;
-            // No padding: nothing to look at, whatever the bytes.
-            assert_eq!(
-                padding_is_zero(&[0xff; INLINE + 1], len, padded),
-                len == padded
-            );
-            for at in 0..=INLINE {
-                let mut words = [0; INLINE + 1];
-                words[at] = 1;
-                assert_eq!(
-                    padding_is_zero(&words, len, padded),
-                    !(len..padded).contains(&at),
-                    "len {len}, byte at {at}"
-                );
-            }
         }
     }
 
