@@ -33,6 +33,13 @@
 //! and libtirpc-dev, and libvirt's `.x` files (see `xdrgen_tests::paths::libvirt_dir`).
 //! Without `--bench` (as `cargo test --benches` runs it) every measurement runs one iteration
 //! only, as a smoke test that both sides agree on the bytes.
+//!
+//! Profiling: `XDRGEN_BENCH_PROFILE=<loop>:<iterations>` (`<loop>` one of `dec`, `from_bytes`,
+//! `enc`, `to_bytes`) runs only that Rust loop, that many times, on each message the filter
+//! selects, and exits: no C, no calibration, no table. Under `valgrind --tool=callgrind`, two
+//! runs with different iteration counts give the instructions of one operation (the difference
+//! of the totals divided by the difference of the counts), which unlike times is repeatable on
+//! a busy machine.
 
 use std::fmt::Debug;
 use std::hint::black_box;
@@ -589,6 +596,31 @@ fn print_generator_and_memory(budget: Budget) {
     }
 }
 
+/// The `XDRGEN_BENCH_PROFILE` mode: one Rust loop, a fixed number of times, per selected
+/// message (see the module documentation).
+fn profile(spec: &str, filter: &[&String]) {
+    let (kind, iters) = spec
+        .split_once(':')
+        .and_then(|(k, n)| Some((k, n.parse::<u64>().ok()?)))
+        .unwrap_or_else(|| panic!("XDRGEN_BENCH_PROFILE={spec}: expected <loop>:<iterations>"));
+    for mut case in cases()
+        .into_iter()
+        .filter(|c| filter.is_empty() || filter.iter().any(|f| c.label.contains(f.as_str())))
+    {
+        let timer = match kind {
+            "dec" => &mut case.rust_decode,
+            "from_bytes" => &mut case.rust_from_bytes,
+            "enc" => &mut case.rust_encode,
+            "to_bytes" => &mut case.rust_to_bytes,
+            _ => {
+                panic!("XDRGEN_BENCH_PROFILE: unknown loop {kind} (dec, from_bytes, enc, to_bytes)")
+            }
+        };
+        let took = timer(iters);
+        eprintln!("{}: {kind} x{iters} in {took:?}", case.label);
+    }
+}
+
 fn main() {
     generator_bench::generate_if_asked();
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -603,6 +635,10 @@ fn main() {
     } else {
         Budget(None)
     };
+    if let Ok(spec) = std::env::var("XDRGEN_BENCH_PROFILE") {
+        profile(&spec, &filter);
+        return;
+    }
     if !tools_or_skip("codec_vs_c") {
         return;
     }

@@ -217,6 +217,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// `Err(TrailingBytes)` unless every byte has been read.
+    #[inline]
     pub fn finish(&self) -> Result<(), Error> {
         if self.rest.is_empty() {
             Ok(())
@@ -964,6 +965,61 @@ mod tests {
                 remaining: 2
             }
         ));
+    }
+
+    #[test]
+    fn short_strings_of_every_length_read_alike_on_both_paths() {
+        // Each wire form once with at least 24 bytes after the length (read in one piece) and
+        // once alone (read piece by piece); the expected outcome follows from the bytes alone.
+        let check = |wire: &[u8], bound: u32, utf8: bool, expected: Option<ErrorKind>| {
+            let len = wire[3] as usize;
+            let mut long = wire.to_vec();
+            long.extend([0xff; 24]);
+            for input in [wire, &long[..]] {
+                let mut d = Decoder::new(input);
+                match (d.get_small_bytes(bound, utf8), &expected) {
+                    (Ok(got), None) => {
+                        assert_eq!(got.as_slice(), &wire[4..4 + len], "{input:?}");
+                        assert_eq!(d.remaining(), input.len() - wire.len());
+                    }
+                    (Err(e), Some(kind)) => assert_eq!(e.kind(), kind, "{input:?}"),
+                    (got, _) => panic!("{input:?} {utf8}: {got:?}, expected {expected:?}"),
+                }
+            }
+        };
+        for len in 0..=small_bytes::INLINE {
+            let padded = len.div_ceil(4) * 4;
+            let mut wire = vec![0, 0, 0, len as u8];
+            wire.extend((0..len).map(|i| b'a' + i as u8));
+            wire.resize(4 + padded, 0);
+            for utf8 in [false, true] {
+                check(&wire, 23, utf8, None);
+                check(&wire, len as u32, utf8, None);
+                if len > 0 {
+                    let over = ErrorKind::LengthExceedsBound {
+                        length: len as u64,
+                        bound: len as u32 - 1,
+                    };
+                    check(&wire, len as u32 - 1, utf8, Some(over));
+                }
+                for at in len..padded {
+                    let mut bad = wire.clone();
+                    bad[4 + at] = 0x20;
+                    check(&bad, 23, utf8, Some(ErrorKind::BadPadding));
+                }
+                for at in 0..len {
+                    // 0xff is never UTF-8; a two-byte "é" is.
+                    let mut invalid = wire.clone();
+                    invalid[4 + at] = 0xff;
+                    check(&invalid, 23, utf8, utf8.then_some(ErrorKind::InvalidUtf8));
+                    if at + 1 < len {
+                        let mut accented = wire.clone();
+                        accented[4 + at..4 + at + 2].copy_from_slice("é".as_bytes());
+                        check(&accented, 23, utf8, None);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -24,6 +24,6 @@ pub use byte_string::XdrBytes;
 pub use decode::{
     from_bytes, from_bytes_with_limits, from_shared, from_shared_with_limits, Decode, Decoder,
 };
-pub use encode::{padded_len, to_bytes, to_bytes_with_limits, Encode, Encoder};
+pub use encode::{padded_len, to_bytes, to_bytes_with_limits, Encode, Encoder, Words};
 pub use error::{Error, ErrorKind};
 pub use limits::Limits;

@@ -155,16 +155,18 @@ pub mod demo {
             &self,
             out: &mut ::xdrgen_runtime::codegen::Encoder,
         ) -> ::core::result::Result<(), ::xdrgen_runtime::codegen::Error> {
-            out.put_i32(self.i);
-            out.put_u32(self.u);
-            out.put_i64(self.h);
-            out.put_u64(self.uh);
-            out.put_bool(self.b);
-            out.put_i32(i32::from(self.c));
-            out.put_u32(u32::from(self.uc));
-            out.put_i32(i32::from(self.s));
-            out.put_u32(u32::from(self.us));
-            out.put_i32(i32::from(self.col));
+            let mut run = ::xdrgen_runtime::codegen::Words::<48>::new();
+            run.put_i32(self.i);
+            run.put_u32(self.u);
+            run.put_i64(self.h);
+            run.put_u64(self.uh);
+            run.put_bool(self.b);
+            run.put_i32(i32::from(self.c));
+            run.put_u32(u32::from(self.uc));
+            run.put_i32(i32::from(self.s));
+            run.put_u32(u32::from(self.us));
+            run.put_i32(i32::from(self.col));
+            out.put_words(&run);
             Ok(())
         }
     }
@@ -475,8 +477,10 @@ pub mod demo {
             &self,
             out: &mut ::xdrgen_runtime::codegen::Encoder,
         ) -> ::core::result::Result<(), ::xdrgen_runtime::codegen::Error> {
-            out.put_f32(self.f);
-            out.put_f64(self.dbl);
+            let mut run = ::xdrgen_runtime::codegen::Words::<12>::new();
+            run.put_f32(self.f);
+            run.put_f64(self.dbl);
+            out.put_words(&run);
             Ok(())
         }
     }
