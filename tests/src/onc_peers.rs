@@ -115,21 +115,7 @@ fn build() -> Result<DemoPeers, String> {
     for c in ["onc_demo_server.c", "onc_demo_client.c"] {
         std::fs::copy(src.join("src").join(c), dir.join(c)).map_err(|e| e.to_string())?;
     }
-    let run = |prog: &str, args: &[&str]| -> Result<(), String> {
-        let out = Command::new(prog)
-            .args(args)
-            .current_dir(&dir)
-            .output()
-            .map_err(|e| format!("{prog}: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{prog} {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    };
+    let run = |prog: &str, args: &[&str]| run_in(&dir, prog, args);
     for (flag, out) in [
         ("-h", "onc_demo.h"),
         ("-c", "onc_demo_xdr.c"),
