@@ -18,6 +18,4 @@ mod calls;
 mod io;
 
 pub(crate) use calls::{Calls, Cause, Waiter};
-#[cfg(feature = "libvirt")]
-pub(crate) use io::next_frame;
-pub(crate) use io::{read_loop, within, write_queue, End, Outgoing, Route};
+pub(crate) use io::{next_frame, read_loop, within, write_queue, End, Outgoing, Route};
