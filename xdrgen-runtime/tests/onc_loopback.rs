@@ -7,14 +7,11 @@
 #![cfg(feature = "onc")]
 
 use std::net::SocketAddr;
-use std::ops::Range;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context as TaskContext, Poll};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use xdrgen_runtime::onc::msg::{CallHeader, Message, RPC_VERSION};
 use xdrgen_runtime::onc::record::single_fragment;
@@ -24,6 +21,12 @@ use xdrgen_runtime::onc::{
 };
 use xdrgen_runtime::rpc::ProgramInfo;
 use xdrgen_runtime::xdr::{to_bytes, Bytes, Encode, Opaque};
+
+// The tests crate's read half that records where reads land (this crate's tests cannot depend
+// on that crate, which depends on this one).
+#[path = "../../tests/src/landed.rs"]
+mod landed;
+use landed::Landed;
 
 const PROG: u32 = 0x2000_0099;
 static V2: ProgramInfo = ProgramInfo {
@@ -359,42 +362,11 @@ async fn hostile_and_odd_peers() {
     drop(stalled);
 }
 
-/// A read half that records where each read put its bytes: ranges of the client reader's
-/// own buffer.
-struct Landed<R> {
-    inner: R,
-    ranges: Arc<Mutex<Vec<Range<usize>>>>,
-}
-
-impl<R: AsyncRead + Unpin> AsyncRead for Landed<R> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
-        let landed = &buf.filled()[before..];
-        if !landed.is_empty() {
-            let start = landed.as_ptr() as usize;
-            self.ranges
-                .lock()
-                .unwrap()
-                .push(start..start + landed.len());
-        }
-        r
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn results_are_decoded_from_the_received_record_without_a_copy() {
     let p = start().await;
     let (read, write) = TcpStream::connect(p.tcp).await.unwrap().into_split();
-    let ranges = Arc::new(Mutex::new(Vec::new()));
-    let read = Landed {
-        inner: read,
-        ranges: ranges.clone(),
-    };
+    let (read, reads) = Landed::new(read);
     let client = Client::over_halves(read, write, &Options::default());
     // An NFS READ's worth of data, echoed back: the reply record ends with it.
     let data = opaque(256 * 1024);
@@ -403,12 +375,11 @@ async fn results_are_decoded_from_the_received_record_without_a_copy() {
     // The reply's last bytes are the data's last bytes. The last read put them in the reader's
     // buffer, which the record and everything decoded from it share; a copy would have
     // put them in memory allocated after that read, while the buffer was still alive.
-    let last_byte = back.as_slice().as_ptr() as usize + back.len() - 1;
-    let ranges = ranges.lock().unwrap();
-    let last_read = ranges.last().unwrap();
+    let last_byte = &back.as_slice()[back.len() - 1];
     assert!(
-        last_read.contains(&last_byte),
-        "the data's last byte is at {last_byte:#x}, the last read wrote {last_read:#x?}"
+        reads.last_read_wrote(last_byte),
+        "the data's last byte is at {last_byte:p}, the last read wrote {:#x?}",
+        reads.last()
     );
 }
 
