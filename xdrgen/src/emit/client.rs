@@ -11,7 +11,6 @@ use super::docs::{procedure_docs, summary_docs};
 use super::procs::info_name;
 use super::roles::{libvirt_version, role, Role, Stream};
 use super::rust_type::rust_type;
-use super::shape::has_codec;
 use super::{ident, Ctx};
 use crate::model::{Procedure, Program, ProgramVersion, Type};
 use crate::naming;
@@ -25,7 +24,7 @@ pub fn client_items(cx: &Ctx<'_>, program: &Program) -> TokenStream {
     let events: Vec<&Procedure> = version
         .procedures
         .iter()
-        .filter(|p| p.message.as_ref().is_some_and(|m| has_codec(cx.model, m)))
+        .filter(|p| matches!(role(cx, p), Role::Event))
         .collect();
     let event_enum = (!events.is_empty()).then(|| event_items(cx, program, version, &events));
     let client = client_struct(cx, program, version, !events.is_empty());

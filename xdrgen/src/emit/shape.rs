@@ -232,20 +232,15 @@ pub fn is_copy(model: &Model, ty: &Type) -> bool {
     }
 }
 
-/// Whether the Rust type of `ty` implements the runtime's `Encode` and `Decode` on its own,
-/// sending the same bytes as rpcgen, so a value of it can be a whole message body (a
-/// procedure's argument, result or event payload). See [`codec_problem`].
-pub fn has_codec(model: &Model, ty: &Type) -> bool {
-    codec_problem(model, ty).is_none()
-}
-
-/// Why the Rust type of `ty` cannot be a whole message body, or `None` when it can. Named
-/// enums, structs and unions have generated impls; scalars, strings, opaque data and extern
-/// types have the runtime's; and the runtime implements the shapes a typedef names (`[T; N]`,
-/// `VarArray<T, N>`, `Option<T>`, `Box<T>`) over elements that have them. The exception is a
-/// fixed array of `unsigned char` outside any struct or union: Rust holds it as `[u8; N]`,
-/// whose own codec is fixed-length opaque data (N bytes), while rpcgen sends N words. Aliases
-/// are followed; a name the model does not define has no codec either.
+/// Why the Rust type of `ty` cannot be a whole message body (a procedure's argument, result or
+/// event payload: it must implement the runtime's `Encode` and `Decode` on its own and send the
+/// same bytes as rpcgen), or `None` when it can. Named enums, structs and unions have generated
+/// impls; scalars, strings, opaque data and extern types have the runtime's; and the runtime
+/// implements the shapes a typedef names (`[T; N]`, `VarArray<T, N>`, `Option<T>`, `Box<T>`)
+/// over elements that have them. The exception is a fixed array of `unsigned char` outside any
+/// struct or union: Rust holds it as `[u8; N]`, whose own codec is fixed-length opaque data (N
+/// bytes), while rpcgen sends N words. Aliases are followed; a name the model does not define
+/// has no codec either.
 pub fn codec_problem(model: &Model, ty: &Type) -> Option<&'static str> {
     codec_problem_at(model, ty, 0)
 }
