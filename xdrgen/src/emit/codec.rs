@@ -271,7 +271,7 @@ fn scalar_put(cx: &Ctx<'_>, ty: &Type, value: &Value) -> Option<ScalarPut> {
         Type::Float => ("put_f32", v, 4),
         Type::Double => ("put_f64", v, 8),
         Type::Bool => ("put_bool", v, 4),
-        // Sign- or zero-extended into the word, as `encode_value` does.
+        // C sign-extends char and short into the 4-byte word.
         Type::Char | Type::Short => ("put_i32", quote!(i32::from(#v)), 4),
         Type::UnsignedChar | Type::UnsignedShort => ("put_u32", quote!(u32::from(#v)), 4),
         _ => return None,
@@ -606,35 +606,19 @@ fn len_of(cx: &Ctx<'_>, ty: &Type, value: &Value) -> Len {
 
 /// Statements that encode `value` (of type `ty`), mapping errors with `at`.
 fn encode_value(cx: &Ctx<'_>, ty: &Type, value: &Value, at: &TokenStream) -> TokenStream {
+    if let Some(put) = scalar_put(cx, ty, value) {
+        return scalar_run(cx, vec![put]);
+    }
     let rt = &cx.rt;
     let item = Value::reference(quote!(item));
-    let shape = shape::resolve(cx.model, ty);
-    let ty = match shape {
-        Shape::Def(TypeDef {
-            kind: TypeKind::Enum(_),
-            ..
-        }) => {
-            let v = value.get();
-            return quote!(out.put_i32(i32::from(#v)););
-        }
+    let ty = match shape::resolve(cx.model, ty) {
         Shape::Def(_) => {
             let v = value.by_ref();
             return quote!(#rt::Encode::encode(#v, out)#at?;);
         }
         Shape::Plain(ty) => ty,
     };
-    let v = value.get();
     match ty {
-        Type::Int => quote!(out.put_i32(#v);),
-        Type::UnsignedInt => quote!(out.put_u32(#v);),
-        Type::Hyper => quote!(out.put_i64(#v);),
-        Type::UnsignedHyper => quote!(out.put_u64(#v);),
-        Type::Float => quote!(out.put_f32(#v);),
-        Type::Double => quote!(out.put_f64(#v);),
-        Type::Bool => quote!(out.put_bool(#v);),
-        // C sign-extends char and short into the 4-byte word.
-        Type::Char | Type::Short => quote!(out.put_i32(i32::from(#v));),
-        Type::UnsignedChar | Type::UnsignedShort => quote!(out.put_u32(u32::from(#v));),
         Type::FixedOpaque(_) => {
             let v = value.by_ref();
             quote!(out.put_fixed_opaque(#v);)
@@ -671,7 +655,9 @@ fn encode_value(cx: &Ctx<'_>, ty: &Type, value: &Value, at: &TokenStream) -> Tok
                 }
             }
         }
-        Type::Named(_) | Type::Extern { .. } | Type::VarOpaque(_) | Type::String(_) => {
+        // Named types the model does not define, extern types, variable-length opaque data
+        // and strings (scalars were written above).
+        _ => {
             let v = value.by_ref();
             quote!(#rt::Encode::encode(#v, out)#at?;)
         }
