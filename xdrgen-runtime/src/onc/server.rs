@@ -90,8 +90,7 @@ impl Builder {
     }
 
     /// How long calls running at [`Server::shutdown`] may take to finish, and then their
-    /// replies to be written (default 10 s each); what is left is
-    /// cancelled.
+    /// replies to be written (default 10 s each); what is left is cancelled.
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = Some(grace);
         self
