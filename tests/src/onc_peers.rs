@@ -107,14 +107,7 @@ pub fn build_demo_peers() -> Result<&'static DemoPeers, String> {
 }
 
 fn build() -> Result<DemoPeers, String> {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = src.join("../target/tmp/onc_demo_peers");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    std::fs::copy(src.join("fixtures/onc_demo.x"), dir.join("onc_demo.x"))
-        .map_err(|e| e.to_string())?;
-    for c in ["onc_demo_server.c", "onc_demo_client.c"] {
-        std::fs::copy(src.join("src").join(c), dir.join(c)).map_err(|e| e.to_string())?;
-    }
+    let dir = copy_sources("onc_demo")?;
     let run = |prog: &str, args: &[&str]| run_in(&dir, prog, args);
     for (flag, out) in [
         ("-h", "onc_demo.h"),
