@@ -288,3 +288,21 @@ pub async fn serve_on_loopback(
     tokio::spawn(async move { s.serve_udp(socket).await });
     addrs
 }
+
+/// Runs one of rpcgen's C clients with `args` off the async runtime (it may call a server
+/// this runtime serves) and returns its output; panics, with its output, when it fails.
+pub async fn run_c_client(client: &Path, args: &[&str]) -> String {
+    let mut command = Command::new(client);
+    command.args(args);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{} {args:?}:\n{text}{}",
+        client.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}

@@ -17,7 +17,7 @@ use xdrgen_tests::fixtures::rpcbind::{
     RB_IPPROTO_TCP, RB_IPPROTO_UDP,
 };
 use xdrgen_tests::onc_demo::{exercise, DemoImpl};
-use xdrgen_tests::onc_peers::{self, build_demo_peers, rpcinfo_p, CServer, RPCBIND};
+use xdrgen_tests::onc_peers::{self, build_demo_peers, rpcinfo_p, run_c_client, CServer, RPCBIND};
 
 /// `DEMO_PROG`'s number, from its procedure table.
 const DEMO_PROG: u32 = DemoV2Client::INFO.number;
@@ -131,23 +131,7 @@ async fn rpcgens_c_client_calls_our_server_found_through_rpcbind() {
 
     // rpcgen's client finds our server through rpcbind and checks every answer.
     for proto in ["tcp", "udp"] {
-        let out = tokio::task::spawn_blocking({
-            let client = peers.client.clone();
-            move || {
-                Command::new(client)
-                    .args(["localhost", proto])
-                    .output()
-                    .unwrap()
-            }
-        })
-        .await
-        .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "C client over {proto}:\n{text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = run_c_client(&peers.client, &["localhost", proto]).await;
         assert!(text.contains("ok version 3 mismatch 1..2"), "{text}");
     }
     // Its AUTH_SYS credentials reached the methods.

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use xdrgen_runtime::onc::{Client, Server};
 use xdrgen_tests::c_build::tools_or_skip;
 use xdrgen_tests::fixtures::onc_typedefs::TdV1Dispatcher;
-use xdrgen_tests::onc_peers::build_typedef_peers;
+use xdrgen_tests::onc_peers::{build_typedef_peers, run_c_client, serve_on_loopback};
 use xdrgen_tests::onc_typedefs::{exercise, TdImpl};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -17,7 +17,7 @@ async fn generated_client_and_server_over_tcp_and_udp() {
     let server = Server::builder()
         .program(TdV1Dispatcher::new(TdImpl))
         .build();
-    let (tcp, udp) = xdrgen_tests::onc_peers::serve_on_loopback(&server).await;
+    let (tcp, udp) = serve_on_loopback(&server).await;
     exercise(&Client::connect_tcp(tcp).await.unwrap())
         .await
         .unwrap();
@@ -79,23 +79,9 @@ async fn rpcgens_c_client_calls_our_server() {
     let server = Server::builder()
         .program(TdV1Dispatcher::new(TdImpl))
         .build();
-    let (tcp, udp) = xdrgen_tests::onc_peers::serve_on_loopback(&server).await;
+    let (tcp, udp) = serve_on_loopback(&server).await;
     for (proto, port) in [("tcp", tcp.port()), ("udp", udp.port())] {
-        let client = peers.client.clone();
-        let out = tokio::task::spawn_blocking(move || {
-            Command::new(client)
-                .args([port.to_string().as_str(), proto])
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "C client over {proto}:\n{text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = run_c_client(&peers.client, &[&port.to_string(), proto]).await;
         // Every check ran, the last one included.
         assert_eq!(text.matches("ok ").count(), 10, "{text}");
         assert!(text.contains("ok 17 numbers refused"), "{text}");
