@@ -125,6 +125,20 @@ fn kind_error(kind: ErrorKind) -> Error {
     Error::new(kind)
 }
 
+/// Whether the padding after `len <= INLINE` bytes of data at the start of `words` is zero:
+/// one load and mask of the last word, not a loop over up to three bytes.
+#[inline(always)]
+fn padding_is_zero(words: &[u8; small_bytes::INLINE + 1], len: usize) -> bool {
+    let pad = padded_len(len) - len;
+    // The word holding the padding (any word when there is none: the mask is then empty).
+    let end = padded_len(len).clamp(4, small_bytes::INLINE + 1);
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&words[end - 4..end]);
+    // The padding is the last `pad` bytes of that word: its high bytes, read little-endian.
+    let mask = (u64::from(u32::MAX) << (32 - 8 * pad)) as u32;
+    u32::from_le_bytes(word) & mask == 0
+}
+
 impl<'a> Decoder<'a> {
     /// A decoder over `bytes` with the default depth limit.
     ///
@@ -364,7 +378,7 @@ impl<'a> Decoder<'a> {
     /// checks it, as [`SmallBytes`]: up to [`small_bytes::INLINE`] bytes are copied in place,
     /// longer data as [`get_opaque_bytes`](Decoder::get_opaque_bytes) reads it. With `utf8`,
     /// the bytes must also be UTF-8 ([`ErrorKind::InvalidUtf8`]).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get_small_bytes(&mut self, bound: u32, utf8: bool) -> Result<SmallBytes, Error> {
         let len = self.get_u32()?;
         if len > bound {
@@ -375,7 +389,7 @@ impl<'a> Decoder<'a> {
         if len <= small_bytes::INLINE {
             if let Some((words, _)) = self.rest.split_first_chunk::<{ small_bytes::INLINE + 1 }>() {
                 let padded = padded_len(len);
-                if words[len..padded].iter().any(|&b| b != 0) {
+                if !padding_is_zero(words, len) {
                     return Err(kind_error(ErrorKind::BadPadding));
                 }
                 if utf8 && utf8::validate(&words[..len]).is_none() {
@@ -385,6 +399,14 @@ impl<'a> Decoder<'a> {
                 return Ok(SmallBytes::inline(*words, len));
             }
         }
+        self.get_small_bytes_rest(len, utf8)
+    }
+
+    /// The rest of [`get_small_bytes`](Decoder::get_small_bytes) after its length word, where
+    /// the fixed-size read does not apply: long data, or short data near the end of the input.
+    /// Out of line, so that the common case inlines into the generated decoders.
+    #[inline(never)]
+    fn get_small_bytes_rest(&mut self, len: usize, utf8: bool) -> Result<SmallBytes, Error> {
         let data = self.take_padded(len)?;
         if utf8 && utf8::validate(data).is_none() {
             return Err(kind_error(ErrorKind::InvalidUtf8));

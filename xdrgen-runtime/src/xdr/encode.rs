@@ -2,6 +2,7 @@
 
 use super::error::{check_bound, Error, ErrorKind};
 use super::limits::Limits;
+use super::small_bytes::copy_short;
 
 /// A type with an XDR encoding.
 ///
@@ -95,31 +96,6 @@ const ZEROS: [u8; 3] = [0; 3];
 
 /// The longest data [`Encoder::put_var_opaque`] copies with fixed-size moves.
 const SHORT: usize = 24;
-
-/// Copies `src` (at most `dst.len()` bytes, and `dst` at least 8 long) to the start of
-/// `dst` with at most three fixed-size copies that may overlap, leaving the rest of `dst` as
-/// it is. For up to 24 bytes this replaces a call to `memcpy` (the copy of a length known
-/// only at run time), which costs more than encoding the rest of a short name.
-///
-/// Always inlined: out of line, the call costs what it saves (measured with callgrind).
-#[inline(always)]
-fn copy_short(dst: &mut [u8], src: &[u8]) {
-    let n = src.len();
-    if n >= 8 {
-        dst[..8].copy_from_slice(&src[..8]);
-        if n > 16 {
-            dst[8..16].copy_from_slice(&src[8..16]);
-        }
-        dst[n - 8..n].copy_from_slice(&src[n - 8..]);
-    } else if n >= 4 {
-        dst[..4].copy_from_slice(&src[..4]);
-        dst[n - 4..n].copy_from_slice(&src[n - 4..]);
-    } else if n > 0 {
-        dst[0] = src[0];
-        dst[n / 2] = src[n / 2];
-        dst[n - 1] = src[n - 1];
-    }
-}
 
 /// A growable buffer that XDR values are appended to.
 ///
@@ -514,17 +490,6 @@ mod tests {
             let mut e = Encoder::from_vec(vec![0xee]);
             e.put_var_opaque(&data[..n], 9).unwrap();
             assert_eq!(&e.as_bytes()[1..], *want, "length {n}");
-        }
-    }
-
-    #[test]
-    fn copy_short_copies_every_length_and_nothing_else() {
-        let src: Vec<u8> = (1..=24).collect();
-        for n in 0..=24 {
-            let mut dst = [0xee; 24];
-            copy_short(&mut dst, &src[..n]);
-            assert_eq!(dst[..n], src[..n], "length {n}");
-            assert!(dst[n..].iter().all(|&b| b == 0xee), "length {n}");
         }
     }
 
