@@ -26,7 +26,7 @@ mod types;
 mod unions;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod tests_dialect;
 

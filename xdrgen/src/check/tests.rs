@@ -43,7 +43,7 @@ pub(super) fn errors(text: &str) -> Vec<String> {
 }
 
 /// The model of a file that must check cleanly.
-pub(super) fn model(text: &str) -> Model {
+pub(crate) fn model(text: &str) -> Model {
     let (model, diags) = run(text);
     model.unwrap_or_else(|| panic!("unexpected errors: {diags:#?}"))
 }

@@ -144,6 +144,13 @@ pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
         TypeKind::Union(u) => union_codec(cx, def, u),
     };
     let result = quote!(::core::result::Result);
+    // An inlined decoder's body closure is forced inline as well: in a crate as large as
+    // libvirt's bindings the compiler otherwise kept it a call per array element.
+    let (inline, inline_body) = if cx.inlined.contains(&def.xdr_name) {
+        (quote!(#[inline]), quote!(#[inline(always)]))
+    } else {
+        (TokenStream::new(), TokenStream::new())
+    };
     // Errors leave a struct or union with its name on their path (fields add theirs inside);
     // an enum names itself in its one statement.
     let (encode, decode) = match &def.kind {
@@ -157,7 +164,7 @@ pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
             };
             (
                 encode,
-                quote!(input.within(#type_name, |input| { #decode })),
+                quote!(input.within(#type_name, #inline_body |input| { #decode })),
             )
         }
     };
@@ -173,6 +180,7 @@ pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
         }
 
         impl #rt::Decode for #name {
+            #inline
             fn decode(input: &mut #rt::Decoder<'_>) -> #result<Self, #rt::Error> {
                 #decode
             }

@@ -1,5 +1,7 @@
 //! [`crate::model::Model`] → Rust source.
 
+use std::collections::HashSet;
+
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -144,6 +146,7 @@ impl Default for Options {
 pub fn generate(model: &Model, options: &Options) -> String {
     let (rt, rt_error) = runtime_path(&options.runtime_path);
     let sizes = shape::Sizes::new(model);
+    let inlined = shape::inlined_decoders(model);
     let mut out = String::new();
     if !rt_error.is_empty() {
         format_into(&mut out, rt_error);
@@ -162,6 +165,7 @@ pub fn generate(model: &Model, options: &Options) -> String {
             rt: rt.clone(),
             sizes: &sizes,
             strings: options.string_mode_in(module, None),
+            inlined: &inlined,
         };
         module_into(&mut out, &cx);
     }
@@ -370,6 +374,9 @@ pub(crate) struct Ctx<'a> {
     pub sizes: &'a shape::Sizes<'a>,
     /// How `string<N>` is held in the declarations being emitted.
     pub strings: StringMode,
+    /// The structs and unions whose decoders are marked `#[inline]`
+    /// ([`shape::inlined_decoders`]).
+    pub inlined: &'a HashSet<String>,
 }
 
 /// `<runtime_path>::codegen`, and a `compile_error!` when the configured path is not a path.

@@ -6,6 +6,10 @@ use super::test_models::{self, lit, named, sized};
 use super::*;
 use crate::model::{Size, Type};
 
+/// No decoders inlined: the token-level tests below look at one type at a time.
+static NONE_INLINED: std::sync::LazyLock<std::collections::HashSet<String>> =
+    std::sync::LazyLock::new(Default::default);
+
 fn cx_for<'a>(
     model: &'a Model,
     options: &'a Options,
@@ -19,6 +23,7 @@ fn cx_for<'a>(
         rt: quote!(::xdrgen_runtime::codegen),
         sizes,
         strings: options.string_mode_in(&model.modules[module], None),
+        inlined: &NONE_INLINED,
     }
 }
 
