@@ -132,8 +132,28 @@ impl Encoder {
     }
 
     /// The bytes written so far.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf
+    }
+
+    /// Forgets the bytes written, keeping the buffer's capacity: one encoder (and one
+    /// allocation) serves message after message.
+    ///
+    /// ```
+    /// use xdrgen_runtime::xdr::{Encode, Encoder};
+    ///
+    /// let mut out = Encoder::with_capacity(64);
+    /// for n in [1u32, 2] {
+    ///     out.clear();
+    ///     n.encode(&mut out)?;
+    ///     assert_eq!(out.as_bytes(), [0, 0, 0, n as u8]);
+    /// }
+    /// # Ok::<(), xdrgen_runtime::xdr::Error>(())
+    /// ```
+    #[inline]
+    pub fn clear(&mut self) {
+        self.buf.clear();
     }
 
     /// Number of bytes written so far.

@@ -112,6 +112,9 @@ fn starts_with_if(t: &TokenStream) -> bool {
     matches!(t.clone().into_iter().next(), Some(proc_macro2::TokenTree::Ident(i)) if i == "if")
 }
 
+/// The largest encoded size of a fixed-size struct whose `encode` is marked `#[inline]`.
+const SMALL_FIXED: usize = 64;
+
 /// The `Encode` and `Decode` impls for a type definition (none for aliases).
 pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
     let rt = &cx.rt;
@@ -151,6 +154,19 @@ pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
     } else {
         (TokenStream::new(), TokenStream::new())
     };
+    // A small fixed-size struct (a packet header, a reply of a few scalars) encodes in a few
+    // stores: inlined into its caller, it costs no call (issue 13's header encode).
+    let encode_inline = match &def.kind {
+        TypeKind::Struct(s) => s
+            .fields
+            .iter()
+            .try_fold(0usize, |sum, f| {
+                sum.checked_add(cx.sizes.fixed_size(&f.ty)?)
+            })
+            .is_some_and(|size| size <= SMALL_FIXED),
+        _ => false,
+    }
+    .then(|| quote!(#[inline]));
     // Errors leave a struct or union with its name on their path (fields add theirs inside);
     // an enum names itself in its one statement.
     let (encode, decode) = match &def.kind {
@@ -174,6 +190,7 @@ pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
                 #len
             }
 
+            #encode_inline
             fn encode(&self, out: &mut #rt::Encoder) -> #result<(), #rt::Error> {
                 #encode
             }

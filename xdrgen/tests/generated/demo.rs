@@ -151,6 +151,7 @@ pub mod demo {
             48
         }
 
+        #[inline]
         fn encode(
             &self,
             out: &mut ::xdrgen_runtime::codegen::Encoder,
@@ -473,6 +474,7 @@ pub mod demo {
             12
         }
 
+        #[inline]
         fn encode(
             &self,
             out: &mut ::xdrgen_runtime::codegen::Encoder,
