@@ -248,15 +248,27 @@ impl Client {
             self.shared()
                 .add_stream(header.serial, target_of(&header), tx)?;
         }
+        // Queued at once when the writer's queue has room (the usual case): no waiting send
+        // future to build, move and poll.
+        let packet = Outgoing {
+            head: packet,
+            data: None,
+        };
+        let queued = match self.handle.parts.out.try_send(packet) {
+            Ok(()) => None,
+            Err(mpsc::error::TrySendError::Full(packet)) => Some(packet),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(self.closed_error()),
+        };
         let wait = async {
-            self.send(Outgoing {
-                head: packet,
-                data: None,
-            })
-            .await?;
+            if let Some(packet) = queued {
+                self.send(packet).await?;
+            }
             guard.waiter.reply().await
         };
-        let reply = within(self.timeout, wait, Error::Timeout).await?;
+        let reply = match self.timeout {
+            None => wait.await?,
+            timeout => within(timeout, wait, Error::Timeout).await?,
+        };
         if reply.header.status == Status::Error {
             return Err(conn::remote_error(&reply.body));
         }
