@@ -10,12 +10,16 @@
 //! - [`read_loop`]: the reader task, which reads frames through a `tokio_util` codec (libvirt's
 //!   packets, ONC's records) and hands each to the protocol's [`Route`].
 //! - [`within`]: per-call deadlines.
+//! - [`socket`]: a socket's two halves registered with the runtime for reading only (the
+//!   libvirt client's unix and TCP transports).
 //!
 //! What differs stays with each protocol: libvirt's streams, events and keepalive (its route
 //! and its own side table), ONC's record marking and UDP retransmission.
 
 mod calls;
 mod io;
+#[cfg(feature = "libvirt")]
+pub(crate) mod socket;
 
 pub(crate) use calls::{Calls, Cause, Waiter};
 pub(crate) use io::{next_frame, read_loop, within, write_queue, End, Outgoing, Route};
