@@ -1,5 +1,6 @@
-//! The two tasks of a client connection: the writer, which owns the write half and writes each
-//! queued message whole, and the reader loop, which owns the read half, splits it into frames
+//! The two tasks of a client connection: the writer (ONC's; libvirt's has its own queue, its
+//! `Outbox`), which owns the write half and writes each queued message whole, and the reader
+//! loop, which owns the read half, splits it into frames
 //! with a `tokio_util` codec and hands each frame to a [`Route`]. Both stop when the
 //! connection's [`Calls`](super::Calls) table closes.
 
@@ -10,7 +11,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_core::Stream;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::io::AsyncRead;
+#[cfg(feature = "onc")]
+use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::codec::{Decoder, FramedRead};
@@ -25,6 +28,7 @@ pub(crate) struct Outgoing {
 
 /// How much the writer gathers before a write: small messages queued together share a
 /// syscall; a larger one is written straight from its own buffer.
+#[cfg(feature = "onc")]
 const WRITE_BUFFER: usize = 64 * 1024;
 
 /// The writer task's body: writes every queued message whole, flushing once per batch of
@@ -32,6 +36,7 @@ const WRITE_BUFFER: usize = 64 * 1024;
 /// down) or `closing` turns true (then stops at once, even in the middle of a write that a
 /// peer which stopped reading blocks). Returns the write error that ended it, if any: the
 /// caller closes the connection with it.
+#[cfg(feature = "onc")]
 pub(crate) async fn write_queue<W: AsyncWrite + Unpin>(
     mut rx: mpsc::Receiver<Outgoing>,
     write: W,
