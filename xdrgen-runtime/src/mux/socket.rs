@@ -67,6 +67,7 @@ where
         ReadHalf {
             fd: fd.clone(),
             chunk: vec![0; READ_CHUNK].into_boxed_slice(),
+            bulk: false,
         },
         WriteHalf { fd, writable: None },
     ))
@@ -84,16 +85,49 @@ where
     unsafe { AsyncFd::register_with_interest(sock, interest) }.map_err(io::Error::from)
 }
 
-/// The read half's own buffer: a read takes up to this much.
+/// The read half's own buffer, for small reads.
 const READ_CHUNK: usize = 64 * 1024;
+/// The most a bulk read offers of the caller's buffer.
+const READ_MAX: usize = 256 * 1024;
 
 /// The read half.
 pub(crate) struct ReadHalf<S: AsRawFd> {
     fd: Arc<AsyncFd<S>>,
-    /// Where the socket is read into, zeroed once: the caller's buffer is usually
-    /// uninitialised room (a codec's), which safe code would have to zero before every read;
-    /// copying out what a read returned costs less than that when replies are small.
+    /// Where small reads go, zeroed once. The caller's buffer is usually uninitialised room (a
+    /// codec's), which safe code must zero before reading into it: for replies of a few dozen
+    /// bytes, copying out what a read returned costs far less than zeroing the room.
     chunk: Box<[u8]>,
+    /// The last read filled what it was offered: data is streaming in, and reads go straight
+    /// into the caller's buffer (zeroed first, but not copied).
+    bulk: bool,
+}
+
+/// Reads from `fd` into `room`: `Pending` until the socket is readable, then the bytes read.
+fn poll_read_into<S: Socket>(
+    fd: &AsyncFd<S>,
+    cx: &mut Context<'_>,
+    room: &mut [u8],
+) -> Poll<io::Result<usize>>
+where
+    for<'a> &'a S: Read + Write,
+{
+    loop {
+        let mut guard = ready!(fd.poll_read_ready(cx))?;
+        match guard.try_io(|s| s.get_ref().read(room)) {
+            Ok(Ok(n)) => {
+                if n > 0 && n < room.len() {
+                    // The socket is empty: the next read waits for the runtime's word instead
+                    // of trying and failing with EAGAIN.
+                    guard.clear_ready();
+                }
+                return Poll::Ready(Ok(n));
+            }
+            Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+            Ok(Err(e)) => return Poll::Ready(Err(e)),
+            // EAGAIN: readiness cleared, wait again.
+            Err(_would_block) => {}
+        }
+    }
 }
 
 impl<S: Socket> AsyncRead for ReadHalf<S>
@@ -106,26 +140,19 @@ where
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let want = this.chunk.len().min(buf.remaining());
-        loop {
-            let mut guard = ready!(this.fd.poll_read_ready(cx))?;
-            let room = &mut this.chunk[..want];
-            match guard.try_io(|s| s.get_ref().read(room)) {
-                Ok(Ok(n)) => {
-                    if n > 0 && n < want {
-                        // The socket is empty: the next read waits for the runtime's word
-                        // instead of trying and failing with EAGAIN.
-                        guard.clear_ready();
-                    }
-                    buf.put_slice(&this.chunk[..n]);
-                    return Poll::Ready(Ok(()));
-                }
-                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Ok(Err(e)) => return Poll::Ready(Err(e)),
-                // EAGAIN: readiness cleared, wait again.
-                Err(_would_block) => {}
-            }
+        if this.bulk {
+            let room = buf.initialize_unfilled_to(buf.remaining().min(READ_MAX));
+            let want = room.len();
+            let n = ready!(poll_read_into(&this.fd, cx, room))?;
+            this.bulk = n == want && want > 0;
+            buf.advance(n);
+        } else {
+            let want = this.chunk.len().min(buf.remaining());
+            let n = ready!(poll_read_into(&this.fd, cx, &mut this.chunk[..want]))?;
+            buf.put_slice(&this.chunk[..n]);
+            this.bulk = n == want && want > 0;
         }
+        Poll::Ready(Ok(()))
     }
 }
 
