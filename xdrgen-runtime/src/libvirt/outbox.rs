@@ -16,8 +16,11 @@ use bytes::Bytes;
 use super::conn::Outgoing;
 
 /// Bytes queued past which senders wait for the writer (`try_` senders are refused). A packet
-/// is accepted whenever the queue holds less, so one packet can take it over.
-pub(crate) const LIMIT: usize = 1 << 20;
+/// is accepted whenever the queue holds less, so one packet can take it over. A stream's
+/// `send` returns once its data is queued: up to this much goes out without waiting (and
+/// without a chance to see an error the server reports meanwhile, which the next operation
+/// returns).
+pub(crate) const LIMIT: usize = 4 << 20;
 
 /// Packets up to this size are copied into the queue's buffer; larger ones stay in their own.
 pub(crate) const INLINE_MAX: usize = 16 * 1024;
