@@ -9,6 +9,14 @@
 //! written and their replies read with blocking `write`/`read` on the daemon's socket, with no
 //! runtime, no encoding and no decoding. No client can spend much less CPU per call than that
 //! on this machine, so `C/floor` bounds the ratio any client can reach.
+//!
+//! Profiling: `XDRGEN_CLIENT_PROFILE=<side>:<in flight>:<calls>` (`<side>` `rust` or `floor`)
+//! runs only that side, once, and prints its calls/s, CPU µs per call and the context switches
+//! (voluntary, involuntary) per call, then exits: no C, no table. With
+//! `XDRGEN_CLIENT_PROFILE_URI` set to a running daemon's URI it starts no daemon and spawns no
+//! process, so that `strace -c` or `perf stat -e 'syscalls:sys_enter_*'` on the bench counts
+//! the client alone (two runs with different call counts give the syscalls of one call: the
+//! difference of the totals divided by the difference of the counts).
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -41,8 +49,30 @@ fn cpu_seconds() -> f64 {
     ns as f64 / 1e9
 }
 
+/// This process's context switches so far, (voluntary, involuntary), over all its threads.
+fn context_switches() -> (u64, u64) {
+    let mut total = (0, 0);
+    for t in std::fs::read_dir("/proc/self/task").expect("/proc/self/task") {
+        let status = std::fs::read_to_string(t.unwrap().path().join("status")).unwrap();
+        for line in status.lines() {
+            let field = |name: &str| line.strip_prefix(name).map(|v| v.trim().parse::<u64>());
+            if let Some(v) = field("voluntary_ctxt_switches:") {
+                total.0 += v.unwrap();
+            } else if let Some(v) = field("nonvoluntary_ctxt_switches:") {
+                total.1 += v.unwrap();
+            }
+        }
+    }
+    total
+}
+
 /// (calls/s, CPU µs per call) of our client with `in_flight` tasks.
 fn rust_side(uri: &str, in_flight: usize) -> (f64, f64) {
+    rust_side_calls(uri, in_flight, CALLS)
+}
+
+/// [`rust_side`] with `calls` calls.
+fn rust_side_calls(uri: &str, in_flight: usize, calls: usize) -> (f64, f64) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -57,7 +87,7 @@ fn rust_side(uri: &str, in_flight: usize) -> (f64, f64) {
             .await
             .unwrap()
             .dom;
-        let per_task = CALLS / in_flight;
+        let per_task = calls / in_flight;
         let (cpu0, t0) = (cpu_seconds(), Instant::now());
         let tasks: Vec<_> = (0..in_flight)
             .map(|_| {
@@ -134,6 +164,11 @@ fn reply<'b>(sock: &mut UnixStream, buf: &'b mut Vec<u8>) -> &'b [u8] {
 /// over blocking socket calls: each read takes whatever replies have arrived, and one write
 /// sends as many new calls. The floor of any client's CPU per call at that many in flight.
 fn floor(uri: &str, in_flight: usize) -> (f64, f64) {
+    floor_calls(uri, in_flight, CALLS)
+}
+
+/// [`floor`] with `total` calls.
+fn floor_calls(uri: &str, in_flight: usize, total: usize) -> (f64, f64) {
     let path = uri.split_once("socket=").expect("a socket in the URI").1;
     let mut sock = UnixStream::connect(path).unwrap();
     let mut buf = vec![0u8; 4096];
@@ -162,11 +197,11 @@ fn floor(uri: &str, in_flight: usize) -> (f64, f64) {
     let mut buf = vec![0u8; 1 << 16];
     let mut batch = Vec::new();
     let (cpu0, t0) = (cpu_seconds(), Instant::now());
-    let mut sent = in_flight.min(CALLS);
+    let mut sent = in_flight.min(total);
     calls(sent, &mut batch);
     sock.write_all(&batch).unwrap();
     let (mut done, mut have) = (0, 0);
-    while done < CALLS {
+    while done < total {
         let n = sock.read(&mut buf[have..]).unwrap();
         assert!(n > 0, "the daemon closed the connection");
         have += n;
@@ -186,7 +221,7 @@ fn floor(uri: &str, in_flight: usize) -> (f64, f64) {
         buf.copy_within(at..have, 0);
         have -= at;
         done += got;
-        let more = got.min(CALLS - sent);
+        let more = got.min(total - sent);
         if more > 0 {
             calls(more, &mut batch);
             sock.write_all(&batch).unwrap();
@@ -194,7 +229,7 @@ fn floor(uri: &str, in_flight: usize) -> (f64, f64) {
         }
     }
     let (cpu, wall) = (cpu_seconds() - cpu0, t0.elapsed().as_secs_f64());
-    (CALLS as f64 / wall, cpu / CALLS as f64 * 1e6)
+    (total as f64 / wall, cpu / total as f64 * 1e6)
 }
 
 fn build_c() -> Option<PathBuf> {
@@ -233,8 +268,46 @@ fn c_side(exe: &PathBuf, uri: &str, in_flight: usize) -> (f64, f64) {
     (it.next().unwrap(), it.next().unwrap())
 }
 
+/// The `XDRGEN_CLIENT_PROFILE` mode: one side, once (see the module documentation).
+fn profile(spec: &str) {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let [side, in_flight, calls] = parts[..] else {
+        panic!("XDRGEN_CLIENT_PROFILE={spec}: expected <side>:<in flight>:<calls>");
+    };
+    let (in_flight, calls) = (in_flight.parse().unwrap(), calls.parse().unwrap());
+    let daemon;
+    let uri = match std::env::var("XDRGEN_CLIENT_PROFILE_URI") {
+        Ok(uri) => uri,
+        Err(_) => {
+            let Some(d) = TestDaemon::start() else {
+                return;
+            };
+            daemon = d;
+            daemon.uri.clone()
+        }
+    };
+    let cs0 = context_switches();
+    let (rate, cpu) = match side {
+        "rust" => rust_side_calls(&uri, in_flight, calls),
+        "floor" => floor_calls(&uri, in_flight, calls),
+        _ => panic!("XDRGEN_CLIENT_PROFILE: unknown side {side} (rust, floor)"),
+    };
+    let cs = context_switches();
+    let per = |a: u64, b: u64| (a - b) as f64 / calls as f64;
+    eprintln!(
+        "{side} {in_flight} in flight, {calls} calls: {rate:.0} calls/s, {cpu:.2} µs CPU, \
+         {:.3} voluntary + {:.3} involuntary context switches per call (set-up included)",
+        per(cs.0, cs0.0),
+        per(cs.1, cs0.1)
+    );
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    if let Ok(spec) = std::env::var("XDRGEN_CLIENT_PROFILE") {
+        profile(&spec);
         return;
     }
     let Some(daemon) = TestDaemon::start() else {

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 
 use super::conn::{self, stream_channel, CallWaiter, Control, Outgoing, Parts, Shared, StreamTx};
 use super::event::{Event, Events};
-use super::frame::{encode_packet, Packet};
-use super::header::{Header, MessageType, Status, MESSAGE_MAX};
+use super::frame::{encode_packet, encode_packet_into, Packet};
+use super::header::{Header, MessageType, Status, MESSAGE_MAX, PAYLOAD_OFFSET};
 use super::keepalive::Keepalive;
+use super::outbox::{Outbox, Queued, INLINE_MAX};
 use super::stream::{ReadStream, WriteStream};
 use super::Error;
 use crate::mux::within;
@@ -187,9 +187,31 @@ impl Client {
     ) -> Result<R, Error> {
         let waiter = self.shared().register(target(program, procedure))?;
         let header = call_header(program, procedure, waiter.key());
-        let packet = encode_packet(&header, args, self.handle.options.max_packet)?;
+        let packet = self.queue_call(&header, args)?;
         let reply = self.round_trip(waiter, header, packet, None).await?;
         Ok(from_shared(&reply.body)?)
+    }
+
+    /// Encodes a call's packet straight into the writer's queue when it is small and the
+    /// queue has room (`None`), else into a buffer of its own to queue when there is room.
+    fn queue_call<A: Encode + ?Sized>(
+        &self,
+        header: &Header,
+        args: &A,
+    ) -> Result<Option<bytes::Bytes>, Error> {
+        let max = self.handle.options.max_packet;
+        let len = PAYLOAD_OFFSET + args.encoded_len();
+        if len <= INLINE_MAX.min(max) {
+            match self
+                .out()
+                .try_encode(|buf| encode_packet_into(buf, header, args, len))?
+            {
+                Queued::Yes => return Ok(None),
+                Queued::Closed => return Err(self.closed_error()),
+                Queued::Full => {}
+            }
+        }
+        encode_packet(header, args, max).map(Some)
     }
 
     /// Calls a `@readstream` procedure: the reply, then the data the server sends.
@@ -203,7 +225,9 @@ impl Client {
         let header = call_header(program, procedure, waiter.key());
         let packet = encode_packet(&header, args, self.handle.options.max_packet)?;
         let (tx, rx) = stream_channel(self.handle.options.stream_buffer);
-        let reply = self.round_trip(waiter, header, packet, Some(tx)).await?;
+        let reply = self
+            .round_trip(waiter, header, Some(packet), Some(tx))
+            .await?;
         // From here the stream is open on the server: dropping it (even on a bad reply) aborts.
         let stream = ReadStream::new(self.clone(), header, rx);
         let value = from_shared(&reply.body)?;
@@ -222,20 +246,23 @@ impl Client {
         let packet = encode_packet(&header, args, self.handle.options.max_packet)?;
         // The server sends only its end or an error on a write stream.
         let (tx, rx) = stream_channel(0);
-        let reply = self.round_trip(waiter, header, packet, Some(tx)).await?;
+        let reply = self
+            .round_trip(waiter, header, Some(packet), Some(tx))
+            .await?;
         let stream = WriteStream::new(self.clone(), header, rx);
         let value = from_shared(&reply.body)?;
         Ok((value, stream))
     }
 
-    /// Opens the stream (if any) of the registered call, queues its packet and waits for the
-    /// reply: the one non-generic path every generated method shares. The guard forgets the
-    /// call (and its stream) if this future is dropped, times out or fails.
+    /// Opens the stream (if any) of the registered call, queues its packet (unless
+    /// [`queue_call`](Client::queue_call) queued it: `None`) and waits for the reply: the one
+    /// non-generic path every generated method shares. The guard forgets the call (and its
+    /// stream) if this future is dropped, times out or fails.
     async fn round_trip(
         &self,
         waiter: CallWaiter<'_>,
         header: Header,
-        packet: bytes::Bytes,
+        packet: Option<bytes::Bytes>,
         stream: Option<StreamTx>,
     ) -> Result<Packet, Error> {
         let mut guard = CallGuard {
@@ -249,14 +276,15 @@ impl Client {
                 .add_stream(header.serial, target_of(&header), tx)?;
         }
         let wait = async {
-            self.send(Outgoing {
-                head: packet,
-                data: None,
-            })
-            .await?;
+            if let Some(head) = packet {
+                self.send(Outgoing { head, data: None }).await?;
+            }
             guard.waiter.reply().await
         };
-        let reply = within(self.timeout, wait, Error::Timeout).await?;
+        let reply = match self.timeout {
+            None => wait.await?,
+            timeout => within(timeout, wait, Error::Timeout).await?,
+        };
         if reply.header.status == Status::Error {
             return Err(conn::remote_error(&reply.body));
         }
@@ -265,12 +293,12 @@ impl Client {
         Ok(reply)
     }
 
-    /// Queues a packet for the writer.
+    /// Queues a packet for the writer, waiting while its queue is full.
     pub(crate) async fn send(&self, packet: Outgoing) -> Result<(), Error> {
-        if self.handle.parts.out.send(packet).await.is_err() {
-            return Err(self.closed_error());
-        }
-        Ok(())
+        let mut slot = Some(packet);
+        std::future::poll_fn(|cx| self.out().poll_push(cx, &mut slot))
+            .await
+            .map_err(|()| self.closed_error())
     }
 
     /// The error of a closed connection.
@@ -282,8 +310,9 @@ impl Client {
         self.shared().forget_stream(serial);
     }
 
-    pub(crate) fn out_sender(&self) -> mpsc::Sender<Outgoing> {
-        self.handle.parts.out.clone()
+    /// The writer's queue.
+    pub(crate) fn out(&self) -> &Arc<Outbox> {
+        &self.handle.parts.out
     }
 }
 
@@ -328,7 +357,7 @@ impl Drop for CallGuard<'_> {
                     status: Status::Error,
                     ..self.header
                 };
-                let _ = self.client.handle.parts.out.try_send(Outgoing {
+                self.client.out().try_push(Outgoing {
                     head: super::frame::raw_head(&abort, 0),
                     data: None,
                 });

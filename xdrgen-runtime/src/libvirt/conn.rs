@@ -3,28 +3,31 @@
 //! the reader loop are the ones the ONC client uses too (`crate::mux`); streams, events and
 //! keepalive are libvirt's own.
 //!
-//! Callers put an entry in the tables (a `oneshot` for a reply, a channel for a stream)
+//! Callers put an entry in the tables (the call table's for a reply, a channel for a stream)
 //! *before* their CALL is queued, then await it. The reader routes each incoming packet:
 //! replies and stream packets by serial, events by program, keepalive PINGs answered at once.
-//! Packets go out through one bounded channel to the writer task, which writes each packet
-//! whole, so a caller whose future is dropped mid-call can never leave half a packet on the
-//! wire. When either task ends, the connection is closed and every waiter fails with the cause.
+//! Packets go out through one bounded queue (an [`Outbox`], which takes each packet whole) to
+//! the writer task, so a caller whose future is dropped mid-call can never leave half a packet
+//! on the wire. When either task ends, the connection is closed and every waiter fails with the
+//! cause.
 
 use std::collections::HashMap;
+use std::future::poll_fn;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::frame::{Packet, PacketCodec};
 use super::header::{Header, MessageType, Status};
 use super::keepalive::{self, Keepalive};
+use super::outbox::{Batch, Outbox};
 use super::Error;
 pub(crate) use crate::mux::Outgoing;
-use crate::mux::{read_loop, write_queue, Calls, Cause, End, Route, Waiter};
+use crate::mux::{read_loop, Calls, Cause, End, Route, Waiter};
 
 /// What the stream side of a call receives.
 #[derive(Debug)]
@@ -242,12 +245,9 @@ pub(crate) enum Control {
 /// The parts a client handle keeps.
 pub(crate) struct Parts {
     pub shared: Arc<Shared>,
-    pub out: mpsc::Sender<Outgoing>,
+    pub out: Arc<Outbox>,
     pub control: mpsc::UnboundedSender<Control>,
 }
-
-/// Packets queued for the writer before callers wait.
-const OUT_QUEUE: usize = 256;
 
 /// Starts the reader and writer tasks on a transport's two halves.
 pub(crate) fn start<R, W>(read: R, write: W, max_packet: usize) -> Parts
@@ -260,9 +260,9 @@ where
         side: Mutex::new(Side::default()),
         counters: Counters::default(),
     });
-    let (out, out_rx) = mpsc::channel(OUT_QUEUE);
+    let out = Arc::new(Outbox::default());
     let (control, control_rx) = mpsc::unbounded_channel();
-    tokio::spawn(writer(out_rx, write, shared.clone()));
+    tokio::spawn(writer(out.clone(), write, shared.clone()));
     tokio::spawn(reader(
         read,
         PacketCodec::new(max_packet),
@@ -277,13 +277,39 @@ where
     }
 }
 
-async fn writer<W: AsyncWrite + Unpin>(
-    rx: mpsc::Receiver<Outgoing>,
-    write: W,
-    shared: Arc<Shared>,
-) {
-    // A peer that stops reading blocks the write: closing (keepalive, `close`) ends it.
-    if let Err(e) = write_queue(rx, write, shared.calls.closing()).await {
+/// The writer task: writes what the callers queue, a whole batch per wakeup, until the
+/// connection closes (then stops at once, even in the middle of a write that a peer which
+/// stopped reading blocks) or a write fails (then closes the connection with the error).
+async fn writer<W: AsyncWrite + Unpin>(out: Arc<Outbox>, mut write: W, shared: Arc<Shared>) {
+    let mut closing = shared.calls.closing();
+    let closed = closing.wait_for(|c| *c);
+    tokio::pin!(closed);
+    let mut batch = Batch::default();
+    let failed = loop {
+        tokio::select! {
+            biased;
+            _ = &mut closed => break None,
+            () = poll_fn(|cx| out.poll_take(cx, &mut batch)) => {}
+        }
+        let written = async {
+            for segment in &batch.segments {
+                write.write_all(segment).await?;
+            }
+            write.write_all(&batch.tail).await?;
+            write.flush().await
+        };
+        let written = tokio::select! {
+            biased;
+            _ = &mut closed => break None,
+            r = written => r,
+        };
+        if let Err(e) = written {
+            break Some(e);
+        }
+        batch.clear();
+    };
+    out.close();
+    if let Some(e) = failed {
         shared.close(Error::Closed(Some(Arc::new(Error::from(e)))));
     }
 }
@@ -291,7 +317,7 @@ async fn writer<W: AsyncWrite + Unpin>(
 /// The reader's route: replies and stream packets by serial, events by program, keepalive.
 struct Router {
     shared: Arc<Shared>,
-    out: mpsc::Sender<Outgoing>,
+    out: Arc<Outbox>,
     keepalive: Option<keepalive::State>,
 }
 
@@ -321,7 +347,7 @@ impl Route<Packet> for Router {
         if let Some(k) = &mut self.keepalive {
             k.tick()?;
             // A full queue means the peer is not reading: the missing PONG will tell.
-            let _ = self.out.try_send(keepalive::packet(keepalive::PING));
+            self.out.try_push(keepalive::packet(keepalive::PING));
         }
         Ok(())
     }
@@ -331,7 +357,7 @@ async fn reader<R: AsyncRead + Unpin>(
     read: R,
     codec: PacketCodec,
     control: mpsc::UnboundedReceiver<Control>,
-    out: mpsc::Sender<Outgoing>,
+    out: Arc<Outbox>,
     shared: Arc<Shared>,
 ) {
     let mut router = Router {
@@ -354,7 +380,7 @@ async fn reader<R: AsyncRead + Unpin>(
 }
 
 /// Sends one incoming packet where it belongs.
-fn route(p: Packet, shared: &Shared, out: &mpsc::Sender<Outgoing>) {
+fn route(p: Packet, shared: &Shared, out: &Outbox) {
     let h = p.header;
     match h.kind {
         MessageType::Reply | MessageType::ReplyWithFds => {
@@ -366,7 +392,7 @@ fn route(p: Packet, shared: &Shared, out: &mpsc::Sender<Outgoing>) {
         }
         MessageType::Message if h.program == keepalive::PROGRAM => {
             if h.procedure == keepalive::PING {
-                let _ = out.try_send(keepalive::packet(keepalive::PONG));
+                out.try_push(keepalive::packet(keepalive::PONG));
             }
         }
         MessageType::Message => deliver_event(shared, h, p.body),
@@ -408,7 +434,7 @@ fn route(p: Packet, shared: &Shared, out: &mpsc::Sender<Outgoing>) {
                         status: Status::Error,
                         ..h
                     };
-                    let _ = out.try_send(Outgoing {
+                    out.try_push(Outgoing {
                         head: super::frame::raw_head(&abort, 0),
                         data: None,
                     });

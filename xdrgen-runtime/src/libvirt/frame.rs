@@ -110,6 +110,27 @@ pub fn encode_packet<T: Encode + ?Sized>(
     Ok(Bytes::from(buf))
 }
 
+/// Appends one packet of `len` bytes (length word, header, then `body`: `len` is
+/// [`PAYLOAD_OFFSET`] plus `body`'s encoded length, checked against the maximum by the caller)
+/// to `out`. On failure part of it may have been appended: the caller cuts it off.
+pub(crate) fn encode_packet_into<T: Encode + ?Sized>(
+    out: &mut Vec<u8>,
+    header: &Header,
+    body: &T,
+    len: usize,
+) -> Result<(), Error> {
+    let start = out.len();
+    out.reserve(len);
+    out.extend_from_slice(&(len as u32).to_be_bytes());
+    out.extend_from_slice(&header.encode());
+    let mut enc = Encoder::from_vec(std::mem::take(out));
+    let encoded = body.encode(&mut enc);
+    *out = enc.into_bytes();
+    encoded?;
+    debug_assert_eq!(out.len() - start, len, "encoded_len disagrees with encode");
+    Ok(())
+}
+
 /// The length word and header of a packet whose payload is `body_len` raw bytes (stream data),
 /// sent in front of the payload so that the data itself is not copied.
 pub fn raw_head(header: &Header, body_len: usize) -> Bytes {

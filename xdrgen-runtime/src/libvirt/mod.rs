@@ -28,6 +28,7 @@ mod event;
 mod frame;
 mod header;
 pub mod keepalive;
+mod outbox;
 pub mod server;
 mod server_conn;
 mod server_dispatch;

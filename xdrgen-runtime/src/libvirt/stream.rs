@@ -9,16 +9,17 @@
 //! no payload; the server reports failures as STREAM ERROR with a `virNetMessageError`.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use futures_core::Stream;
 use futures_sink::Sink;
-use tokio_util::sync::PollSender;
 
 use super::conn::{Outgoing, StreamMsg, StreamRx};
 use super::frame::raw_head;
 use super::header::{Header, MessageType, Status, STREAM_PAYLOAD_MAX};
+use super::outbox::Outbox;
 use super::{Client, Error};
 use crate::xdr::{Decoder, Encoder};
 
@@ -240,7 +241,7 @@ pub struct WriteStream {
     client: Client,
     call: Header,
     rx: StreamRx,
-    out: PollSender<Outgoing>,
+    out: Arc<Outbox>,
     /// Data accepted by `start_send` and not yet queued.
     pending: Option<Outgoing>,
     rest: Bytes,
@@ -249,7 +250,7 @@ pub struct WriteStream {
 
 impl WriteStream {
     pub(crate) fn new(client: Client, call: Header, rx: StreamRx) -> Self {
-        let out = PollSender::new(client.out_sender());
+        let out = client.out().clone();
         WriteStream {
             client,
             call,
@@ -338,13 +339,8 @@ impl WriteStream {
             let Some(_) = &self.pending else {
                 return Poll::Ready(Ok(()));
             };
-            if ready!(self.out.poll_reserve(cx)).is_err() {
+            if ready!(self.out.poll_push(cx, &mut self.pending)).is_err() {
                 return Poll::Ready(Err(self.client.closed_error()));
-            }
-            if let Some(p) = self.pending.take() {
-                if self.out.send_item(p).is_err() {
-                    return Poll::Ready(Err(self.client.closed_error()));
-                }
             }
         }
     }

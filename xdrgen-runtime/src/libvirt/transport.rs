@@ -30,7 +30,7 @@ pub async fn connect(transport: &Transport, options: Options) -> Result<Client, 
                     format!("cannot connect to {}: {e}", path.display()),
                 ))
             })?;
-            let (r, w) = s.into_split();
+            let (r, w) = crate::mux::socket::split(s.into_std()?)?;
             Ok(Client::new(r, w, options))
         }
         Transport::Tcp { host, port } => {
@@ -43,7 +43,7 @@ pub async fn connect(transport: &Transport, options: Options) -> Result<Client, 
                     ))
                 })?;
             s.set_nodelay(true)?;
-            let (r, w) = s.into_split();
+            let (r, w) = crate::mux::socket::split(s.into_std()?)?;
             Ok(Client::new(r, w, options))
         }
         Transport::Command { program, args } => {

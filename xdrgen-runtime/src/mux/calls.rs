@@ -6,12 +6,18 @@
 //! Dropping a [`Waiter`] before its reply came removes its entry: that is how a call is
 //! cancelled (its future dropped), and why its late reply then finds nobody and is counted as
 //! unmatched.
+//!
+//! The reply is left in the call's entry and the waiting task woken; there is no channel per
+//! call (no allocation, no second synchronisation besides the table's lock).
 
 use std::collections::HashMap;
+use std::future::poll_fn;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::task::{Poll, Waker};
 
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 
 /// A connection error that can fail many waiters at once.
 pub(crate) trait Cause: Clone {
@@ -21,14 +27,39 @@ pub(crate) trait Cause: Clone {
     fn vanished() -> Self;
 }
 
-/// One waiting call: what the reader checks its reply against, and where the reply goes.
-struct Entry<M, T, E> {
-    meta: M,
-    tx: oneshot::Sender<Result<T, E>>,
+/// One call: waiting (what the reader checks its reply against, and the task to wake), or
+/// answered and not yet taken.
+enum Entry<M, T, E> {
+    Waiting { meta: M, waker: Option<Waker> },
+    Answered(Result<T, E>),
 }
 
+/// Hashes the table's `u32` keys (consecutive serials) with one multiplication: no need for
+/// SipHash's resistance to chosen keys, since the table allocates its keys itself.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u32(u32::from(*b));
+        }
+    }
+
+    fn write_u32(&mut self, k: u32) {
+        // Fibonacci hashing: the high bits, which the table's control bytes use, vary too.
+        self.0 = (self.0 ^ u64::from(k)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type Entries<M, T, E> = HashMap<u32, Entry<M, T, E>, BuildHasherDefault<KeyHasher>>;
+
 struct State<M, T, E> {
-    waiting: HashMap<u32, Entry<M, T, E>>,
+    waiting: Entries<M, T, E>,
     /// The next key to try.
     next: u32,
     /// Set once the connection is dead: what every later caller gets.
@@ -54,7 +85,7 @@ impl<M, T, E: Cause> Calls<M, T, E> {
     pub fn new(first: u32, skip_zero: bool) -> Self {
         Calls {
             state: Mutex::new(State {
-                waiting: HashMap::new(),
+                waiting: HashMap::default(),
                 next: first,
                 closed: None,
             }),
@@ -73,7 +104,6 @@ impl<M, T, E: Cause> Calls<M, T, E> {
     /// Registers a new call under a key no waiting call holds, or fails with the cause of the
     /// connection's death.
     pub fn register(&self, meta: M) -> Result<Waiter<'_, M, T, E>, E> {
-        let (tx, rx) = oneshot::channel();
         let mut s = self.state();
         if let Some(e) = &s.closed {
             return Err(e.clone());
@@ -87,11 +117,11 @@ impl<M, T, E: Cause> Calls<M, T, E> {
                 break k;
             }
         };
-        s.waiting.insert(key, Entry { meta, tx });
+        s.waiting.insert(key, Entry::Waiting { meta, waker: None });
         Ok(Waiter {
             calls: self,
             key,
-            rx: Some(rx),
+            done: false,
         })
     }
 
@@ -99,18 +129,29 @@ impl<M, T, E: Cause> Calls<M, T, E> {
     /// `meta` (so that it can check the reply against the call). Returns `false`, and counts
     /// the reply as unmatched, when no call waits under `key`.
     pub fn complete(&self, key: u32, answer: impl FnOnce(M) -> Result<T, E>) -> bool {
-        let entry = self.state().waiting.remove(&key);
-        match entry {
-            Some(e) => {
-                // A waiter that is being dropped right now: its reply goes nowhere.
-                let _ = e.tx.send(answer(e.meta));
-                true
-            }
-            None => {
-                self.count_unmatched();
-                false
-            }
+        let mut s = self.state();
+        let Some(entry) = s.waiting.get_mut(&key) else {
+            drop(s);
+            self.count_unmatched();
+            return false;
+        };
+        // A second reply to an answered call (a peer's mistake) is dropped like an unknown one.
+        if matches!(entry, Entry::Answered(_)) {
+            drop(s);
+            self.count_unmatched();
+            return false;
         }
+        let Entry::Waiting { meta, waker } =
+            std::mem::replace(entry, Entry::Answered(Err(E::vanished())))
+        else {
+            unreachable!("checked above")
+        };
+        *entry = Entry::Answered(answer(meta));
+        drop(s);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        true
     }
 
     /// Counts a received record that no call could take.
@@ -123,7 +164,7 @@ impl<M, T, E: Cause> Calls<M, T, E> {
         self.unmatched.load(Ordering::Relaxed)
     }
 
-    /// Calls waiting for their reply.
+    /// Calls waiting for their reply (or for their task to take it).
     pub fn in_flight(&self) -> usize {
         self.state().waiting.len()
     }
@@ -138,11 +179,19 @@ impl<M, T, E: Cause> Calls<M, T, E> {
                 return false;
             }
             s.closed = Some(cause.clone());
-            std::mem::take(&mut s.waiting)
+            // Replies already in keep their place: their callers take them. The others fail.
+            let mut wakers = Vec::new();
+            for entry in s.waiting.values_mut() {
+                if let Entry::Waiting { waker, .. } = entry {
+                    wakers.extend(waker.take());
+                    *entry = Entry::Answered(Err(cause.clone()));
+                }
+            }
+            wakers
         };
         self.closing.send_replace(true);
-        for (_, e) in waiting {
-            let _ = e.tx.send(Err(cause.clone()));
+        for w in waiting {
+            w.wake();
         }
         true
     }
@@ -166,8 +215,8 @@ impl<M, T, E: Cause> Calls<M, T, E> {
 pub(crate) struct Waiter<'a, M, T, E: Cause> {
     calls: &'a Calls<M, T, E>,
     key: u32,
-    /// `None` once the reply (or the cause) was taken: the entry is gone then.
-    rx: Option<oneshot::Receiver<Result<T, E>>>,
+    /// The reply (or the cause) was taken: the entry is gone.
+    done: bool,
 }
 
 impl<M, T, E: Cause> Waiter<'_, M, T, E> {
@@ -179,18 +228,36 @@ impl<M, T, E: Cause> Waiter<'_, M, T, E> {
     /// Waits for the reply, or the connection's death. Cancel-safe: a wait that is dropped
     /// (a UDP retransmission interval passing) can be started again.
     pub async fn reply(&mut self) -> Result<T, E> {
-        let Some(rx) = self.rx.as_mut() else {
-            return Err(self.calls.closed().unwrap_or_else(E::vanished));
-        };
-        let r = rx.await;
-        self.rx = None;
-        r.unwrap_or_else(|_| Err(self.calls.closed().unwrap_or_else(E::vanished)))
+        poll_fn(|cx| {
+            if self.done {
+                return Poll::Ready(Err(self.calls.closed().unwrap_or_else(E::vanished)));
+            }
+            let mut s = self.calls.state();
+            let answered = match s.waiting.get_mut(&self.key) {
+                Some(Entry::Waiting { waker, .. }) => {
+                    match waker {
+                        Some(w) if w.will_wake(cx.waker()) => {}
+                        _ => *waker = Some(cx.waker().clone()),
+                    }
+                    return Poll::Pending;
+                }
+                Some(Entry::Answered(_)) => s.waiting.remove(&self.key),
+                None => None,
+            };
+            drop(s);
+            self.done = true;
+            Poll::Ready(match answered {
+                Some(Entry::Answered(r)) => r,
+                _ => Err(self.calls.closed().unwrap_or_else(E::vanished)),
+            })
+        })
+        .await
     }
 }
 
 impl<M, T, E: Cause> Drop for Waiter<'_, M, T, E> {
     fn drop(&mut self) {
-        if self.rx.is_some() {
+        if !self.done {
             self.calls.forget(self.key);
         }
     }
@@ -253,6 +320,21 @@ mod tests {
         assert_eq!(b.reply().await, Err(Dead("reset")));
         assert_eq!(calls.register(0).err(), Some(Dead("reset")));
         assert_eq!(calls.closed(), Some(Dead("reset")));
+    }
+
+    #[tokio::test]
+    async fn a_reply_that_came_before_the_close_is_still_taken() {
+        let calls = Table::new(1, false);
+        let mut a = calls.register(0).unwrap();
+        let mut b = calls.register(0).unwrap();
+        assert!(calls.complete(a.key(), |_| Ok("in time")));
+        // A second reply to the same call is a peer's mistake: dropped and counted.
+        assert!(!calls.complete(a.key(), |_| Ok("again")));
+        assert_eq!(calls.unmatched(), 1);
+        assert!(calls.close(Dead("reset")));
+        assert_eq!(a.reply().await, Ok("in time"));
+        assert_eq!(b.reply().await, Err(Dead("reset")));
+        assert_eq!(calls.in_flight(), 0);
     }
 
     #[test]

@@ -1,15 +1,19 @@
-//! The two tasks of a client connection: the writer, which owns the write half and writes each
-//! queued message whole, and the reader loop, which owns the read half, splits it into frames
+//! The two tasks of a client connection: the writer (ONC's; libvirt's has its own queue, its
+//! `Outbox`), which owns the write half and writes each queued message whole, and the reader
+//! loop, which owns the read half, splits it into frames
 //! with a `tokio_util` codec and hands each frame to a [`Route`]. Both stop when the
 //! connection's [`Calls`](super::Calls) table closes.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_core::Stream;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::io::AsyncRead;
+#[cfg(feature = "onc")]
+use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::codec::{Decoder, FramedRead};
@@ -24,6 +28,7 @@ pub(crate) struct Outgoing {
 
 /// How much the writer gathers before a write: small messages queued together share a
 /// syscall; a larger one is written straight from its own buffer.
+#[cfg(feature = "onc")]
 const WRITE_BUFFER: usize = 64 * 1024;
 
 /// The writer task's body: writes every queued message whole, flushing once per batch of
@@ -31,19 +36,24 @@ const WRITE_BUFFER: usize = 64 * 1024;
 /// down) or `closing` turns true (then stops at once, even in the middle of a write that a
 /// peer which stopped reading blocks). Returns the write error that ended it, if any: the
 /// caller closes the connection with it.
+#[cfg(feature = "onc")]
 pub(crate) async fn write_queue<W: AsyncWrite + Unpin>(
     mut rx: mpsc::Receiver<Outgoing>,
     write: W,
     mut closing: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let mut w = BufWriter::with_capacity(WRITE_BUFFER, write);
+    // One close-signal waiter for the writer's life, not one per batch.
+    let closed = closing.wait_for(|c| *c);
+    tokio::pin!(closed);
     loop {
         let first = tokio::select! {
+            biased;
+            _ = &mut closed => return Ok(()),
             m = rx.recv() => match m {
                 Some(m) => m,
                 None => break,
             },
-            _ = closing.wait_for(|c| *c) => return Ok(()),
         };
         let batch = async {
             let mut next = Some(first);
@@ -57,8 +67,9 @@ pub(crate) async fn write_queue<W: AsyncWrite + Unpin>(
             w.flush().await
         };
         tokio::select! {
+            biased;
+            _ = &mut closed => return Ok(()),
             r = batch => r?,
-            _ = closing.wait_for(|c| *c) => return Ok(()),
         }
     }
     w.shutdown().await
@@ -106,6 +117,12 @@ pub(crate) enum End<D, R> {
 
 /// The reader loop: reads frames with `codec` and routes them until the stream ends or fails,
 /// the route gives up, or `closing` turns true.
+///
+/// Every frame that a wakeup finds (in the read buffer or readable at once) is routed before
+/// the loop waits again, and the futures it waits on (the close signal, the keepalive timer)
+/// live across frames: a reply costs its decoding and routing, not a new timer and a new
+/// close-signal waiter. The timer is re-armed lazily: a frame that pushes the route's deadline
+/// later leaves it armed for the earlier time, and when it fires early the loop only moves it.
 pub(crate) async fn read_loop<R, D, H>(
     read: R,
     codec: D,
@@ -119,15 +136,25 @@ where
     H: Route<D::Item>,
 {
     let mut framed = FramedRead::new(read, codec);
+    let closed = closing.wait_for(|c| *c);
+    tokio::pin!(closed);
+    let timer = tokio::time::sleep_until(Instant::now());
+    tokio::pin!(timer);
+    // The time the timer is armed for, if it is armed.
+    let mut armed: Option<Instant> = None;
     loop {
-        let deadline = route.deadline();
+        match route.deadline() {
+            Some(due) if armed.is_none_or(|at| due < at) => {
+                timer.as_mut().reset(due);
+                armed = Some(due);
+            }
+            Some(_) => {}
+            None => armed = None,
+        }
         tokio::select! {
-            frame = next_frame(&mut framed) => match frame {
-                None => return End::Eof,
-                Some(Err(e)) => return End::Frame(e),
-                Some(Ok(f)) => route.frame(f),
-            },
-            _ = closing.wait_for(|c| *c) => return End::Closed,
+            biased;
+            _ = &mut closed => return End::Closed,
+            end = poll_fn(|cx| route_frames(&mut framed, &mut *route, cx)) => return end,
             c = recv(&mut commands) => match c {
                 Some(c) => {
                     if let Err(e) = route.command(c) {
@@ -136,11 +163,35 @@ where
                 }
                 None => return End::Closed,
             },
-            _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                if let Err(e) = route.tick() {
-                    return End::Route(e);
+            _ = &mut timer, if armed.is_some() => {
+                armed = None;
+                // Fired for a deadline that frames since moved: the top of the loop re-arms it.
+                if route.deadline().is_some_and(|due| due <= Instant::now()) {
+                    if let Err(e) = route.tick() {
+                        return End::Route(e);
+                    }
                 }
             }
+        }
+    }
+}
+
+/// Routes every frame the reader has until it would wait (`Pending`), the stream ends or fails.
+fn route_frames<R, D, H>(
+    framed: &mut FramedRead<R, D>,
+    route: &mut H,
+    cx: &mut Context<'_>,
+) -> Poll<End<D::Error, H::Error>>
+where
+    R: AsyncRead + Unpin,
+    D: Decoder,
+    H: Route<D::Item>,
+{
+    loop {
+        match ready!(Pin::new(&mut *framed).poll_next(cx)) {
+            None => return Poll::Ready(End::Eof),
+            Some(Err(e)) => return Poll::Ready(End::Frame(e)),
+            Some(Ok(f)) => route.frame(f),
         }
     }
 }
