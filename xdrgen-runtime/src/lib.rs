@@ -66,10 +66,12 @@
 //! reserving gigabytes. Recursion depth is capped by [`Limits::max_depth`](xdr::Limits) and
 //! whole messages by [`Limits::max_message`](xdr::Limits). Errors never panic; they name the
 //! field path, e.g. `remote_domain_get_xml_desc_ret.xml: length 9000000 exceeds bound 4194304`.
-//! The crate's only `unsafe` code is one module (`xdr::utf8`) that reads bytes as `&str`
-//! without scanning them again: bytes it has just checked to be ASCII, and the buffer behind
-//! [`XdrString`](xdr::XdrString), which only a `str`, a `String` or a validating decode can
-//! fill.
+//! The crate's `unsafe` code is in two places: one module (`xdr::utf8`) that reads bytes as
+//! `&str` without scanning them again (bytes it has just checked to be ASCII, and the buffer
+//! behind [`XdrString`](xdr::XdrString), which only a `str`, a `String` or a validating decode
+//! can fill), and the libvirt transports' registration of a std socket with tokio for reading
+//! only (`AsyncFd::register_with_interest`, unsafe since tokio 1.54 because the descriptor must
+//! outlive the registration, which a std socket that the registration owns guarantees).
 //!
 //! # Performance
 //!
