@@ -109,11 +109,13 @@ pub struct Encoder {
 
 impl Encoder {
     /// An empty encoder.
+    #[inline]
     pub fn new() -> Self {
         Encoder { buf: Vec::new() }
     }
 
     /// An empty encoder with room for `n` bytes.
+    #[inline]
     pub fn with_capacity(n: usize) -> Self {
         Encoder {
             buf: Vec::with_capacity(n),
@@ -122,11 +124,13 @@ impl Encoder {
 
     /// An encoder that appends to `buf`, keeping its contents; lets a transport write a header
     /// (or reserve a length prefix) and then the body into one buffer.
+    #[inline]
     pub fn from_vec(buf: Vec<u8>) -> Self {
         Encoder { buf }
     }
 
     /// The bytes written (including any passed to [`from_vec`](Encoder::from_vec)).
+    #[inline]
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf
     }
