@@ -31,29 +31,24 @@ where
     fn nonblocking(&self) -> io::Result<()>;
 }
 
-impl Socket for std::os::unix::net::UnixStream {
-    fn duplicate(&self) -> io::Result<Self> {
-        self.try_clone()
-    }
-    fn shutdown_write(&self) -> io::Result<()> {
-        self.shutdown(std::net::Shutdown::Write)
-    }
-    fn nonblocking(&self) -> io::Result<()> {
-        self.set_nonblocking(true)
-    }
+// std's socket types have these as inherent methods, with no trait in common.
+macro_rules! std_socket {
+    ($($ty:ty),*) => {$(
+        impl Socket for $ty {
+            fn duplicate(&self) -> io::Result<Self> {
+                self.try_clone()
+            }
+            fn shutdown_write(&self) -> io::Result<()> {
+                self.shutdown(std::net::Shutdown::Write)
+            }
+            fn nonblocking(&self) -> io::Result<()> {
+                self.set_nonblocking(true)
+            }
+        }
+    )*};
 }
 
-impl Socket for std::net::TcpStream {
-    fn duplicate(&self) -> io::Result<Self> {
-        self.try_clone()
-    }
-    fn shutdown_write(&self) -> io::Result<()> {
-        self.shutdown(std::net::Shutdown::Write)
-    }
-    fn nonblocking(&self) -> io::Result<()> {
-        self.set_nonblocking(true)
-    }
-}
+std_socket!(std::os::unix::net::UnixStream, std::net::TcpStream);
 
 /// Splits a socket (put in non-blocking mode here) into its two halves, registering it with
 /// the current runtime for reading.
