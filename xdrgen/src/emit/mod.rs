@@ -393,6 +393,82 @@ fn runtime_path(path: &str) -> (TokenStream, TokenStream) {
     }
 }
 
+/// Types per thread below which a module's types are emitted on one thread.
+const TYPES_PER_THREAD: usize = 100;
+
+/// The items of every type of the module (declaration, codec, random values), formatted, in
+/// order. A large module (libvirt's remote protocol) is split into runs of types emitted and
+/// formatted on threads of their own, since formatting is most of the generator's time; the
+/// text is the same as one thread's.
+fn types_into(out: &mut String, cx: &Ctx<'_>, open: &str) {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(cx.module.types.len() / TYPES_PER_THREAD);
+    types_on_threads(out, cx, open, threads);
+}
+
+/// [`types_into`] on `threads` threads (at least one).
+fn types_on_threads(out: &mut String, cx: &Ctx<'_>, open: &str, threads: usize) {
+    let types = &cx.module.types;
+    let threads = threads.clamp(1, types.len().max(1));
+    if threads == 1 {
+        types_text(out, cx, open, types);
+        return;
+    }
+    // Token streams are not `Send`: each thread has its own runtime path and size cache.
+    let (model, options, module, strings, inlined) =
+        (cx.model, cx.options, cx.module, cx.strings, cx.inlined);
+    let chunk = types.len().div_ceil(threads);
+    let texts: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = types
+            .chunks(chunk)
+            .map(|defs| {
+                scope.spawn(move || {
+                    let sizes = shape::Sizes::new(model);
+                    let cx = Ctx {
+                        model,
+                        options,
+                        module,
+                        rt: runtime_path(&options.runtime_path).0,
+                        sizes: &sizes,
+                        strings,
+                        inlined,
+                    };
+                    let mut text = String::new();
+                    types_text(&mut text, &cx, open, defs);
+                    text
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    texts.iter().for_each(|t| out.push_str(t));
+}
+
+/// The items of `defs`, types of `cx`'s module, formatted into `out`.
+fn types_text(out: &mut String, cx: &Ctx<'_>, open: &str, defs: &[crate::model::TypeDef]) {
+    let name = ident(&cx.module.name);
+    for def in defs {
+        let cx = &Ctx {
+            rt: cx.rt.clone(),
+            strings: cx.options.string_mode_in(cx.module, Some(&def.xdr_name)),
+            ..*cx
+        };
+        let ty = types::type_items(cx, def);
+        let codec = if cx.options.codecs {
+            codec::codec_items(cx, def)
+        } else {
+            TokenStream::new()
+        };
+        let random = random::random_items(cx, def);
+        format_in_module(out, &name, open, quote!(#ty #codec #random));
+    }
+}
+
+/// One `.x` file's module: its head, constants, types and programs, formatted.
 fn module_into(out: &mut String, cx: &Ctx<'_>) {
     let name = ident(&cx.module.name);
     let file = cx.module.path.file_name().map_or_else(
@@ -419,21 +495,7 @@ fn module_into(out: &mut String, cx: &Ctx<'_>) {
     let consts = cx.module.consts.iter().map(types::const_item);
     let texts = cx.module.texts.iter().map(types::text_item);
     format_in_module(out, &name, &open, quote!(#(#consts)* #(#texts)*));
-    for def in &cx.module.types {
-        let cx = &Ctx {
-            rt: cx.rt.clone(),
-            strings: cx.options.string_mode_in(cx.module, Some(&def.xdr_name)),
-            ..*cx
-        };
-        let ty = types::type_items(cx, def);
-        let codec = if cx.options.codecs {
-            codec::codec_items(cx, def)
-        } else {
-            TokenStream::new()
-        };
-        let random = random::random_items(cx, def);
-        format_in_module(out, &name, &open, quote!(#ty #codec #random));
-    }
+    types_into(out, cx, &open);
     for program in &cx.module.programs {
         let items = program_items(cx.options);
         let tables = items.tables.then(|| procs::program_tables(cx, program));

@@ -297,3 +297,24 @@ fn types_shared_by_many_fields_are_measured_once() {
     // l40 is 2^41 ints: a constant length, computed without walking every field.
     assert!(text.contains("8796093022208"), "{text}");
 }
+
+/// A large module's types are emitted on several threads; the text must be one thread's.
+#[test]
+fn types_split_over_threads_read_as_on_one() {
+    let model = test_models::model();
+    let options = fixture_options();
+    let sizes = shape::Sizes::new(&model);
+    let cx = cx_for(&model, &options, &sizes, 0);
+    assert!(cx.module.types.len() >= 4, "enough types to split");
+    let open = format!("pub mod {} {{\n", cx.module.name);
+    let text = |threads| {
+        let mut out = String::new();
+        types_on_threads(&mut out, &cx, &open, threads);
+        out
+    };
+    let one = text(1);
+    assert!(one.contains("impl ::xdrgen_runtime::codegen::Decode for"));
+    for threads in [2, 3, 64] {
+        assert_eq!(text(threads), one, "{threads} threads");
+    }
+}
