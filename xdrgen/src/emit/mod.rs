@@ -393,36 +393,54 @@ fn runtime_path(path: &str) -> (TokenStream, TokenStream) {
     }
 }
 
-/// Types per thread below which a module's types are emitted on one thread.
+/// Types per thread below which a module is emitted on one thread.
 const TYPES_PER_THREAD: usize = 100;
 
-/// The items of every type of the module (declaration, codec, random values), formatted, in
-/// order. A large module (libvirt's remote protocol) is split into runs of types emitted and
-/// formatted on threads of their own, since formatting is most of the generator's time; the
-/// text is the same as one thread's.
-fn types_into(out: &mut String, cx: &Ctx<'_>, open: &str) {
+/// Types per piece of work when a module is emitted on several threads: small pieces, taken in
+/// turn, keep the threads evenly loaded.
+const TYPES_PER_JOB: usize = 25;
+
+/// A piece of a module's body, emitted and formatted on its own.
+#[derive(Clone, Copy)]
+enum Job<'m> {
+    /// The constants and text constants.
+    Consts,
+    /// A run of types: declarations, codecs, random values.
+    Types(&'m [crate::model::TypeDef]),
+    /// The programs: procedure tables, clients, servers.
+    Programs,
+}
+
+/// A module's items after its head (constants, types, programs), formatted, in order. A large
+/// module (libvirt's remote protocol) is cut into jobs emitted and formatted on up to
+/// `available_parallelism` threads, since formatting is most of the generator's time; the text
+/// is the same as one thread's.
+fn body_into(out: &mut String, cx: &Ctx<'_>, open: &str) {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(cx.module.types.len() / TYPES_PER_THREAD);
-    types_on_threads(out, cx, open, threads);
+    body_on_threads(out, cx, open, threads);
 }
 
-/// [`types_into`] on `threads` threads (at least one).
-fn types_on_threads(out: &mut String, cx: &Ctx<'_>, open: &str, threads: usize) {
-    let types = &cx.module.types;
-    let threads = threads.clamp(1, types.len().max(1));
+/// [`body_into`] on `threads` threads (at least one).
+fn body_on_threads(out: &mut String, cx: &Ctx<'_>, open: &str, threads: usize) {
+    let jobs: Vec<Job<'_>> = std::iter::once(Job::Consts)
+        .chain(cx.module.types.chunks(TYPES_PER_JOB).map(Job::Types))
+        .chain(std::iter::once(Job::Programs))
+        .collect();
+    let threads = threads.clamp(1, jobs.len());
     if threads == 1 {
-        types_text(out, cx, open, types);
+        jobs.iter().for_each(|job| job_into(out, cx, open, *job));
         return;
     }
-    // Token streams are not `Send`: each thread has its own runtime path and size cache.
+    // Token streams are not `Send`: each thread has its own runtime path and size cache. Thread
+    // `t` takes jobs t, t + threads, …; the texts are put back in job order.
     let (model, options, module, strings, inlined) =
         (cx.model, cx.options, cx.module, cx.strings, cx.inlined);
-    let chunk = types.len().div_ceil(threads);
-    let texts: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = types
-            .chunks(chunk)
-            .map(|defs| {
+    let jobs = &jobs;
+    let mut texts: Vec<(usize, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
                 scope.spawn(move || {
                     let sizes = shape::Sizes::new(model);
                     let cx = Ctx {
@@ -434,37 +452,68 @@ fn types_on_threads(out: &mut String, cx: &Ctx<'_>, open: &str, threads: usize) 
                         strings,
                         inlined,
                     };
-                    let mut text = String::new();
-                    types_text(&mut text, &cx, open, defs);
-                    text
+                    (t..jobs.len())
+                        .step_by(threads)
+                        .map(|i| {
+                            let mut text = String::new();
+                            job_into(&mut text, &cx, open, jobs[i]);
+                            (i, text)
+                        })
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
-    texts.iter().for_each(|t| out.push_str(t));
+    texts.sort_unstable_by_key(|(i, _)| *i);
+    texts.iter().for_each(|(_, t)| out.push_str(t));
 }
 
-/// The items of `defs`, types of `cx`'s module, formatted into `out`.
-fn types_text(out: &mut String, cx: &Ctx<'_>, open: &str, defs: &[crate::model::TypeDef]) {
+/// One job's items, formatted into `out`.
+fn job_into(out: &mut String, cx: &Ctx<'_>, open: &str, job: Job<'_>) {
     let name = ident(&cx.module.name);
-    for def in defs {
-        let cx = &Ctx {
-            rt: cx.rt.clone(),
-            strings: cx.options.string_mode_in(cx.module, Some(&def.xdr_name)),
-            ..*cx
-        };
-        let ty = types::type_items(cx, def);
-        let codec = if cx.options.codecs {
-            codec::codec_items(cx, def)
-        } else {
-            TokenStream::new()
-        };
-        let random = random::random_items(cx, def);
-        format_in_module(out, &name, open, quote!(#ty #codec #random));
+    match job {
+        Job::Consts => {
+            let consts = cx.module.consts.iter().map(types::const_item);
+            let texts = cx.module.texts.iter().map(types::text_item);
+            format_in_module(out, &name, open, quote!(#(#consts)* #(#texts)*));
+        }
+        Job::Types(defs) => {
+            for def in defs {
+                let cx = &Ctx {
+                    rt: cx.rt.clone(),
+                    strings: cx.options.string_mode_in(cx.module, Some(&def.xdr_name)),
+                    ..*cx
+                };
+                let ty = types::type_items(cx, def);
+                let codec = if cx.options.codecs {
+                    codec::codec_items(cx, def)
+                } else {
+                    TokenStream::new()
+                };
+                let random = random::random_items(cx, def);
+                format_in_module(out, &name, open, quote!(#ty #codec #random));
+            }
+        }
+        Job::Programs => {
+            for program in &cx.module.programs {
+                let items = program_items(cx.options);
+                let tables = items.tables.then(|| procs::program_tables(cx, program));
+                let onc = program.style == ProgramStyle::OncRpc;
+                let client = items.client.then(|| match onc {
+                    true => onc_client::client_items(cx, program),
+                    false => client::client_items(cx, program),
+                });
+                let server = items.server.then(|| match onc {
+                    true => onc_server::server_items(cx, program),
+                    false => server::server_items(cx, program),
+                });
+                format_in_module(out, &name, open, quote!(#tables #client #server));
+            }
+        }
     }
 }
 
@@ -492,23 +541,6 @@ fn module_into(out: &mut String, cx: &Ctx<'_>) {
         },
     );
     out.push_str(head.trim_end().strip_suffix('}').unwrap_or(&head));
-    let consts = cx.module.consts.iter().map(types::const_item);
-    let texts = cx.module.texts.iter().map(types::text_item);
-    format_in_module(out, &name, &open, quote!(#(#consts)* #(#texts)*));
-    types_into(out, cx, &open);
-    for program in &cx.module.programs {
-        let items = program_items(cx.options);
-        let tables = items.tables.then(|| procs::program_tables(cx, program));
-        let onc = program.style == ProgramStyle::OncRpc;
-        let client = items.client.then(|| match onc {
-            true => onc_client::client_items(cx, program),
-            false => client::client_items(cx, program),
-        });
-        let server = items.server.then(|| match onc {
-            true => onc_server::server_items(cx, program),
-            false => server::server_items(cx, program),
-        });
-        format_in_module(out, &name, &open, quote!(#tables #client #server));
-    }
+    body_into(out, cx, &open);
     out.push_str("}\n");
 }
