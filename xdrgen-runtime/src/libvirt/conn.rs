@@ -281,6 +281,10 @@ where
 /// connection closes (then stops at once, even in the middle of a write that a peer which
 /// stopped reading blocks) or a write fails (then closes the connection with the error).
 async fn writer<W: AsyncWrite + Unpin>(out: Arc<Outbox>, mut write: W, shared: Arc<Shared>) {
+    let _end = WriterEnd {
+        out: out.clone(),
+        shared: shared.clone(),
+    };
     let mut closing = shared.calls.closing();
     let closed = closing.wait_for(|c| *c);
     tokio::pin!(closed);
@@ -308,9 +312,23 @@ async fn writer<W: AsyncWrite + Unpin>(out: Arc<Outbox>, mut write: W, shared: A
         }
         batch.clear();
     };
-    out.close();
     if let Some(e) = failed {
         shared.close(Error::Closed(Some(Arc::new(Error::from(e)))));
+    }
+}
+
+/// Closes the writer's queue and the connection when the writer ends, however it ends (a
+/// panic, or its runtime shutting down, included): no caller is left waiting on a queue that
+/// nobody takes from. The connection keeps the first cause it was closed with.
+struct WriterEnd {
+    out: Arc<Outbox>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for WriterEnd {
+    fn drop(&mut self) {
+        self.out.close();
+        self.shared.close(Error::Closed(None));
     }
 }
 

@@ -123,12 +123,40 @@ pub(crate) fn encode_packet_into<T: Encode + ?Sized>(
     out.reserve(len);
     out.extend_from_slice(&(len as u32).to_be_bytes());
     out.extend_from_slice(&header.encode());
-    let mut enc = Encoder::from_vec(std::mem::take(out));
-    let encoded = body.encode(&mut enc);
-    *out = enc.into_bytes();
+    let bytes = std::mem::take(out);
+    let mut lent = Lent {
+        out,
+        enc: Encoder::from_vec(bytes),
+        start,
+        done: false,
+    };
+    let encoded = body.encode(&mut lent.enc);
+    lent.done = encoded.is_ok();
+    drop(lent);
     encoded?;
     debug_assert_eq!(out.len() - start, len, "encoded_len disagrees with encode");
     Ok(())
+}
+
+/// `out`'s bytes, lent to an encoder while a body is encoded after them, and put back when
+/// dropped, even when the body's `encode` panics: `out` may be the writer's queue, holding other
+/// callers' packets. A packet not finished is cut off.
+struct Lent<'a> {
+    out: &'a mut Vec<u8>,
+    enc: Encoder,
+    /// Where the packet being encoded starts.
+    start: usize,
+    /// Whether it was encoded whole.
+    done: bool,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        *self.out = std::mem::take(&mut self.enc).into_bytes();
+        if !self.done {
+            self.out.truncate(self.start);
+        }
+    }
 }
 
 /// The length word and header of a packet whose payload is `body_len` raw bytes (stream data),
@@ -153,6 +181,43 @@ mod tests {
             kind: MessageType::Reply,
             serial: 5,
             status: Status::Ok,
+        }
+    }
+
+    /// A body whose encoding fails, or panics, after writing a word.
+    struct Broken {
+        panic: bool,
+    }
+
+    impl Encode for Broken {
+        fn encoded_len(&self) -> usize {
+            8
+        }
+        fn encode(&self, out: &mut Encoder) -> Result<(), crate::xdr::Error> {
+            out.put_u32(9);
+            if self.panic {
+                panic!("a broken Encode impl");
+            }
+            Err(crate::xdr::Error::custom("broken"))
+        }
+    }
+
+    #[test]
+    fn a_failed_or_panicking_body_leaves_the_queued_packets_whole() {
+        // `out` stands for the writer's queue, holding another caller's packet.
+        let queued = encode_packet(&header(), &7u32, 1 << 20).unwrap().to_vec();
+        for panic in [false, true] {
+            let mut out = queued.clone();
+            let body = Broken { panic };
+            let len = PAYLOAD_OFFSET + body.encoded_len();
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                encode_packet_into(&mut out, &header(), &body, len)
+            }));
+            assert_eq!(result.is_err(), panic, "panicked");
+            if let Ok(r) = result {
+                assert!(r.is_err());
+            }
+            assert_eq!(out, queued, "panic: {panic}");
         }
     }
 
