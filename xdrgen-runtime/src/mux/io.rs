@@ -154,7 +154,8 @@ where
         tokio::select! {
             biased;
             _ = &mut closed => return End::Closed,
-            end = poll_fn(|cx| route_frames(&mut framed, &mut *route, cx)) => return end,
+            // Commands before frames: under a steady flow of frames, routing them spends the
+            // task's budget, and a command polled after them would wait for the flow to pause.
             c = recv(&mut commands) => match c {
                 Some(c) => {
                     if let Err(e) = route.command(c) {
@@ -163,6 +164,7 @@ where
                 }
                 None => return End::Closed,
             },
+            end = poll_fn(|cx| route_frames(&mut framed, &mut *route, cx)) => return end,
             _ = &mut timer, if armed.is_some() => {
                 armed = None;
                 // Fired for a deadline that frames since moved: the top of the loop re-arms it.
