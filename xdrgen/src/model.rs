@@ -172,6 +172,17 @@ pub struct Union {
     pub default: Option<Option<Field>>,
 }
 
+impl Union {
+    /// The fields of its arms, `case` labels in source order then `default:` (`void` arms have
+    /// none; an arm with two labels is given twice).
+    pub fn arm_fields(&self) -> impl Iterator<Item = &Field> {
+        self.cases
+            .iter()
+            .filter_map(|c| c.field.as_ref())
+            .chain(self.default.iter().flatten())
+    }
+}
+
 /// One `case` label with the arm's declaration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnionCase {

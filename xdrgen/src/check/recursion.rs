@@ -163,11 +163,7 @@ fn edges_of(def: &TypeDef, index: &HashMap<&str, usize>) -> Vec<Edge> {
         TypeKind::Enum(_) => {}
         TypeKind::Struct(s) => s.fields.iter().for_each(|f| add(&f.ty, &f.xdr_name)),
         TypeKind::Union(u) => {
-            u.cases
-                .iter()
-                .filter_map(|c| c.field.as_ref())
-                .chain(u.default.iter().flatten())
-                .for_each(|f| add(&f.ty, &f.xdr_name));
+            u.arm_fields().for_each(|f| add(&f.ty, &f.xdr_name));
         }
     }
     out

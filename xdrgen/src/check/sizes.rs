@@ -47,13 +47,7 @@ pub(super) fn check_fixed_sizes(cx: &mut Cx, syms: &Symbols, defs: &[TypeDef]) {
             TypeKind::Alias(ty) => vec![(None, ty)],
             TypeKind::Enum(_) => Vec::new(),
             TypeKind::Struct(s) => s.fields.iter().map(|f| (Some(f), &f.ty)).collect(),
-            TypeKind::Union(u) => u
-                .cases
-                .iter()
-                .filter_map(|c| c.field.as_ref())
-                .chain(u.default.iter().flatten())
-                .map(|f| (Some(f), &f.ty))
-                .collect(),
+            TypeKind::Union(u) => u.arm_fields().map(|f| (Some(f), &f.ty)).collect(),
         };
         let mut parts_over = false;
         for &(field, ty) in &declarations {
@@ -162,10 +156,7 @@ impl Sizes<'_> {
             }),
             TypeKind::Union(u) => {
                 let largest = u
-                    .cases
-                    .iter()
-                    .filter_map(|c| c.field.as_ref())
-                    .chain(u.default.iter().flatten())
+                    .arm_fields()
                     .map(|f| self.of_type(&f.ty, depth))
                     .max()
                     .unwrap_or(0);

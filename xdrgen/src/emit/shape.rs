@@ -204,10 +204,7 @@ fn def_reaches<'a>(
             .any(|f| any_reachable(model, &f.ty, seen, pred)),
         TypeKind::Union(u) => {
             any_reachable(model, &u.discriminant, seen, pred)
-                || u.cases
-                    .iter()
-                    .filter_map(|c| c.field.as_ref())
-                    .chain(u.default.iter().flatten())
+                || u.arm_fields()
                     .any(|f| any_reachable(model, &f.ty, seen, pred))
         }
     }
@@ -283,17 +280,7 @@ pub fn inlined_decoders(model: &Model) -> HashSet<String> {
     for def in model.modules.iter().flat_map(|m| &m.types) {
         match &def.kind {
             TypeKind::Alias(ty) => array_elements(ty, &mut elements),
-            TypeKind::Struct(s) => s
-                .fields
-                .iter()
-                .for_each(|f| array_elements(&f.ty, &mut elements)),
-            TypeKind::Union(u) => u
-                .cases
-                .iter()
-                .filter_map(|c| c.field.as_ref())
-                .chain(u.default.iter().flatten())
-                .for_each(|f| array_elements(&f.ty, &mut elements)),
-            TypeKind::Enum(_) => {}
+            _ => def_fields(def).for_each(|f| array_elements(&f.ty, &mut elements)),
         }
     }
     for ty in elements {
@@ -334,17 +321,15 @@ fn add_flat(model: &Model, def: &TypeDef, found: &mut HashSet<String>, depth: u3
 }
 
 /// The fields of a struct or union (every arm's), none for other kinds.
-fn def_fields(def: &TypeDef) -> Vec<&Field> {
-    match &def.kind {
-        TypeKind::Struct(s) => s.fields.iter().collect(),
-        TypeKind::Union(u) => u
-            .cases
-            .iter()
-            .filter_map(|c| c.field.as_ref())
-            .chain(u.default.iter().flatten())
-            .collect(),
-        TypeKind::Enum(_) | TypeKind::Alias(_) => Vec::new(),
-    }
+fn def_fields(def: &TypeDef) -> impl Iterator<Item = &Field> {
+    let (fields, arms) = match &def.kind {
+        TypeKind::Struct(s) => (s.fields.as_slice(), None),
+        TypeKind::Union(u) => (&[][..], Some(u)),
+        TypeKind::Enum(_) | TypeKind::Alias(_) => (&[][..], None),
+    };
+    fields
+        .iter()
+        .chain(arms.into_iter().flat_map(Union::arm_fields))
 }
 
 /// Whether decoding `def` runs no loop and allocates nothing of its own: its fields are
@@ -368,8 +353,8 @@ fn is_flat(model: &Model, def: &TypeDef, depth: u32) -> bool {
     match &def.kind {
         TypeKind::Enum(_) => true,
         TypeKind::Alias(_) => false,
-        TypeKind::Struct(_) => def_fields(def).iter().all(|f| flat(&f.ty)),
-        TypeKind::Union(u) => flat(&u.discriminant) && def_fields(def).iter().all(|f| flat(&f.ty)),
+        TypeKind::Struct(_) => def_fields(def).all(|f| flat(&f.ty)),
+        TypeKind::Union(u) => flat(&u.discriminant) && def_fields(def).all(|f| flat(&f.ty)),
     }
 }
 
