@@ -281,10 +281,7 @@ impl Client {
             }
             guard.waiter.reply().await
         };
-        let reply = match self.timeout {
-            None => wait.await?,
-            timeout => within(timeout, wait, Error::Timeout).await?,
-        };
+        let reply = within(self.timeout, wait, Error::Timeout).await?;
         if reply.header.status == Status::Error {
             return Err(conn::remote_error(&reply.body));
         }

@@ -113,12 +113,8 @@ impl Outbox {
             s.tail.truncate(at);
             return Err(e);
         }
-        s.queued += s.tail.len() - at;
-        let writer = s.writer.take();
-        drop(s);
-        if let Some(w) = writer {
-            w.wake();
-        }
+        let len = s.tail.len() - at;
+        Self::added(s, len);
         Ok(Queued::Yes)
     }
 
@@ -132,7 +128,7 @@ impl Outbox {
         if s.queued >= LIMIT {
             return Queued::Full;
         }
-        self.push(s, &mut slot);
+        Self::push(s, &mut slot);
         Queued::Yes
     }
 
@@ -153,11 +149,11 @@ impl Outbox {
             }
             return Poll::Pending;
         }
-        self.push(s, slot);
+        Self::push(s, slot);
         Poll::Ready(Ok(()))
     }
 
-    fn push(&self, mut s: MutexGuard<'_, State>, slot: &mut Option<Outgoing>) {
+    fn push(mut s: MutexGuard<'_, State>, slot: &mut Option<Outgoing>) {
         let Some(Outgoing { head, data }) = slot.take() else {
             return;
         };
@@ -175,6 +171,11 @@ impl Outbox {
             s.segments.push_back(head);
             s.segments.extend(data);
         }
+        Self::added(s, len);
+    }
+
+    /// Counts `len` bytes just queued and wakes the writer if it waits.
+    fn added(mut s: MutexGuard<'_, State>, len: usize) {
         s.queued += len;
         let writer = s.writer.take();
         drop(s);

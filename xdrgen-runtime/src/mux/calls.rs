@@ -128,25 +128,22 @@ impl<M, T, E: Cause> Calls<M, T, E> {
     /// Hands the call waiting under `key` its reply, which `answer` makes from the call's
     /// `meta` (so that it can check the reply against the call). Returns `false`, and counts
     /// the reply as unmatched, when no call waits under `key`.
-    pub fn complete(&self, key: u32, answer: impl FnOnce(M) -> Result<T, E>) -> bool {
+    pub fn complete(&self, key: u32, answer: impl FnOnce(M) -> Result<T, E>) -> bool
+    where
+        M: Copy,
+    {
         let mut s = self.state();
-        let Some(entry) = s.waiting.get_mut(&key) else {
+        let waiting = match s.waiting.get_mut(&key) {
+            Some(Entry::Waiting { meta, waker }) => Some((*meta, waker.take())),
+            _ => None,
+        };
+        // No call under `key`, or a second reply to an answered one (a peer's mistake): dropped.
+        let Some((meta, waker)) = waiting else {
             drop(s);
             self.count_unmatched();
             return false;
         };
-        // A second reply to an answered call (a peer's mistake) is dropped like an unknown one.
-        if matches!(entry, Entry::Answered(_)) {
-            drop(s);
-            self.count_unmatched();
-            return false;
-        }
-        let Entry::Waiting { meta, waker } =
-            std::mem::replace(entry, Entry::Answered(Err(E::vanished())))
-        else {
-            unreachable!("checked above")
-        };
-        *entry = Entry::Answered(answer(meta));
+        s.waiting.insert(key, Entry::Answered(answer(meta)));
         drop(s);
         if let Some(w) = waker {
             w.wake();

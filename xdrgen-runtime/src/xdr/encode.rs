@@ -97,6 +97,55 @@ const ZEROS: [u8; 3] = [0; 3];
 /// The longest data [`Encoder::put_var_opaque`] copies with fixed-size moves.
 const SHORT: usize = 24;
 
+/// The `put_*` methods of the scalars, for [`Encoder`] (which appends) and [`Words`] (which
+/// writes its next bytes): the same names, so that generated code swaps one for the other.
+/// Each type brings its own `put` of a value's big-endian bytes.
+macro_rules! scalar_puts {
+    ($verb:literal) => {
+        #[doc = concat!($verb, " an `unsigned int`.")]
+        #[inline]
+        pub fn put_u32(&mut self, v: u32) {
+            self.put(v.to_be_bytes());
+        }
+
+        #[doc = concat!($verb, " an `int`.")]
+        #[inline]
+        pub fn put_i32(&mut self, v: i32) {
+            self.put(v.to_be_bytes());
+        }
+
+        #[doc = concat!($verb, " an `unsigned hyper`.")]
+        #[inline]
+        pub fn put_u64(&mut self, v: u64) {
+            self.put(v.to_be_bytes());
+        }
+
+        #[doc = concat!($verb, " a `hyper`.")]
+        #[inline]
+        pub fn put_i64(&mut self, v: i64) {
+            self.put(v.to_be_bytes());
+        }
+
+        #[doc = concat!($verb, " a `float` (IEEE 754 single precision, big-endian; NaN payloads kept).")]
+        #[inline]
+        pub fn put_f32(&mut self, v: f32) {
+            self.put_u32(v.to_bits());
+        }
+
+        #[doc = concat!($verb, " a `double` (IEEE 754 double precision, big-endian; NaN payloads kept).")]
+        #[inline]
+        pub fn put_f64(&mut self, v: f64) {
+            self.put_u64(v.to_bits());
+        }
+
+        #[doc = concat!($verb, " a `bool` as the word 0 or 1.")]
+        #[inline]
+        pub fn put_bool(&mut self, v: bool) {
+            self.put_u32(u32::from(v));
+        }
+    };
+}
+
 /// A growable buffer that XDR values are appended to.
 ///
 /// Every `put_*` appends big-endian four-byte units; bulk data is copied with one
@@ -190,47 +239,13 @@ impl Encoder {
         f(self).map_err(|e| e.at(name))
     }
 
-    /// Appends an `unsigned int`.
+    /// Appends a value's bytes.
     #[inline]
-    pub fn put_u32(&mut self, v: u32) {
-        self.buf.extend_from_slice(&v.to_be_bytes());
+    fn put<const K: usize>(&mut self, bytes: [u8; K]) {
+        self.buf.extend_from_slice(&bytes);
     }
 
-    /// Appends an `int`.
-    #[inline]
-    pub fn put_i32(&mut self, v: i32) {
-        self.buf.extend_from_slice(&v.to_be_bytes());
-    }
-
-    /// Appends an `unsigned hyper`.
-    #[inline]
-    pub fn put_u64(&mut self, v: u64) {
-        self.buf.extend_from_slice(&v.to_be_bytes());
-    }
-
-    /// Appends a `hyper`.
-    #[inline]
-    pub fn put_i64(&mut self, v: i64) {
-        self.buf.extend_from_slice(&v.to_be_bytes());
-    }
-
-    /// Appends a `float` (IEEE 754 single precision, big-endian; NaN payloads kept).
-    #[inline]
-    pub fn put_f32(&mut self, v: f32) {
-        self.put_u32(v.to_bits());
-    }
-
-    /// Appends a `double` (IEEE 754 double precision, big-endian; NaN payloads kept).
-    #[inline]
-    pub fn put_f64(&mut self, v: f64) {
-        self.put_u64(v.to_bits());
-    }
-
-    /// Appends a `bool` as the word 0 or 1.
-    #[inline]
-    pub fn put_bool(&mut self, v: bool) {
-        self.put_u32(u32::from(v));
-    }
+    scalar_puts!("Appends");
 
     /// Appends fixed-length opaque data: the bytes, then zero padding to a multiple of four.
     #[inline]
@@ -356,47 +371,7 @@ impl<const N: usize> Words<N> {
         self.at += K;
     }
 
-    /// Writes an `unsigned int`.
-    #[inline]
-    pub fn put_u32(&mut self, v: u32) {
-        self.put(v.to_be_bytes());
-    }
-
-    /// Writes an `int`.
-    #[inline]
-    pub fn put_i32(&mut self, v: i32) {
-        self.put(v.to_be_bytes());
-    }
-
-    /// Writes an `unsigned hyper`.
-    #[inline]
-    pub fn put_u64(&mut self, v: u64) {
-        self.put(v.to_be_bytes());
-    }
-
-    /// Writes a `hyper`.
-    #[inline]
-    pub fn put_i64(&mut self, v: i64) {
-        self.put(v.to_be_bytes());
-    }
-
-    /// Writes a `float`.
-    #[inline]
-    pub fn put_f32(&mut self, v: f32) {
-        self.put_u32(v.to_bits());
-    }
-
-    /// Writes a `double`.
-    #[inline]
-    pub fn put_f64(&mut self, v: f64) {
-        self.put_u64(v.to_bits());
-    }
-
-    /// Writes a `bool` as the word 0 or 1.
-    #[inline]
-    pub fn put_bool(&mut self, v: bool) {
-        self.put_u32(u32::from(v));
-    }
+    scalar_puts!("Writes");
 }
 
 impl<const N: usize> Default for Words<N> {
