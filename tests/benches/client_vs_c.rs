@@ -66,13 +66,8 @@ fn context_switches() -> (u64, u64) {
     total
 }
 
-/// (calls/s, CPU µs per call) of our client with `in_flight` tasks.
-fn rust_side(uri: &str, in_flight: usize) -> (f64, f64) {
-    rust_side_calls(uri, in_flight, CALLS)
-}
-
-/// [`rust_side`] with `calls` calls.
-fn rust_side_calls(uri: &str, in_flight: usize, calls: usize) -> (f64, f64) {
+/// (calls/s, CPU µs per call) of our client making `calls` calls with `in_flight` tasks.
+fn rust_side(uri: &str, in_flight: usize, calls: usize) -> (f64, f64) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -163,12 +158,7 @@ fn reply<'b>(sock: &mut UnixStream, buf: &'b mut Vec<u8>) -> &'b [u8] {
 /// (calls/s, CPU µs per call) of pre-encoded `domain_get_info` calls, `in_flight` at a time,
 /// over blocking socket calls: each read takes whatever replies have arrived, and one write
 /// sends as many new calls. The floor of any client's CPU per call at that many in flight.
-fn floor(uri: &str, in_flight: usize) -> (f64, f64) {
-    floor_calls(uri, in_flight, CALLS)
-}
-
-/// [`floor`] with `total` calls.
-fn floor_calls(uri: &str, in_flight: usize, total: usize) -> (f64, f64) {
+fn floor(uri: &str, in_flight: usize, total: usize) -> (f64, f64) {
     let path = uri.split_once("socket=").expect("a socket in the URI").1;
     let mut sock = UnixStream::connect(path).unwrap();
     let mut buf = vec![0u8; 4096];
@@ -288,8 +278,8 @@ fn profile(spec: &str) {
     };
     let cs0 = context_switches();
     let (rate, cpu) = match side {
-        "rust" => rust_side_calls(&uri, in_flight, calls),
-        "floor" => floor_calls(&uri, in_flight, calls),
+        "rust" => rust_side(&uri, in_flight, calls),
+        "floor" => floor(&uri, in_flight, calls),
         _ => panic!("XDRGEN_CLIENT_PROFILE: unknown side {side} (rust, floor)"),
     };
     let cs = context_switches();
@@ -330,9 +320,9 @@ fn main() {
         let (mut rust, mut cside, mut low) =
             ((0.0f64, f64::MAX), (0.0f64, f64::MAX), (0.0f64, f64::MAX));
         for _ in 0..ROUNDS {
-            let r = floor(&daemon.uri, in_flight);
+            let r = floor(&daemon.uri, in_flight, CALLS);
             low = (low.0.max(r.0), low.1.min(r.1));
-            let r = rust_side(&daemon.uri, in_flight);
+            let r = rust_side(&daemon.uri, in_flight, CALLS);
             rust = (rust.0.max(r.0), rust.1.min(r.1));
             if let Some(exe) = &c {
                 let r = c_side(exe, &daemon.uri, in_flight);
