@@ -175,7 +175,7 @@ pub fn generate(model: &Model, options: &Options) -> String {
 /// Formats `tokens`, items of a file, and appends them to `out`.
 fn format_into(out: &mut String, tokens: TokenStream) {
     match syn::parse2::<syn::File>(tokens) {
-        Ok(file) => out.push_str(&prettyplease::unparse(&file)),
+        Ok(file) => docs::expand_blocks(&prettyplease::unparse(&file), out),
         // Only reachable through a generator bug; the raw tokens still show what went wrong.
         Err(e) => {
             out.push_str(&format!("::core::compile_error!({:?});\n", e.to_string()));
