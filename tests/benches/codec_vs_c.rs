@@ -584,7 +584,7 @@ fn print_generator_and_memory(budget: Budget) {
                     run.peak_kib as f64 / 1024.0
                 );
             };
-            row("xdrgen: check + generate + write", x);
+            row("xdrgen CLI: check + generate + write", x);
             row("rpcgen -h + rpcgen -c (18 runs, sum / max)", r);
             println!(
                 "rpcgen/xdrgen: time {:.2}, memory {:.2} (above 1 means xdrgen is faster / smaller)",
@@ -622,7 +622,6 @@ fn profile(spec: &str, filter: &[&String]) {
 }
 
 fn main() {
-    generator_bench::generate_if_asked();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let bench = args.iter().any(|a| a == "--bench");
     let filter: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();

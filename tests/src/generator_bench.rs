@@ -2,9 +2,9 @@
 //! time and peak resident memory of each side, measured the same way (a child process run
 //! under GNU `time`).
 //!
-//! - **xdrgen**: the bench binary runs itself again with [`GENERATE_ENV`] set; that child loads
-//!   (parses and checks) the nine files and generates and writes `libvirt.rs` as the
-//!   `protocols` crate's build script does (byte strings, no client or server), then exits.
+//! - **xdrgen**: the `xdrgen` CLI as a user installs it (release, default features: mimalloc),
+//!   built first by the cargo that built the bench, checks the nine files and generates and
+//!   writes their bindings (`generate --libvirt --byte-strings`, no client or server).
 //! - **rpcgen**: `rpcgen -h` and `rpcgen -c` on each file, one after the other (18 processes);
 //!   the time is their sum and the memory the largest of them.
 
@@ -13,10 +13,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::paths::{libvirt_dir, LIBVIRT_FILES};
-
-/// Set to an output directory, it makes the bench binary generate libvirt's code there and exit
-/// (see [`generate_if_asked`]).
-pub const GENERATE_ENV: &str = "XDRGEN_BENCH_GENERATE";
 
 /// GNU time, which reports a process's peak resident memory.
 const TIME: &str = "/usr/bin/time";
@@ -30,28 +26,31 @@ pub struct Run {
     pub peak_kib: u64,
 }
 
-/// When [`GENERATE_ENV`] is set: generates libvirt's bindings into that directory and exits
-/// the process (status 0 on success). Otherwise returns.
-pub fn generate_if_asked() {
-    let Some(dir) = std::env::var_os(GENERATE_ENV) else {
-        return;
-    };
-    let libvirt = libvirt_dir();
-    let mut config = xdrgen::Config::new();
-    config
-        .files(LIBVIRT_FILES.iter().map(|f| libvirt.join(f)))
-        .constants(&xdrgen::presets::libvirt_constants())
-        .string_mode(xdrgen::StringMode::Bytes)
-        .cargo_messages(false)
-        .out_dir(PathBuf::from(dir))
-        .output_name("libvirt.rs");
-    match config.compile() {
-        Ok(_) => std::process::exit(0),
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(1)
-        }
+/// Builds the `xdrgen` CLI (`cargo build --release -p xdrgen`, with the cargo that built this
+/// bench; without `--release` when the bench itself is a debug build, as `cargo test --benches`
+/// makes it) and returns its path: `xdrgen` in this executable's profile directory
+/// (`target/release/deps/<bench>` → `target/release/xdrgen`).
+pub fn build_cli() -> Result<PathBuf, String> {
+    let mut args = vec!["build", "--quiet", "-p", "xdrgen", "--bin", "xdrgen"];
+    if !cfg!(debug_assertions) {
+        args.push("--release");
     }
+    let status = Command::new(env!("CARGO"))
+        .args(&args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .map_err(|e| format!("cargo build -p xdrgen: {e}"))?;
+    if !status.success() {
+        return Err(format!("cargo build -p xdrgen: {status}"));
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let cli = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|profile| profile.join("xdrgen"))
+        .filter(|cli| cli.is_file())
+        .ok_or_else(|| format!("no xdrgen built beside {}", exe.display()))?;
+    Ok(cli)
 }
 
 /// Whether GNU time is there to measure memory.
@@ -60,12 +59,7 @@ pub fn available() -> bool {
 }
 
 /// Runs `program args` under GNU time; its wall time (measured here) and peak memory.
-fn timed(
-    work: &Path,
-    program: &Path,
-    args: &[&str],
-    env: Option<(&str, &Path)>,
-) -> Result<Run, String> {
+fn timed(work: &Path, program: &Path, args: &[&str]) -> Result<Run, String> {
     let report = work.join("time.txt");
     let mut cmd = Command::new(TIME);
     cmd.arg("-f")
@@ -75,9 +69,6 @@ fn timed(
         .arg(program)
         .args(args)
         .current_dir(work);
-    if let Some((key, value)) = env {
-        cmd.env(key, value);
-    }
     let start = Instant::now();
     let status = cmd
         .status()
@@ -95,12 +86,18 @@ fn timed(
     Ok(Run { time, peak_kib })
 }
 
-/// One xdrgen run: this executable, re-run with [`GENERATE_ENV`], writing under `work`.
-pub fn run_xdrgen(work: &Path) -> Result<Run, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+/// One xdrgen run: the CLI at `cli` on libvirt's files, writing under `work`.
+pub fn run_xdrgen(cli: &Path, work: &Path) -> Result<Run, String> {
     let out = work.join("xdrgen-out");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    timed(work, &exe, &[], Some((GENERATE_ENV, &out)))
+    let files: Vec<String> = LIBVIRT_FILES
+        .iter()
+        .map(|f| libvirt_dir().join(f).display().to_string())
+        .collect();
+    let output = out.join("libvirt.rs").display().to_string();
+    let mut args = vec!["generate", "--libvirt", "--byte-strings", "-o", &output];
+    args.extend(files.iter().map(String::as_str));
+    timed(work, cli, &args)
 }
 
 /// One rpcgen run over the nine files: `-h` and `-c` for each, into `work`.
@@ -121,7 +118,7 @@ pub fn run_rpcgen(work: &Path) -> Result<Run, String> {
             let out = format!("{stem}.{ext}");
             // rpcgen refuses to overwrite an output of an earlier round.
             let _ = std::fs::remove_file(work.join(&out));
-            let run = timed(work, rpcgen, &[flag, file, "-o", &out], None)?;
+            let run = timed(work, rpcgen, &[flag, file, "-o", &out])?;
             total.time += run.time;
             total.peak_kib = total.peak_kib.max(run.peak_kib);
         }
@@ -129,9 +126,11 @@ pub fn run_rpcgen(work: &Path) -> Result<Run, String> {
     Ok(total)
 }
 
-/// Best (least) time and memory of `rounds` runs of each side, interleaved.
+/// Best (least) time and memory of `rounds` runs of each side, interleaved, after building the
+/// CLI.
 pub fn compare(work: &Path, rounds: usize) -> Result<(Run, Run), String> {
     std::fs::create_dir_all(work).map_err(|e| e.to_string())?;
+    let cli = build_cli()?;
     let best = |a: Option<Run>, b: Run| match a {
         None => Some(b),
         Some(a) => Some(Run {
@@ -141,7 +140,7 @@ pub fn compare(work: &Path, rounds: usize) -> Result<(Run, Run), String> {
     };
     let (mut x, mut r) = (None, None);
     for _ in 0..rounds.max(1) {
-        x = best(x, run_xdrgen(work)?);
+        x = best(x, run_xdrgen(&cli, work)?);
         r = best(r, run_rpcgen(work)?);
     }
     Ok((x.expect("one round"), r.expect("one round")))
