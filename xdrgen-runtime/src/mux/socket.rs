@@ -7,8 +7,11 @@
 //! one wakeup (a context switch and an `epoll_wait`) in three per call against libvirtd at 64
 //! calls in flight. Here the write half writes straight away and only when the socket's buffer
 //! is full (`EAGAIN`) registers a duplicate of the socket for writability, until a write goes
-//! through whole again.
+//! through whole again (with no descriptor left for the duplicate, it tries the write again
+//! every millisecond instead: the runtime's time driver must be on, as the client's keepalive
+//! needs it anyway).
 
+use std::future::Future;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::pin::Pin;
@@ -64,7 +67,11 @@ where
             chunk: vec![0; READ_CHUNK].into_boxed_slice(),
             bulk: false,
         },
-        WriteHalf { fd, writable: None },
+        WriteHalf {
+            fd,
+            writable: None,
+            retry: None,
+        },
     ))
 }
 
@@ -151,11 +158,17 @@ where
     }
 }
 
+/// How long the write half waits before writing again to a full socket when it cannot be told
+/// when there is room (no descriptor left for the duplicate, or the runtime refused it).
+const FULL_RETRY: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// The write half.
 pub(crate) struct WriteHalf<S: AsRawFd> {
     fd: Arc<AsyncFd<S>>,
     /// A duplicate of the socket registered for writability, while its buffer is full.
     writable: Option<AsyncFd<S>>,
+    /// While the buffer is full and no duplicate could be registered: when to write again.
+    retry: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<S: Socket> AsyncWrite for WriteHalf<S>
@@ -168,34 +181,38 @@ where
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.writable.is_none() {
-            loop {
-                match this.fd.get_ref().write(data) {
-                    Ok(n) => return Poll::Ready(Ok(n)),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) => return Poll::Ready(Err(e)),
-                }
-            }
-            let dup = this.fd.get_ref().duplicate()?;
-            this.writable = Some(register(dup, Interest::WRITABLE)?);
-        }
-        let Some(w) = &this.writable else {
-            unreachable!("registered above")
-        };
         loop {
-            let mut guard = ready!(w.poll_write_ready(cx))?;
-            match guard.try_io(|s| s.get_ref().write(data)) {
-                Ok(Ok(n)) => {
-                    if n == data.len() {
-                        // Room again: back to writing without the registration.
-                        this.writable = None;
+            if let Some(w) = &this.writable {
+                let mut guard = ready!(w.poll_write_ready(cx))?;
+                match guard.try_io(|s| s.get_ref().write(data)) {
+                    Ok(Ok(n)) => {
+                        if n == data.len() {
+                            // Room again: back to writing without the registration.
+                            this.writable = None;
+                        }
+                        return Poll::Ready(Ok(n));
                     }
-                    return Poll::Ready(Ok(n));
+                    Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Ok(Err(e)) => return Poll::Ready(Err(e)),
+                    Err(_would_block) => {}
                 }
-                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Ok(Err(e)) => return Poll::Ready(Err(e)),
-                Err(_would_block) => {}
+                continue;
+            }
+            if let Some(sleep) = &mut this.retry {
+                ready!(sleep.as_mut().poll(cx));
+                this.retry = None;
+            }
+            match this.fd.get_ref().write(data) {
+                Ok(n) => return Poll::Ready(Ok(n)),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+            match this.fd.get_ref().duplicate() {
+                Ok(dup) => this.writable = Some(register(dup, Interest::WRITABLE)?),
+                // Out of descriptors (EMFILE): a full socket is no reason to drop the
+                // connection; poll it for room instead of being told.
+                Err(_) => this.retry = Some(Box::pin(tokio::time::sleep(FULL_RETRY))),
             }
         }
     }
@@ -238,5 +255,67 @@ mod tests {
         );
         // Back to writing without the registration once writes went through whole.
         assert!(write.writable.is_none());
+    }
+
+    /// A socket with no descriptor to spare: `duplicate` fails as `dup` does with EMFILE.
+    struct NoSpareFd(std::os::unix::net::UnixStream);
+
+    impl AsRawFd for NoSpareFd {
+        fn as_raw_fd(&self) -> std::os::fd::RawFd {
+            self.0.as_raw_fd()
+        }
+    }
+
+    impl Read for &NoSpareFd {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            (&self.0).read(buf)
+        }
+    }
+
+    impl Write for &NoSpareFd {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            (&self.0).write(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Socket for NoSpareFd {
+        fn duplicate(&self) -> io::Result<Self> {
+            Err(io::Error::from_raw_os_error(24)) // EMFILE
+        }
+        fn shutdown_write(&self) -> io::Result<()> {
+            self.0.shutdown_write()
+        }
+        fn nonblocking(&self) -> io::Result<()> {
+            self.0.nonblocking()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_socket_without_a_spare_descriptor_still_waits_for_room() {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let (mut read, _a_write) = split(a).unwrap();
+        let (_b_read, mut write) = split(NoSpareFd(b)).unwrap();
+        let data: Vec<u8> = (0..1u32 << 20).map(|i| (i % 253) as u8).collect();
+        let sent = data.clone();
+        let writer = tokio::spawn(async move {
+            write.write_all(&sent).await.unwrap();
+            write.shutdown().await.unwrap();
+            write
+        });
+        // Let the writer fill the socket and meet the missing descriptor before reading.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let mut got = Vec::new();
+        read.read_to_end(&mut got).await.unwrap();
+        let write = writer.await.unwrap();
+        assert!(
+            got == data,
+            "{} bytes received of {}",
+            got.len(),
+            data.len()
+        );
+        assert!(write.writable.is_none() && write.retry.is_none());
     }
 }
