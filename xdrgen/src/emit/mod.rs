@@ -144,8 +144,7 @@ impl Default for Options {
 /// procedure tables, and their async clients and server traits with dispatchers (libvirt's
 /// protocol for libvirt-style programs, standard ONC RPC for `program` blocks). The output is one Rust file's items (no `@generated` header: the caller adds it).
 pub fn generate(model: &Model, options: &Options) -> String {
-    let (rt, rt_error) = runtime_path(&options.runtime_path);
-    let sizes = shape::Sizes::new(model);
+    let rt_error = runtime_path(&options.runtime_path).1;
     let inlined = shape::inlined_decoders(model);
     let mut out = String::new();
     if !rt_error.is_empty() {
@@ -157,17 +156,14 @@ pub fn generate(model: &Model, options: &Options) -> String {
         let user_constants = model.user_constants.iter().map(types::const_item);
         format_into(&mut out, quote!(#(#user_constants)*));
     }
-    for module in &model.modules {
-        let cx = Ctx {
-            model,
-            options,
-            module,
-            rt: rt.clone(),
-            sizes: &sizes,
-            strings: options.string_mode_in(module, None),
-            inlined: &inlined,
-        };
-        module_into(&mut out, &cx);
+    let jobs: Vec<Job<'_>> = model.modules.iter().flat_map(module_jobs).collect();
+    let types: usize = model.modules.iter().map(|m| m.types.len()).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(types / TYPES_PER_THREAD);
+    let shared = Shared { model, options };
+    for text in run_jobs(&shared, &inlined, &jobs, threads) {
+        out.push_str(&text);
     }
     space_items(&out)
 }
@@ -393,73 +389,80 @@ fn runtime_path(path: &str) -> (TokenStream, TokenStream) {
     }
 }
 
-/// Types per thread below which a module is emitted on one thread.
+/// Types per thread below which the output is emitted on one thread.
 const TYPES_PER_THREAD: usize = 100;
 
-/// Types per piece of work when a module is emitted on several threads: small pieces, taken in
-/// turn, keep the threads evenly loaded.
+/// Types per piece of work: small pieces, taken in turn, keep the threads evenly loaded.
 const TYPES_PER_JOB: usize = 25;
 
-/// A piece of a module's body, emitted and formatted on its own.
+/// A piece of the output, emitted and formatted on its own: each `.x` file's module is its
+/// head, its constants, runs of its types, its programs and its closing brace.
 #[derive(Clone, Copy)]
 enum Job<'m> {
+    /// `pub mod name {` and the module's inner docs and attributes.
+    Head(&'m Module),
     /// The constants and text constants.
-    Consts,
+    Consts(&'m Module),
     /// A run of types: declarations, codecs, random values.
-    Types(&'m [crate::model::TypeDef]),
+    Types(&'m Module, &'m [crate::model::TypeDef]),
     /// The programs: procedure tables, clients, servers.
-    Programs,
+    Programs(&'m Module),
+    /// The module's closing brace.
+    End(&'m Module),
 }
 
-/// A module's items after its head (constants, types, programs), formatted, in order. A large
-/// module (libvirt's remote protocol) is cut into jobs emitted and formatted on up to
-/// `available_parallelism` threads, since formatting is most of the generator's time; the text
-/// is the same as one thread's.
-fn body_into(out: &mut String, cx: &Ctx<'_>, open: &str) {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(cx.module.types.len() / TYPES_PER_THREAD);
-    body_on_threads(out, cx, open, threads);
+/// A module's jobs, in the order of their text.
+fn module_jobs(module: &Module) -> impl Iterator<Item = Job<'_>> {
+    [Job::Head(module), Job::Consts(module)]
+        .into_iter()
+        .chain(
+            module
+                .types
+                .chunks(TYPES_PER_JOB)
+                .map(move |defs| Job::Types(module, defs)),
+        )
+        .chain([Job::Programs(module), Job::End(module)])
 }
 
-/// [`body_into`] on `threads` threads (at least one).
-fn body_on_threads(out: &mut String, cx: &Ctx<'_>, open: &str, threads: usize) {
-    let jobs: Vec<Job<'_>> = std::iter::once(Job::Consts)
-        .chain(cx.module.types.chunks(TYPES_PER_JOB).map(Job::Types))
-        .chain(std::iter::once(Job::Programs))
-        .collect();
-    let threads = threads.clamp(1, jobs.len());
+/// What every thread's emitter shares.
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    model: &'a Model,
+    options: &'a Options,
+}
+
+/// The jobs' texts, in job order, emitted and formatted on `threads` threads (at least one):
+/// formatting is most of the generator's time. Each thread takes the next job not taken yet,
+/// programs first (a module's client and server are its largest job), so the threads finish
+/// together; the texts are the same as one thread's.
+fn run_jobs(
+    shared: &Shared<'_>,
+    inlined: &HashSet<String>,
+    jobs: &[Job<'_>],
+    threads: usize,
+) -> Vec<String> {
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| !matches!(jobs[i], Job::Programs(_)));
+    let threads = threads.clamp(1, jobs.len().max(1));
     if threads == 1 {
-        jobs.iter().for_each(|job| job_into(out, cx, open, *job));
-        return;
+        let mut emitter = Emitter::new(shared, inlined);
+        return jobs.iter().map(|job| emitter.job(*job)).collect();
     }
-    // Token streams are not `Send`: each thread has its own runtime path and size cache. Thread
-    // `t` takes jobs t, t + threads, …; the texts are put back in job order.
-    let (model, options, module, strings, inlined) =
-        (cx.model, cx.options, cx.module, cx.strings, cx.inlined);
-    let jobs = &jobs;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (order, next) = (&order, &next);
     let mut texts: Vec<(usize, String)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
-            .map(|t| {
+            .map(|_| {
                 scope.spawn(move || {
-                    let sizes = shape::Sizes::new(model);
-                    let cx = Ctx {
-                        model,
-                        options,
-                        module,
-                        rt: runtime_path(&options.runtime_path).0,
-                        sizes: &sizes,
-                        strings,
-                        inlined,
-                    };
-                    (t..jobs.len())
-                        .step_by(threads)
-                        .map(|i| {
-                            let mut text = String::new();
-                            job_into(&mut text, &cx, open, jobs[i]);
-                            (i, text)
-                        })
-                        .collect::<Vec<_>>()
+                    // Token streams are not `Send`: each thread has its own runtime path and
+                    // size cache.
+                    let mut emitter = Emitter::new(shared, inlined);
+                    std::iter::from_fn(|| {
+                        let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let i = *order.get(at)?;
+                        Some((i, emitter.job(jobs[i])))
+                    })
+                    .collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -469,19 +472,62 @@ fn body_on_threads(out: &mut String, cx: &Ctx<'_>, open: &str, threads: usize) {
             .collect()
     });
     texts.sort_unstable_by_key(|(i, _)| *i);
-    texts.iter().for_each(|(_, t)| out.push_str(t));
+    texts.into_iter().map(|(_, text)| text).collect()
 }
 
-/// One job's items, formatted into `out`.
-fn job_into(out: &mut String, cx: &Ctx<'_>, open: &str, job: Job<'_>) {
+/// One thread's emitter: what its jobs' contexts share.
+struct Emitter<'a> {
+    shared: Shared<'a>,
+    inlined: &'a HashSet<String>,
+    rt: TokenStream,
+    sizes: shape::Sizes<'a>,
+}
+
+impl<'a> Emitter<'a> {
+    fn new(shared: &Shared<'a>, inlined: &'a HashSet<String>) -> Self {
+        Emitter {
+            shared: *shared,
+            inlined,
+            rt: runtime_path(&shared.options.runtime_path).0,
+            sizes: shape::Sizes::new(shared.model),
+        }
+    }
+
+    /// One job's text.
+    fn job(&mut self, job: Job<'_>) -> String {
+        let (Job::Head(module)
+        | Job::Consts(module)
+        | Job::Types(module, _)
+        | Job::Programs(module)
+        | Job::End(module)) = job;
+        let cx = Ctx {
+            model: self.shared.model,
+            options: self.shared.options,
+            module,
+            rt: self.rt.clone(),
+            sizes: &self.sizes,
+            strings: self.shared.options.string_mode_in(module, None),
+            inlined: self.inlined,
+        };
+        let mut out = String::new();
+        job_into(&mut out, &cx, job);
+        out
+    }
+}
+
+/// One job's text, formatted, appended to `out`.
+fn job_into(out: &mut String, cx: &Ctx<'_>, job: Job<'_>) {
     let name = ident(&cx.module.name);
+    let open = format!("pub mod {name} {{\n");
     match job {
-        Job::Consts => {
+        Job::Head(_) => head_into(out, cx),
+        Job::End(_) => out.push_str("}\n"),
+        Job::Consts(_) => {
             let consts = cx.module.consts.iter().map(types::const_item);
             let texts = cx.module.texts.iter().map(types::text_item);
-            format_in_module(out, &name, open, quote!(#(#consts)* #(#texts)*));
+            format_in_module(out, &name, &open, quote!(#(#consts)* #(#texts)*));
         }
-        Job::Types(defs) => {
+        Job::Types(_, defs) => {
             for def in defs {
                 let cx = &Ctx {
                     rt: cx.rt.clone(),
@@ -495,10 +541,10 @@ fn job_into(out: &mut String, cx: &Ctx<'_>, open: &str, job: Job<'_>) {
                     TokenStream::new()
                 };
                 let random = random::random_items(cx, def);
-                format_in_module(out, &name, open, quote!(#ty #codec #random));
+                format_in_module(out, &name, &open, quote!(#ty #codec #random));
             }
         }
-        Job::Programs => {
+        Job::Programs(_) => {
             for program in &cx.module.programs {
                 let items = program_items(cx.options);
                 let tables = items.tables.then(|| procs::program_tables(cx, program));
@@ -511,22 +557,21 @@ fn job_into(out: &mut String, cx: &Ctx<'_>, open: &str, job: Job<'_>) {
                     true => onc_server::server_items(cx, program),
                     false => server::server_items(cx, program),
                 });
-                format_in_module(out, &name, open, quote!(#tables #client #server));
+                format_in_module(out, &name, &open, quote!(#tables #client #server));
             }
         }
     }
 }
 
-/// One `.x` file's module: its head, constants, types and programs, formatted.
-fn module_into(out: &mut String, cx: &Ctx<'_>) {
+/// A `.x` file's module line and inner attributes, formatted: its items follow, and
+/// [`Job::End`] closes it.
+fn head_into(out: &mut String, cx: &Ctx<'_>) {
     let name = ident(&cx.module.name);
     let file = cx.module.path.file_name().map_or_else(
         || cx.module.path.display().to_string(),
         |f| f.to_string_lossy().into_owned(),
     );
     let doc = format!(" Generated from `{file}`.");
-    let open = format!("pub mod {name} {{\n");
-    // The module's line and inner attributes; its items follow, its brace closes it.
     let mut head = String::new();
     format_into(
         &mut head,
@@ -541,6 +586,4 @@ fn module_into(out: &mut String, cx: &Ctx<'_>) {
         },
     );
     out.push_str(head.trim_end().strip_suffix('}').unwrap_or(&head));
-    body_into(out, cx, &open);
-    out.push_str("}\n");
 }

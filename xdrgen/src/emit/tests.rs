@@ -315,14 +315,13 @@ fn module_split_over_threads_reads_as_on_one() {
         server: true,
         ..fixture_options()
     };
-    let sizes = shape::Sizes::new(&model);
-    let cx = cx_for(&model, &options, &sizes, 0);
-    let open = format!("pub mod {} {{\n", cx.module.name);
-    let text = |threads| {
-        let mut out = String::new();
-        body_on_threads(&mut out, &cx, &open, threads);
-        out
+    let shared = Shared {
+        model: &model,
+        options: &options,
     };
+    let inlined = shape::inlined_decoders(&model);
+    let jobs: Vec<Job<'_>> = model.modules.iter().flat_map(module_jobs).collect();
+    let text = |threads| run_jobs(&shared, &inlined, &jobs, threads).concat();
     let one = text(1);
     assert!(one.contains("pub struct S74"), "every type");
     assert!(one.contains("pub const MAX"), "the constants");
