@@ -25,11 +25,20 @@ pub fn is_keyword(name: &str) -> bool {
     KEYWORDS.binary_search(&name).is_ok()
 }
 
+/// True when `name` can follow `r#`: not `self`, `super`, `crate`, `Self` or `_`.
+pub fn can_be_raw(name: &str) -> bool {
+    name != "_" && !NOT_RAW.contains(&name)
+}
+
 /// Makes a converted name a valid identifier: keywords escaped (`r#type`, `self_`), a leading
-/// digit prefixed with `prefix`, an empty name replaced by `prefix`.
+/// digit prefixed with `prefix`, an empty name (or `_`, which is no name in Rust) replaced by
+/// `prefix`, or by `__` when `prefix` is `_`.
 fn escape(name: String, prefix: &str) -> String {
     if name.is_empty() || name == "_" {
-        return prefix.to_string();
+        return match prefix {
+            "_" => "__".to_string(),
+            _ => prefix.to_string(),
+        };
     }
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         return format!("{prefix}{name}");
@@ -267,6 +276,11 @@ mod tests {
         assert_eq!(field_name("crate"), "crate_");
         assert_eq!(field_name("Self"), "self_");
         assert_eq!(field_name("2nd"), "_2nd");
+        // `_` alone (or nothing left after case conversion) is no name in Rust.
+        assert_eq!(field_name("_"), "__");
+        assert_eq!(field_name("__"), "__");
+        assert_eq!(const_name("_"), "__");
+        assert_eq!(type_name("_"), "T");
         assert_eq!(field_name("nparams"), "nparams");
         assert_eq!(field_name("cookieIn"), "cookie_in");
     }

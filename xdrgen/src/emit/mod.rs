@@ -351,7 +351,11 @@ pub(crate) fn ident(name: &str) -> proc_macro2::Ident {
     }
     match syn::parse_str::<proc_macro2::Ident>(&clean) {
         Ok(id) => id,
-        Err(_) => proc_macro2::Ident::new_raw(&clean, proc_macro2::Span::call_site()),
+        // A keyword: raw, unless it cannot be (`self`, `_`), then with a `_` after it.
+        Err(_) if crate::naming::can_be_raw(&clean) => {
+            proc_macro2::Ident::new_raw(&clean, proc_macro2::Span::call_site())
+        }
+        Err(_) => proc_macro2::Ident::new(&format!("{clean}_"), proc_macro2::Span::call_site()),
     }
 }
 

@@ -330,3 +330,12 @@ fn module_split_over_threads_reads_as_on_one() {
         assert_eq!(text(threads), one, "{threads} threads");
     }
 }
+
+#[test]
+fn identifiers_rust_has_no_name_for_get_one() {
+    assert_eq!(ident("type").to_string(), "r#type");
+    // `r#_` and `r#self` are no identifiers either: a `_` is added.
+    assert_eq!(ident("_").to_string(), "__");
+    assert_eq!(ident("self").to_string(), "self_");
+    assert_eq!(ident("a-b").to_string(), "a_b");
+}
