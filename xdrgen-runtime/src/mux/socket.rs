@@ -81,9 +81,10 @@ fn register<S: Socket>(sock: S, interest: Interest) -> io::Result<AsyncFd<S>>
 where
     for<'a> &'a S: Read + Write,
 {
-    // SAFETY: `S` is a std `UnixStream` or `TcpStream` (the only implementations of the
-    // crate-private `Socket`), which owns its descriptor: it stays open, and `as_raw_fd` keeps
-    // returning it, until the socket is dropped, which only dropping the `AsyncFd` does.
+    // SAFETY: `S` is a std `UnixStream` or `TcpStream` (the crate-private `Socket`'s only
+    // implementations besides a test's wrapper of a `UnixStream`), which owns its descriptor:
+    // it stays open, and `as_raw_fd` keeps returning it, until the socket is dropped, which only
+    // dropping the `AsyncFd` does.
     unsafe { AsyncFd::register_with_interest(sock, interest) }.map_err(io::Error::from)
 }
 
@@ -159,7 +160,7 @@ where
 }
 
 /// How long the write half waits before writing again to a full socket when it cannot be told
-/// when there is room (no descriptor left for the duplicate, or the runtime refused it).
+/// when there is room (no descriptor left for the duplicate).
 const FULL_RETRY: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// The write half.
@@ -210,8 +211,8 @@ where
             }
             match this.fd.get_ref().duplicate() {
                 Ok(dup) => this.writable = Some(register(dup, Interest::WRITABLE)?),
-                // Out of descriptors (EMFILE): a full socket is no reason to drop the
-                // connection; poll it for room instead of being told.
+                // Out of descriptors (EMFILE, or another reason `dup` fails): a full socket is
+                // no reason to drop the connection; poll it for room instead of being told.
                 Err(_) => this.retry = Some(Box::pin(tokio::time::sleep(FULL_RETRY))),
             }
         }

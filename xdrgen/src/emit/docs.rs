@@ -100,9 +100,11 @@ fn attrs(lines: &[String]) -> TokenStream {
         // rustdoc strips one leading space, as after `///`.
         if !line.is_empty() {
             text.push(' ');
-            // The two separators cannot stand in a line; `.x` text has no use for them.
+            // Control characters have no use in docs, and rustc rejects a doc comment with a
+            // bare carriage return; the separators among them cannot stand in a line.
             text.extend(line.chars().map(|c| match c {
-                BLOCK | LINE => char::REPLACEMENT_CHARACTER,
+                '\t' => c,
+                c if c.is_control() => char::REPLACEMENT_CHARACTER,
                 c => c,
             }));
         }
@@ -365,11 +367,12 @@ mod tests {
                         pub a: u32,\n\
                     }\n";
         assert_eq!(text, want);
-        // The separators cannot stand in a line: they would cut it or start a block.
-        let odd = attrs(&["a\u{1f}b\u{1e}c".to_string()]);
+        // Control characters are replaced: the separators would cut a line or start a block,
+        // and rustc rejects a doc comment with a bare carriage return. Tabs stay.
+        let odd = attrs(&["a\u{1f}b\u{1e}c\rd\te".to_string()]);
         let mut text = String::new();
         super::super::format_into(&mut text, quote!(#odd struct T;));
-        assert_eq!(text, "/// a\u{fffd}b\u{fffd}c\nstruct T;\n");
+        assert_eq!(text, "/// a\u{fffd}b\u{fffd}c\u{fffd}d\te\nstruct T;\n");
     }
 
     #[test]

@@ -445,13 +445,13 @@ fn run_jobs(
     jobs: &[Job<'_>],
     threads: usize,
 ) -> Vec<String> {
-    let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| !matches!(jobs[i], Job::Programs(_)));
     let threads = threads.clamp(1, jobs.len().max(1));
     if threads == 1 {
         let mut emitter = Emitter::new(shared, inlined);
         return jobs.iter().map(|job| emitter.job(*job)).collect();
     }
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| !matches!(jobs[i], Job::Programs(_)));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let (order, next) = (&order, &next);
     let mut texts: Vec<(usize, String)> = std::thread::scope(|scope| {
