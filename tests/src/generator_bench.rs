@@ -4,7 +4,8 @@
 //!
 //! - **xdrgen**: the `xdrgen` CLI as a user installs it (release, default features: mimalloc),
 //!   built first by the cargo that built the bench, checks the nine files and generates and
-//!   writes their bindings (`generate --libvirt --byte-strings`, no client or server).
+//!   writes their bindings (`generate --libvirt --byte-strings`, no client or server; the
+//!   output is removed before each run, so that each run writes it).
 //! - **rpcgen**: `rpcgen -h` and `rpcgen -c` on each file, one after the other (18 processes);
 //!   the time is their sum and the memory the largest of them.
 
@@ -28,29 +29,44 @@ pub struct Run {
 
 /// Builds the `xdrgen` CLI (`cargo build --release -p xdrgen`, with the cargo that built this
 /// bench; without `--release` when the bench itself is a debug build, as `cargo test --benches`
-/// makes it) and returns its path: `xdrgen` in this executable's profile directory
-/// (`target/release/deps/<bench>` → `target/release/xdrgen`).
+/// makes it) and returns the path cargo reports for it, wherever its target directory is.
 pub fn build_cli() -> Result<PathBuf, String> {
-    let mut args = vec!["build", "--quiet", "-p", "xdrgen", "--bin", "xdrgen"];
+    let mut args = vec![
+        "build",
+        "--quiet",
+        "--message-format=json-render-diagnostics",
+        "-p",
+        "xdrgen",
+        "--bin",
+        "xdrgen",
+    ];
     if !cfg!(debug_assertions) {
         args.push("--release");
     }
-    let status = Command::new(env!("CARGO"))
+    let output = Command::new(env!("CARGO"))
         .args(&args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
+        .stderr(std::process::Stdio::inherit())
+        .output()
         .map_err(|e| format!("cargo build -p xdrgen: {e}"))?;
-    if !status.success() {
-        return Err(format!("cargo build -p xdrgen: {status}"));
+    if !output.status.success() {
+        return Err(format!("cargo build -p xdrgen: {}", output.status));
     }
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let cli = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|profile| profile.join("xdrgen"))
-        .filter(|cli| cli.is_file())
-        .ok_or_else(|| format!("no xdrgen built beside {}", exe.display()))?;
-    Ok(cli)
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| {
+            l.contains(r#""reason":"compiler-artifact""#) && l.contains(r#""kind":["bin"]"#)
+        })
+        .find_map(executable)
+        .ok_or_else(|| "cargo build -p xdrgen named no executable".to_string())
+}
+
+/// The `"executable"` of one of cargo's JSON messages (a plain path: no escapes to undo on the
+/// systems the bench runs on).
+fn executable(message: &str) -> Option<PathBuf> {
+    let (_, rest) = message.split_once(r#""executable":""#)?;
+    let (path, _) = rest.split_once('"')?;
+    Some(PathBuf::from(path))
 }
 
 /// Whether GNU time is there to measure memory.
@@ -94,7 +110,10 @@ pub fn run_xdrgen(cli: &Path, work: &Path) -> Result<Run, String> {
         .iter()
         .map(|f| libvirt_dir().join(f).display().to_string())
         .collect();
-    let output = out.join("libvirt.rs").display().to_string();
+    let output = out.join("libvirt.rs");
+    // The CLI leaves an unchanged file alone: every run writes it, as rpcgen's runs do theirs.
+    let _ = std::fs::remove_file(&output);
+    let output = output.display().to_string();
     let mut args = vec!["generate", "--libvirt", "--byte-strings", "-o", &output];
     args.extend(files.iter().map(String::as_str));
     timed(work, cli, &args)
