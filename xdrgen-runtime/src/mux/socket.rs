@@ -232,19 +232,26 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    #[tokio::test]
-    async fn a_full_socket_waits_for_room_and_loses_nothing() {
-        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-        let (mut read, _a_write) = split(a).unwrap();
-        let (_b_read, mut write) = split(b).unwrap();
-        // Many times a socket's buffer: the writer meets EAGAIN and waits for room.
-        let data: Vec<u8> = (0..4u32 << 20).map(|i| (i % 251) as u8).collect();
+    /// Writes `len` bytes through `write` to `read`, many times a socket's buffer so that the
+    /// writer meets EAGAIN, reading only after `pause`; checks that every byte arrived in order
+    /// and returns the write half.
+    async fn send_through<S: Socket>(
+        mut read: ReadHalf<std::os::unix::net::UnixStream>,
+        mut write: WriteHalf<S>,
+        len: u32,
+        pause: std::time::Duration,
+    ) -> WriteHalf<S>
+    where
+        for<'a> &'a S: Read + Write,
+    {
+        let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
         let sent = data.clone();
         let writer = tokio::spawn(async move {
             write.write_all(&sent).await.unwrap();
             write.shutdown().await.unwrap();
             write
         });
+        tokio::time::sleep(pause).await;
         let mut got = Vec::new();
         read.read_to_end(&mut got).await.unwrap();
         let write = writer.await.unwrap();
@@ -254,6 +261,15 @@ mod tests {
             got.len(),
             data.len()
         );
+        write
+    }
+
+    #[tokio::test]
+    async fn a_full_socket_waits_for_room_and_loses_nothing() {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let (read, _a_write) = split(a).unwrap();
+        let (_b_read, write) = split(b).unwrap();
+        let write = send_through(read, write, 4 << 20, std::time::Duration::ZERO).await;
         // Back to writing without the registration once writes went through whole.
         assert!(write.writable.is_none());
     }
@@ -297,26 +313,11 @@ mod tests {
     #[tokio::test]
     async fn a_full_socket_without_a_spare_descriptor_still_waits_for_room() {
         let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-        let (mut read, _a_write) = split(a).unwrap();
-        let (_b_read, mut write) = split(NoSpareFd(b)).unwrap();
-        let data: Vec<u8> = (0..1u32 << 20).map(|i| (i % 253) as u8).collect();
-        let sent = data.clone();
-        let writer = tokio::spawn(async move {
-            write.write_all(&sent).await.unwrap();
-            write.shutdown().await.unwrap();
-            write
-        });
-        // Let the writer fill the socket and meet the missing descriptor before reading.
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        let mut got = Vec::new();
-        read.read_to_end(&mut got).await.unwrap();
-        let write = writer.await.unwrap();
-        assert!(
-            got == data,
-            "{} bytes received of {}",
-            got.len(),
-            data.len()
-        );
+        let (read, _a_write) = split(a).unwrap();
+        let (_b_read, write) = split(NoSpareFd(b)).unwrap();
+        // The writer fills the socket and meets the missing descriptor before the reading.
+        let pause = std::time::Duration::from_millis(20);
+        let write = send_through(read, write, 1 << 20, pause).await;
         assert!(write.writable.is_none() && write.retry.is_none());
     }
 }
