@@ -2,8 +2,9 @@
 //! loopback TCP and UDP, with a hand-written dispatcher: many calls in flight, cancellation by
 //! drop, deadlines, retransmission and duplicate replies, every refusal the server itself
 //! sends, records in many fragments and in 1-byte writes, an oversized fragment, and a peer that
-//! stops mid-record while others are served, and results and arguments decoded from the
-//! received record without copying their data. (Generated code is tested in `tests/`.)
+//! stops mid-record while others are served, results and arguments decoded from the
+//! received record without copying their data, and a writer that fails or panics. (Generated
+//! code is tested in `tests/`.)
 #![cfg(feature = "onc")]
 
 use std::net::SocketAddr;
@@ -410,4 +411,58 @@ fn call_futures_are_send() {
             client.call::<_, i32>(&V2, 2, &(&a, &b)).await
         })
     };
+}
+
+/// A write half that fails every write, or panics.
+struct BadWriter {
+    panic: bool,
+}
+
+impl tokio::io::AsyncWrite for BadWriter {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.panic {
+            panic!("a broken writer");
+        }
+        std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_fails_or_panics_fails_the_calls_with_its_cause() {
+    for panic in [false, true] {
+        // The read half stays open and silent: only the writer can end the connection.
+        let (read, _peer) = tokio::io::duplex(64);
+        let client = Client::over_halves(read, BadWriter { panic }, &Options::default());
+        let call = client.call::<_, i32>(&V2, 2, &(&1i32, &2i32));
+        let err = tokio::time::timeout(Duration::from_secs(5), call)
+            .await
+            .expect("the call fails instead of waiting")
+            .unwrap_err();
+        match (panic, &err) {
+            (false, Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe),
+            (true, Error::Closed(why)) => assert!(why.contains("writer stopped"), "{why}"),
+            _ => panic!("panic: {panic}: {err}"),
+        }
+        // Later calls fail at once with the same cause.
+        let again = client.call::<_, i32>(&V2, 2, &(&1i32, &2i32)).await;
+        assert_eq!(again.unwrap_err().to_string(), err.to_string());
+    }
 }

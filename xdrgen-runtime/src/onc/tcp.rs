@@ -1,33 +1,34 @@
 //! A client connection over a byte stream (TCP, or anything `AsyncRead + AsyncWrite`), on the
 //! plumbing the libvirt client uses too (`crate::mux`): one reader task owns the read half and
-//! routes each reply record to its call by xid, one writer task owns the write half and writes
-//! each call whole, so a call whose future is dropped never leaves half a record on the wire.
+//! routes each reply record to its call by xid; calls go out through the connection's
+//! [`Outbox`], whose writer task owns the write half and writes everything queued per wakeup.
 //! Many calls can be in flight at once.
+//!
+//! A call is encoded into a buffer of its own, framed (in place when it fits one fragment,
+//! else split into fragments) and queued as one whole record when there is room, so a call
+//! whose future is dropped never leaves half a record on the wire.
 //!
 //! A reply record in one fragment (the common case) is a slice of the reader's buffer, and so
 //! is everything decoded from it with `from_shared`: a large READ's data is not copied after
 //! the socket read. A record of several fragments is put together once.
 
 use std::convert::Infallible;
+use std::future::poll_fn;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 
 use super::call::{reply_xid, CallTable};
 use super::record::RecordCodec;
 use super::Error;
-use crate::mux::{read_loop, write_queue, Calls, End, Outgoing, Route};
-
-/// Calls queued for the writer; a caller waits for room (the writer drains it as fast as the
-/// socket takes bytes).
-const QUEUE: usize = 64;
+use crate::mux::{read_loop, writer, Calls, End, Outbox, Outgoing, Route};
 
 /// The client side of one stream connection.
 pub(crate) struct StreamTransport {
     pub calls: Arc<CallTable>,
-    out: mpsc::Sender<Outgoing>,
+    /// The records queued for the writer.
+    out: Arc<Outbox>,
     /// Frames the calls written (its decoder's half is the reader's).
     codec: RecordCodec,
 }
@@ -41,31 +42,36 @@ impl StreamTransport {
         W: AsyncWrite + Send + Unpin + 'static,
     {
         let calls = Arc::new(Calls::new(seed, false));
-        let (out, rx) = mpsc::channel(QUEUE);
+        let out = Arc::new(Outbox::default());
         tokio::spawn(read_replies(read, codec.clone(), calls.clone()));
-        let writer_calls = calls.clone();
-        tokio::spawn(async move {
-            if let Err(e) = write_queue(rx, write, writer_calls.closing()).await {
-                writer_calls.close(e.into());
-            }
-        });
+        let closer = calls.clone();
+        tokio::spawn(writer(out.clone(), write, calls.closing(), move |failed| {
+            closer.close(failed.map_or_else(writer_stopped, Error::from));
+        }));
         StreamTransport { calls, out, codec }
     }
 
     /// Queues one whole call message (after its [`MARK`](super::call::MARK) bytes of room)
-    /// for the writer, framed as one record.
+    /// for the writer, framed as one record, waiting while the queue is full.
     pub async fn send(&self, message: Vec<u8>) -> Result<(), Error> {
-        let record = self.codec.frame_in_place(message);
-        let queued = self.out.send(Outgoing {
-            head: record,
+        let mut slot = Some(Outgoing {
+            head: self.codec.frame_in_place(message),
             data: None,
         });
-        queued.await.map_err(|_| {
-            self.calls
-                .closed()
-                .unwrap_or_else(|| Error::Closed("the connection's writer stopped".into()))
-        })
+        poll_fn(|cx| self.out.poll_push(cx, &mut slot))
+            .await
+            .map_err(|()| self.closed_error())
     }
+
+    /// The error of a closed connection: its cause.
+    fn closed_error(&self) -> Error {
+        self.calls.closed().unwrap_or_else(writer_stopped)
+    }
+}
+
+/// Why a connection closed when its writer ended with no error of its own.
+fn writer_stopped() -> Error {
+    Error::Closed("the connection's writer stopped".into())
 }
 
 impl Drop for StreamTransport {

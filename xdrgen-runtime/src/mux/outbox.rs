@@ -1,11 +1,12 @@
-//! The connection's outgoing queue: every packet that callers, streams and the reader (PONGs,
-//! stream aborts) send, in order, for the writer task.
+//! A connection's outgoing queue: every packet (a libvirt packet, an ONC record) that callers
+//! and the connection itself (libvirt's PONGs and stream aborts) send, in order, for the writer
+//! task ([`writer`](super::writer)).
 //!
-//! A call's packet is encoded straight into the queue's buffer, under its lock, so that it is
+//! A small call is encoded straight into the queue's buffer, under its lock, so that it is
 //! queued whole or not at all (a caller whose future is dropped never leaves half a packet),
 //! with no allocation and no channel message per call. The writer takes the whole buffer per
-//! wakeup and writes it with one system call. Large packets (stream data) keep their own
-//! buffers and are written from them, in their place in the order.
+//! wakeup and writes it with one system call. Large packets (libvirt's stream data, big ONC
+//! records) keep their own buffers and are written from them, in their place in the order.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
@@ -13,16 +14,17 @@ use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 
-use super::conn::Outgoing;
+use super::Outgoing;
 
 /// Bytes queued past which senders wait for the writer (`try_` senders are refused). A packet
-/// is accepted whenever the queue holds less, so one packet can take it over. A stream's
-/// `send` returns once its data is queued: up to this much goes out without waiting (and
+/// is accepted whenever the queue holds less, so one packet can take it over. A libvirt
+/// stream's `send` returns once its data is queued: up to this much goes out without waiting (and
 /// without a chance to see an error the server reports meanwhile, which the next operation
 /// returns).
 pub(crate) const LIMIT: usize = 4 << 20;
 
 /// Packets up to this size are copied into the queue's buffer; larger ones stay in their own.
+#[cfg_attr(not(feature = "libvirt"), allow(dead_code))] // ONC callers queue whole records
 pub(crate) const INLINE_MAX: usize = 16 * 1024;
 
 /// A buffer the writer keeps between batches is shrunk back when it grew over this.
@@ -31,6 +33,7 @@ const KEEP: usize = 256 * 1024;
 /// What became of a packet offered to the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Queued {
+    /// Queued whole.
     Yes,
     /// Over [`LIMIT`]: the peer is not reading, or not as fast as packets come.
     Full,
@@ -62,7 +65,9 @@ pub(crate) struct Outbox {
 /// What the writer takes from the queue at once.
 #[derive(Default)]
 pub(crate) struct Batch {
+    /// Packets written from their own buffers, and earlier runs of small ones, in order.
     pub segments: VecDeque<Bytes>,
+    /// The small packets queued after the last segment, copied together.
     pub tail: Vec<u8>,
 }
 
@@ -97,6 +102,7 @@ impl Outbox {
     /// Queues one packet that `fill` appends to the queue's buffer (at most [`INLINE_MAX`]
     /// bytes), unless the queue is full or closed. When `fill` fails, what it appended is cut
     /// off and its error returned.
+    #[cfg_attr(not(feature = "libvirt"), allow(dead_code))] // ONC callers queue whole records
     pub fn try_encode<E>(
         &self,
         fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
@@ -119,6 +125,7 @@ impl Outbox {
     }
 
     /// Queues `packet` unless the queue is full or closed (the packet is then dropped).
+    #[cfg_attr(not(feature = "libvirt"), allow(dead_code))] // ONC callers queue whole records
     pub fn try_push(&self, packet: Outgoing) -> Queued {
         let mut slot = Some(packet);
         let s = self.state();
@@ -153,6 +160,8 @@ impl Outbox {
         Poll::Ready(Ok(()))
     }
 
+    /// Moves the packet in `slot` to the queue: copied into its buffer when small, else kept
+    /// in its own.
     fn push(mut s: MutexGuard<'_, State>, slot: &mut Option<Outgoing>) {
         let Some(Outgoing { head, data }) = slot.take() else {
             return;
