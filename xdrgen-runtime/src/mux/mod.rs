@@ -6,10 +6,10 @@
 //!   message is queued and holds a [`Waiter`]; dropping it cancels the call. A dead connection
 //!   fails every waiter, and every later caller, with its cause.
 //! - [`Outbox`]: a connection's bounded queue of outgoing packets (libvirt packets, ONC
-//!   records). Callers queue an [`Outgoing`] packet whole, waiting while the queue is full (or
-//!   libvirt's encode a small call straight into its buffer under its lock,
-//!   [`Outbox::try_encode`]), so a caller whose future is dropped never leaves half a packet
-//!   on the wire.
+//!   records). Callers encode a small call straight into its buffer under its lock
+//!   ([`Outbox::try_encode`], with [`encode_after`] putting the buffer back whatever the
+//!   encoding does) or queue an [`Outgoing`] packet whole, waiting while the queue is full, so
+//!   a caller whose future is dropped never leaves half a packet on the wire.
 //! - [`writer`]: the writer task, which takes the whole queue per wakeup and writes it, and
 //!   closes the queue and the connection however it ends.
 //! - [`read_loop`]: the reader task, which reads frames through a `tokio_util` codec (libvirt's
@@ -29,6 +29,4 @@ pub(crate) mod socket;
 
 pub(crate) use calls::{Calls, Cause, Waiter};
 pub(crate) use io::{next_frame, read_loop, within, writer, End, Outgoing, Route};
-pub(crate) use outbox::Outbox;
-#[cfg(feature = "libvirt")]
-pub(crate) use outbox::{Queued, INLINE_MAX};
+pub(crate) use outbox::{encode_after, Outbox, Queued, INLINE_MAX};

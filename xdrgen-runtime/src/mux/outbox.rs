@@ -15,6 +15,7 @@ use std::task::{Context, Poll, Waker};
 use bytes::Bytes;
 
 use super::Outgoing;
+use crate::xdr::Encoder;
 
 /// Bytes queued past which senders wait for the writer (`try_` senders are refused). A packet
 /// is accepted whenever the queue holds less, so one packet can take it over. A libvirt
@@ -24,7 +25,6 @@ use super::Outgoing;
 pub(crate) const LIMIT: usize = 4 << 20;
 
 /// Packets up to this size are copied into the queue's buffer; larger ones stay in their own.
-#[cfg_attr(not(feature = "libvirt"), allow(dead_code))] // ONC callers queue whole records
 pub(crate) const INLINE_MAX: usize = 16 * 1024;
 
 /// A buffer the writer keeps between batches is shrunk back when it grew over this.
@@ -102,7 +102,6 @@ impl Outbox {
     /// Queues one packet that `fill` appends to the queue's buffer (at most [`INLINE_MAX`]
     /// bytes), unless the queue is full or closed. When `fill` fails, what it appended is cut
     /// off and its error returned.
-    #[cfg_attr(not(feature = "libvirt"), allow(dead_code))] // ONC callers queue whole records
     pub fn try_encode<E>(
         &self,
         fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
@@ -125,7 +124,7 @@ impl Outbox {
     }
 
     /// Queues `packet` unless the queue is full or closed (the packet is then dropped).
-    #[cfg_attr(not(feature = "libvirt"), allow(dead_code))] // ONC callers queue whole records
+    #[cfg_attr(not(feature = "libvirt"), allow(dead_code))] // ONC callers wait for room
     pub fn try_push(&self, packet: Outgoing) -> Queued {
         let mut slot = Some(packet);
         let s = self.state();
@@ -232,6 +231,47 @@ impl Outbox {
     }
 }
 
+/// Encodes with `encode` after the bytes of `out`, which holds the start of a packet (its
+/// framing) from `start` on. `out`'s bytes are lent to the encoder and put back even when
+/// `encode` panics: `out` may be the queue's buffer, holding other callers' packets. A packet
+/// not finished (`encode` failed or panicked) is cut off at `start`.
+pub(crate) fn encode_after<E>(
+    out: &mut Vec<u8>,
+    start: usize,
+    encode: impl FnOnce(&mut Encoder) -> Result<(), E>,
+) -> Result<(), E> {
+    let bytes = std::mem::take(out);
+    let mut lent = Lent {
+        out,
+        enc: Encoder::from_vec(bytes),
+        start,
+        done: false,
+    };
+    let encoded = encode(&mut lent.enc);
+    lent.done = encoded.is_ok();
+    drop(lent);
+    encoded
+}
+
+/// `out`'s bytes, lent to an encoder, and put back when dropped (a panic included).
+struct Lent<'a> {
+    out: &'a mut Vec<u8>,
+    enc: Encoder,
+    /// Where the packet being encoded starts.
+    start: usize,
+    /// Whether it was encoded whole.
+    done: bool,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        *self.out = std::mem::take(&mut self.enc).into_bytes();
+        if !self.done {
+            self.out.truncate(self.start);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +323,34 @@ mod tests {
         assert!(written(&batch) == expected);
         // The large data is not copied.
         assert_eq!(batch.segments.len(), 3);
+    }
+
+    #[test]
+    fn an_encoding_that_fails_or_panics_leaves_the_queued_bytes_whole() {
+        for panic in [false, true] {
+            let mut out = b"queued".to_vec();
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                out.extend_from_slice(b"mark");
+                encode_after(&mut out, 6, |enc| {
+                    enc.put_u32(9);
+                    if panic {
+                        panic!("a broken Encode impl");
+                    }
+                    Err("broken")
+                })
+            }));
+            assert_eq!(result.is_err(), panic);
+            assert_eq!(out, b"queued", "panic: {panic}");
+        }
+        let mut out = b"queued".to_vec();
+        assert_eq!(
+            encode_after(&mut out, 6, |enc| {
+                enc.put_u32(9);
+                Ok::<(), ()>(())
+            }),
+            Ok(())
+        );
+        assert_eq!(out, b"queued\0\0\0\x09");
     }
 
     #[tokio::test]
