@@ -2,8 +2,9 @@
 //! loopback TCP and UDP, with a hand-written dispatcher: many calls in flight, cancellation by
 //! drop, deadlines, retransmission and duplicate replies, every refusal the server itself
 //! sends, records in many fragments and in 1-byte writes, an oversized fragment, and a peer that
-//! stops mid-record while others are served, and results and arguments decoded from the
-//! received record without copying their data. (Generated code is tested in `tests/`.)
+//! stops mid-record while others are served, results and arguments decoded from the
+//! received record without copying their data, arguments whose encoding fails or panics, and a
+//! writer that fails or panics. (Generated code is tested in `tests/`.)
 #![cfg(feature = "onc")]
 
 use std::net::SocketAddr;
@@ -114,6 +115,16 @@ fn opaque(n: usize) -> Opaque {
     Opaque::new((0..n).map(|i| i as u8).collect::<Vec<u8>>()).unwrap()
 }
 
+/// A TCP client writing fragments of at most 1000 bytes.
+async fn small_fragments(p: &Peers) -> Client {
+    let options = Options {
+        max_fragment: 1000,
+        ..Options::default()
+    };
+    let stream = TcpStream::connect(p.tcp).await.unwrap();
+    Client::over_stream(stream, &options)
+}
+
 async fn both(p: &Peers) -> [Client; 2] {
     [
         Client::connect_tcp(p.tcp).await.unwrap(),
@@ -176,12 +187,7 @@ async fn calls_and_every_refusal_over_tcp_and_udp() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_calls_in_flight_on_one_connection_and_large_records_in_fragments() {
     let p = start().await;
-    let options = Options {
-        max_fragment: 1000,
-        ..Options::default()
-    };
-    let stream = TcpStream::connect(p.tcp).await.unwrap();
-    let client = Client::over_stream(stream, &options);
+    let client = small_fragments(&p).await;
     // The slow calls finish last although they were sent first: replies are matched by xid.
     let slow = client.call::<_, u32>(&V2, 3, &200u32);
     let fast = async {
@@ -410,4 +416,144 @@ fn call_futures_are_send() {
             client.call::<_, i32>(&V2, 2, &(&a, &b)).await
         })
     };
+}
+
+/// Arguments whose encoding writes `len` bytes and then fails, or panics, or (neither) says
+/// it is `claimed` bytes long whatever it writes.
+#[derive(Clone)]
+struct Broken {
+    len: usize,
+    claimed: usize,
+    end: Ending,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Ending {
+    Fail,
+    Panic,
+    Finish,
+}
+
+impl Encode for Broken {
+    fn encoded_len(&self) -> usize {
+        self.claimed
+    }
+
+    fn encode(
+        &self,
+        out: &mut xdrgen_runtime::xdr::Encoder,
+    ) -> Result<(), xdrgen_runtime::xdr::Error> {
+        let bytes = vec![0u8; self.len];
+        Opaque::<{ u32::MAX }>::new(bytes)?.encode(out)?;
+        match self.end {
+            Ending::Fail => Err(xdrgen_runtime::xdr::Error::custom("broken")),
+            Ending::Panic => panic!("a broken Encode impl"),
+            Ending::Finish => Ok(()),
+        }
+    }
+}
+
+/// Calls echo (procedure 1) with `args` in a task of its own, which may panic.
+async fn echo_in_task(client: &Client, args: Broken) -> Option<Result<Opaque, Error>> {
+    let client = client.clone();
+    tokio::spawn(async move { client.call(&V2, 1, &args).await })
+        .await
+        .ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arguments_that_fail_or_panic_to_encode_leave_no_bytes_on_the_wire() {
+    let p = start().await;
+    let client = small_fragments(&p).await;
+    // Small calls (encoded straight into the writer's queue) and large ones (own buffers).
+    for len in [8i32, 900, 40_000] {
+        for end in [Ending::Fail, Ending::Panic] {
+            let args = Broken {
+                len: len as usize,
+                claimed: len as usize + 4,
+                end,
+            };
+            match echo_in_task(&client, args).await {
+                None => assert!(end == Ending::Panic),
+                Some(r) => assert!(matches!(r, Err(Error::Arguments(_))), "{r:?}"),
+            }
+            let sum: i32 =
+                tokio::time::timeout(Duration::from_secs(5), client.call(&V2, 2, &(&len, &1i32)))
+                    .await
+                    .expect("the connection still answers")
+                    .unwrap();
+            assert_eq!(sum, len + 1);
+        }
+    }
+    // A record's mark is the length encoded, whatever `encoded_len` said.
+    for (len, claimed) in [(100, 4), (100, 400), (2_000, 4)] {
+        let args = Broken {
+            len,
+            claimed,
+            end: Ending::Finish,
+        };
+        let r = echo_in_task(&client, args).await.unwrap();
+        if len + 40 > 1000 && claimed < 1000 {
+            // Encoded in the queue as one fragment, over the largest fragment: refused.
+            assert!(matches!(r, Err(Error::Arguments(_))), "{r:?}");
+        } else {
+            assert_eq!(r.unwrap().len(), len);
+        }
+    }
+    let sum: i32 = client.call(&V2, 2, &(&2i32, &3i32)).await.unwrap();
+    assert_eq!(sum, 5);
+}
+
+/// A write half that fails every write, or panics.
+struct BadWriter {
+    panic: bool,
+}
+
+impl tokio::io::AsyncWrite for BadWriter {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.panic {
+            panic!("a broken writer");
+        }
+        std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_fails_or_panics_fails_the_calls_with_its_cause() {
+    for panic in [false, true] {
+        // The read half stays open and silent: only the writer can end the connection.
+        let (read, _peer) = tokio::io::duplex(64);
+        let client = Client::over_halves(read, BadWriter { panic }, &Options::default());
+        let call = client.call::<_, i32>(&V2, 2, &(&1i32, &2i32));
+        let err = tokio::time::timeout(Duration::from_secs(5), call)
+            .await
+            .expect("the call fails instead of waiting")
+            .unwrap_err();
+        match (panic, &err) {
+            (false, Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe),
+            (true, Error::Closed(why)) => assert!(why.contains("writer stopped"), "{why}"),
+            _ => panic!("panic: {panic}: {err}"),
+        }
+        // Later calls fail at once with the same cause.
+        let again = client.call::<_, i32>(&V2, 2, &(&1i32, &2i32)).await;
+        assert_eq!(again.unwrap_err().to_string(), err.to_string());
+    }
 }

@@ -11,10 +11,9 @@ use super::event::{Event, Events};
 use super::frame::{encode_packet, encode_packet_into, Packet};
 use super::header::{Header, MessageType, Status, MESSAGE_MAX, PAYLOAD_OFFSET};
 use super::keepalive::Keepalive;
-use super::outbox::{Outbox, Queued, INLINE_MAX};
 use super::stream::{ReadStream, WriteStream};
 use super::Error;
-use crate::mux::within;
+use crate::mux::{within, Outbox, Queued, INLINE_MAX};
 use crate::rpc::ProgramInfo;
 use crate::xdr::{from_shared, Decode, Encode};
 

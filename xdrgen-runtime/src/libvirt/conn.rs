@@ -1,33 +1,32 @@
 //! One connection's machinery: the routing tables shared by callers, the reader task that owns
-//! the read half, and the writer task that owns the write half. The call table, the writer and
-//! the reader loop are the ones the ONC client uses too (`crate::mux`); streams, events and
-//! keepalive are libvirt's own.
+//! the read half, and the writer task that owns the write half. The call table, the outgoing
+//! queue, the writer and the reader loop are the ones the ONC client uses too (`crate::mux`);
+//! streams, events and keepalive are libvirt's own.
 //!
 //! Callers put an entry in the tables (the call table's for a reply, a channel for a stream)
 //! *before* their CALL is queued, then await it. The reader routes each incoming packet:
 //! replies and stream packets by serial, events by program, keepalive PINGs answered at once.
-//! Packets go out through one bounded queue (an [`Outbox`], which takes each packet whole) to
-//! the writer task, so a caller whose future is dropped mid-call can never leave half a packet
-//! on the wire. When either task ends, the connection is closed and every waiter fails with the
-//! cause.
+//! Packets go out through one bounded queue (an [`Outbox`], which takes each packet whole, a
+//! small call encoded straight into it) to the writer task, which takes the whole queue per
+//! wakeup, so a caller whose future is dropped mid-call can never leave half a packet on the
+//! wire. When either task ends, however it ends, the connection is closed and every waiter
+//! fails with the cause (a write error's, or the reader's).
 
 use std::collections::HashMap;
-use std::future::poll_fn;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::frame::{Packet, PacketCodec};
 use super::header::{Header, MessageType, Status};
 use super::keepalive::{self, Keepalive};
-use super::outbox::{Batch, Outbox};
 use super::Error;
 pub(crate) use crate::mux::Outgoing;
-use crate::mux::{read_loop, Calls, Cause, End, Route, Waiter};
+use crate::mux::{read_loop, writer, Calls, Cause, End, Outbox, Route, Waiter};
 
 /// What the stream side of a call receives.
 #[derive(Debug)]
@@ -262,7 +261,13 @@ where
     });
     let out = Arc::new(Outbox::default());
     let (control, control_rx) = mpsc::unbounded_channel();
-    tokio::spawn(writer(out.clone(), write, shared.clone()));
+    let closer = shared.clone();
+    tokio::spawn(writer(
+        out.clone(),
+        write,
+        shared.calls.closing(),
+        move |failed| closer.close(Error::Closed(failed.map(|e| Arc::new(Error::from(e))))),
+    ));
     tokio::spawn(reader(
         read,
         PacketCodec::new(max_packet),
@@ -274,61 +279,6 @@ where
         shared,
         out,
         control,
-    }
-}
-
-/// The writer task: writes what the callers queue, a whole batch per wakeup, until the
-/// connection closes (then stops at once, even in the middle of a write that a peer which
-/// stopped reading blocks) or a write fails (then closes the connection with the error).
-async fn writer<W: AsyncWrite + Unpin>(out: Arc<Outbox>, mut write: W, shared: Arc<Shared>) {
-    let _end = WriterEnd {
-        out: out.clone(),
-        shared: shared.clone(),
-    };
-    let mut closing = shared.calls.closing();
-    let closed = closing.wait_for(|c| *c);
-    tokio::pin!(closed);
-    let mut batch = Batch::default();
-    let failed = loop {
-        tokio::select! {
-            biased;
-            _ = &mut closed => break None,
-            () = poll_fn(|cx| out.poll_take(cx, &mut batch)) => {}
-        }
-        let written = async {
-            for segment in &batch.segments {
-                write.write_all(segment).await?;
-            }
-            write.write_all(&batch.tail).await?;
-            write.flush().await
-        };
-        let written = tokio::select! {
-            biased;
-            _ = &mut closed => break None,
-            r = written => r,
-        };
-        if let Err(e) = written {
-            break Some(e);
-        }
-        batch.clear();
-    };
-    if let Some(e) = failed {
-        shared.close(Error::Closed(Some(Arc::new(Error::from(e)))));
-    }
-}
-
-/// Closes the writer's queue and the connection when the writer ends, however it ends (a
-/// panic, or its runtime shutting down, included): no caller is left waiting on a queue that
-/// nobody takes from. The connection keeps the first cause it was closed with.
-struct WriterEnd {
-    out: Arc<Outbox>,
-    shared: Arc<Shared>,
-}
-
-impl Drop for WriterEnd {
-    fn drop(&mut self) {
-        self.out.close();
-        self.shared.close(Error::Closed(None));
     }
 }
 

@@ -7,6 +7,7 @@ use tokio_util::codec::Decoder;
 
 use super::header::{Header, LEN_SIZE, PAYLOAD_OFFSET};
 use super::Error;
+use crate::mux::encode_after;
 use crate::xdr::{Encode, Encoder};
 
 /// One received packet: its validated header and its payload.
@@ -112,7 +113,7 @@ pub fn encode_packet<T: Encode + ?Sized>(
 
 /// Appends one packet of `len` bytes (length word, header, then `body`: `len` is
 /// [`PAYLOAD_OFFSET`] plus `body`'s encoded length, checked against the maximum by the caller)
-/// to `out`. On failure part of it may have been appended: the caller cuts it off.
+/// to `out`. On failure, or a panic of `body`'s `encode`, nothing of it is left in `out`.
 pub(crate) fn encode_packet_into<T: Encode + ?Sized>(
     out: &mut Vec<u8>,
     header: &Header,
@@ -123,40 +124,9 @@ pub(crate) fn encode_packet_into<T: Encode + ?Sized>(
     out.reserve(len);
     out.extend_from_slice(&(len as u32).to_be_bytes());
     out.extend_from_slice(&header.encode());
-    let bytes = std::mem::take(out);
-    let mut lent = Lent {
-        out,
-        enc: Encoder::from_vec(bytes),
-        start,
-        done: false,
-    };
-    let encoded = body.encode(&mut lent.enc);
-    lent.done = encoded.is_ok();
-    drop(lent);
-    encoded?;
+    encode_after(out, start, |enc| body.encode(enc))?;
     debug_assert_eq!(out.len() - start, len, "encoded_len disagrees with encode");
     Ok(())
-}
-
-/// `out`'s bytes, lent to an encoder while a body is encoded after them, and put back when
-/// dropped, even when the body's `encode` panics: `out` may be the writer's queue, holding other
-/// callers' packets. A packet not finished is cut off.
-struct Lent<'a> {
-    out: &'a mut Vec<u8>,
-    enc: Encoder,
-    /// Where the packet being encoded starts.
-    start: usize,
-    /// Whether it was encoded whole.
-    done: bool,
-}
-
-impl Drop for Lent<'_> {
-    fn drop(&mut self) {
-        *self.out = std::mem::take(&mut self.enc).into_bytes();
-        if !self.done {
-            self.out.truncate(self.start);
-        }
-    }
 }
 
 /// The length word and header of a packet whose payload is `body_len` raw bytes (stream data),

@@ -18,8 +18,8 @@
 //! any way, so dropping a call's future cancels it and its late reply is discarded. When the
 //! transport fails, the peer misbehaves at the framing level or keepalive gives up, every
 //! pending call and stream fails at once with [`Error::Closed`] naming the cause. The call
-//! table, the writer and the reader loop are shared with the ONC RPC client (feature `onc`);
-//! streams, events and keepalive are libvirt's own.
+//! table, the outgoing queue, the writer and the reader loop are shared with the ONC RPC client
+//! (feature `onc`); streams, events and keepalive are libvirt's own.
 
 mod client;
 mod conn;
@@ -28,7 +28,6 @@ mod event;
 mod frame;
 mod header;
 pub mod keepalive;
-mod outbox;
 pub mod server;
 mod server_conn;
 mod server_dispatch;

@@ -19,8 +19,8 @@ use futures_sink::Sink;
 use super::conn::{Outgoing, StreamMsg, StreamRx};
 use super::frame::raw_head;
 use super::header::{Header, MessageType, Status, STREAM_PAYLOAD_MAX};
-use super::outbox::Outbox;
 use super::{Client, Error};
+use crate::mux::Outbox;
 use crate::xdr::{Decoder, Encoder};
 
 /// One piece of a stream.

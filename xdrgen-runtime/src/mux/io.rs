@@ -1,78 +1,116 @@
-//! The two tasks of a client connection: the writer (ONC's; libvirt's has its own queue, its
-//! `Outbox`), which owns the write half and writes each queued message whole, and the reader
-//! loop, which owns the read half, splits it into frames
-//! with a `tokio_util` codec and hands each frame to a [`Route`]. Both stop when the
-//! connection's [`Calls`](super::Calls) table closes.
+//! The two tasks of a client connection, the same for both protocols: the [`writer`], which owns
+//! the write half and writes what the connection's [`Outbox`] holds, and the reader loop, which
+//! owns the read half, splits it into frames with a `tokio_util` codec and hands each frame to
+//! a [`Route`]. Both stop when the connection's [`Calls`](super::Calls) table closes.
 
 use std::future::{poll_fn, Future};
+use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_core::Stream;
-use tokio::io::AsyncRead;
-#[cfg(feature = "onc")]
-use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::codec::{Decoder, FramedRead};
+
+use super::outbox::{Batch, Outbox};
 
 /// A message to write: a head (framing and header, maybe an encoded payload) and raw data that
 /// follows it unchanged, so that bulk data (a libvirt stream's) is never copied into the head.
 #[derive(Debug)]
 pub(crate) struct Outgoing {
+    /// The framing and header, and maybe an encoded payload.
     pub head: Bytes,
+    /// Raw data written after `head` from its own buffer.
     pub data: Option<Bytes>,
 }
 
-/// How much the writer gathers before a write: small messages queued together share a
-/// syscall; a larger one is written straight from its own buffer.
-#[cfg(feature = "onc")]
-const WRITE_BUFFER: usize = 64 * 1024;
-
-/// The writer task's body: writes every queued message whole, flushing once per batch of
-/// messages queued together, until the queue's senders are gone (then shuts the write half
-/// down) or `closing` turns true (then stops at once, even in the middle of a write that a
-/// peer which stopped reading blocks). Returns the write error that ended it, if any: the
-/// caller closes the connection with it.
-#[cfg(feature = "onc")]
-pub(crate) async fn write_queue<W: AsyncWrite + Unpin>(
-    mut rx: mpsc::Receiver<Outgoing>,
+/// The writer task of a connection (both protocols'): writes what is queued in `out`, a whole
+/// batch per wakeup, until `closing` turns true (then stops at once, even in the middle of a
+/// write that a peer which stopped reading blocks) or a write fails.
+///
+/// When it ends, however it ends (a panic, or its runtime shutting down, included), `close`
+/// closes the connection, with the write error that ended it if any, and then the queue is
+/// closed: no caller is left waiting on a queue that nobody takes from, and a caller refused
+/// by the closed queue finds the connection's cause. `close` is called once; the connection
+/// keeps the first cause it was closed with.
+pub(crate) async fn writer<W, F>(
+    out: Arc<Outbox>,
     write: W,
+    closing: watch::Receiver<bool>,
+    close: F,
+) where
+    W: AsyncWrite + Unpin,
+    F: FnOnce(Option<io::Error>),
+{
+    let mut end = WriterEnd {
+        out,
+        close: Some(close),
+    };
+    let written = write_batches(&end.out, write, closing).await;
+    end.finish(written.err());
+}
+
+/// Writes every batch taken from `out` until `closing` turns true; returns the write error
+/// that ended it, if any.
+async fn write_batches<W: AsyncWrite + Unpin>(
+    out: &Outbox,
+    mut write: W,
     mut closing: watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    let mut w = BufWriter::with_capacity(WRITE_BUFFER, write);
+) -> io::Result<()> {
     // One close-signal waiter for the writer's life, not one per batch.
     let closed = closing.wait_for(|c| *c);
     tokio::pin!(closed);
+    let mut batch = Batch::default();
     loop {
-        let first = tokio::select! {
-            biased;
-            _ = &mut closed => return Ok(()),
-            m = rx.recv() => match m {
-                Some(m) => m,
-                None => break,
-            },
-        };
-        let batch = async {
-            let mut next = Some(first);
-            while let Some(m) = next {
-                w.write_all(&m.head).await?;
-                if let Some(data) = &m.data {
-                    w.write_all(data).await?;
-                }
-                next = rx.try_recv().ok();
-            }
-            w.flush().await
-        };
         tokio::select! {
             biased;
             _ = &mut closed => return Ok(()),
-            r = batch => r?,
+            () = poll_fn(|cx| out.poll_take(cx, &mut batch)) => {}
+        }
+        tokio::select! {
+            biased;
+            _ = &mut closed => return Ok(()),
+            written = write_batch(&mut write, &batch) => written?,
+        }
+        batch.clear();
+    }
+}
+
+/// Writes one batch: its segments, then its tail, then flushes.
+async fn write_batch<W: AsyncWrite + Unpin>(write: &mut W, batch: &Batch) -> io::Result<()> {
+    for segment in &batch.segments {
+        write.write_all(segment).await?;
+    }
+    write.write_all(&batch.tail).await?;
+    write.flush().await
+}
+
+/// Closes the connection and then the writer's queue when the writer ends, however it ends.
+struct WriterEnd<F: FnOnce(Option<io::Error>)> {
+    out: Arc<Outbox>,
+    /// Closes the connection (with the write error, if one ended the writer); taken when run.
+    close: Option<F>,
+}
+
+impl<F: FnOnce(Option<io::Error>)> WriterEnd<F> {
+    /// Closes the connection with `error` (or with no cause of the writer's), if not yet done.
+    fn finish(&mut self, error: Option<io::Error>) {
+        if let Some(close) = self.close.take() {
+            close(error);
         }
     }
-    w.shutdown().await
+}
+
+impl<F: FnOnce(Option<io::Error>)> Drop for WriterEnd<F> {
+    fn drop(&mut self) {
+        self.finish(None);
+        self.out.close();
+    }
 }
 
 /// What a connection's reader does with what it reads, and besides reading.

@@ -5,9 +5,13 @@
 //! - [`Calls`]: the table of calls waiting for their replies. A caller registers *before* its
 //!   message is queued and holds a [`Waiter`]; dropping it cancels the call. A dead connection
 //!   fails every waiter, and every later caller, with its cause.
-//! - `write_queue`: ONC's writer task, fed by a bounded queue of [`Outgoing`] messages that it
-//!   writes whole, so a caller whose future is dropped never leaves half a message on the wire
-//!   (libvirt's client queues its packets in its own `Outbox`, which callers encode into).
+//! - [`Outbox`]: a connection's bounded queue of outgoing packets (libvirt packets, ONC
+//!   records). Callers encode a small call straight into its buffer under its lock
+//!   ([`Outbox::try_encode`], with [`encode_after`] putting the buffer back whatever the
+//!   encoding does) or queue an [`Outgoing`] packet whole, waiting while the queue is full, so
+//!   a caller whose future is dropped never leaves half a packet on the wire.
+//! - [`writer`]: the writer task, which takes the whole queue per wakeup and writes it, and
+//!   closes the queue and the connection however it ends.
 //! - [`read_loop`]: the reader task, which reads frames through a `tokio_util` codec (libvirt's
 //!   packets, ONC's records) and hands each to the protocol's [`Route`].
 //! - [`within`]: per-call deadlines.
@@ -19,10 +23,10 @@
 
 mod calls;
 mod io;
+mod outbox;
 #[cfg(feature = "libvirt")]
 pub(crate) mod socket;
 
 pub(crate) use calls::{Calls, Cause, Waiter};
-#[cfg(feature = "onc")]
-pub(crate) use io::write_queue;
-pub(crate) use io::{next_frame, read_loop, within, End, Outgoing, Route};
+pub(crate) use io::{next_frame, read_loop, within, writer, End, Outgoing, Route};
+pub(crate) use outbox::{encode_after, Outbox, Queued, INLINE_MAX};

@@ -27,32 +27,56 @@ impl Cause for Error {
 /// sent as one fragment is framed in place.
 pub(crate) const MARK: usize = 4;
 
-/// The CALL message for `xid`, after [`MARK`] bytes of room: header then arguments, sized
-/// once. `max` bounds the message (the room not counted).
-pub(crate) fn encode_call(
-    xid: u32,
-    (program, version, procedure): (u32, u32, u32),
-    cred: &OpaqueAuth,
-    args: &dyn Encode,
-    max: usize,
-) -> Result<Vec<u8>, Error> {
-    let header = Message::Call(CallHeader::new(
-        xid,
-        program,
-        version,
-        procedure,
-        cred.clone(),
-    ));
-    let len = header.encoded_len() + args.encoded_len();
-    if len > max {
-        return Err(Error::RecordTooLarge { length: len, max });
+/// One CALL message, ready to be encoded where its transport wants it: its `rpc_msg` header,
+/// its arguments, and its length, checked against the maximum.
+pub(crate) struct CallMessage<'a> {
+    header: Message,
+    args: &'a (dyn Encode + Sync),
+    len: usize,
+}
+
+impl<'a> CallMessage<'a> {
+    /// The CALL message for `xid`; `max` bounds its length.
+    pub fn new(
+        xid: u32,
+        (program, version, procedure): (u32, u32, u32),
+        cred: &OpaqueAuth,
+        args: &'a (dyn Encode + Sync),
+        max: usize,
+    ) -> Result<Self, Error> {
+        let header = Message::Call(CallHeader::new(
+            xid,
+            program,
+            version,
+            procedure,
+            cred.clone(),
+        ));
+        let len = header.encoded_len() + args.encoded_len();
+        if len > max {
+            return Err(Error::RecordTooLarge { length: len, max });
+        }
+        Ok(CallMessage { header, args, len })
     }
-    let mut buf = Vec::with_capacity(MARK + len);
-    buf.extend_from_slice(&[0; MARK]);
-    let mut out = Encoder::from_vec(buf);
-    header.encode(&mut out).map_err(Error::Arguments)?;
-    args.encode(&mut out).map_err(Error::Arguments)?;
-    Ok(out.into_bytes())
+
+    /// Its length in bytes (as the arguments' `encoded_len` says).
+    pub fn encoded_len(&self) -> usize {
+        self.len
+    }
+
+    /// Appends the header then the arguments to `out`.
+    pub fn encode(&self, out: &mut Encoder) -> Result<(), crate::xdr::Error> {
+        self.header.encode(out)?;
+        self.args.encode(out)
+    }
+
+    /// The message after [`MARK`] bytes of room, in a buffer sized once.
+    pub fn to_vec(&self) -> Result<Vec<u8>, Error> {
+        let mut buf = Vec::with_capacity(MARK + self.len);
+        buf.extend_from_slice(&[0; MARK]);
+        let mut out = Encoder::from_vec(buf);
+        self.encode(&mut out).map_err(Error::Arguments)?;
+        Ok(out.into_bytes())
+    }
 }
 
 /// The xid of a received record, if it is a REPLY (what readers route by). Calls and records

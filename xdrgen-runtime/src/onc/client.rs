@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, ToSocketAddrs, UdpSocket};
 
 use super::auth::{Credentials, OpaqueAuth};
-use super::call::{encode_call, reply_results, MARK};
+use super::call::{reply_results, CallMessage, MARK};
 use super::record::{RecordCodec, DEFAULT_MAX_RECORD};
 use super::tcp::StreamTransport;
 use super::udp::UdpTransport;
@@ -239,13 +239,14 @@ impl Client {
         match &*self.transport {
             Transport::Tcp(t) => {
                 let mut waiter = t.calls.register(())?;
-                let message = encode_call(waiter.key(), ids, &self.cred, args, self.max_record)?;
-                t.send(message).await?;
+                let call = CallMessage::new(waiter.key(), ids, &self.cred, args, self.max_record)?;
+                t.send(&call).await?;
                 reply_results(waiter.reply().await?)
             }
             Transport::Udp(u) => {
                 let mut waiter = u.calls.register(())?;
-                let message = encode_call(waiter.key(), ids, &self.cred, args, self.max_record)?;
+                let call = CallMessage::new(waiter.key(), ids, &self.cred, args, self.max_record)?;
+                let message = call.to_vec()?;
                 u.exchange(&mut waiter, &message[MARK..]).await
             }
         }

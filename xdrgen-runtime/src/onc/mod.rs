@@ -12,13 +12,14 @@
 //!
 //! # Concurrency and cancellation
 //!
-//! A TCP client has one reader task routing replies by xid and one writer task writing calls
-//! whole, so many calls can be in flight on one connection; a UDP client resends a call after
-//! each retransmission interval with the same xid and drops duplicate replies. A call registers
-//! its xid before it is sent and forgets it when its future ends in any way: dropping the
-//! future cancels the call. A dead connection fails every pending call at once. The table of
-//! pending calls, the writer task and the reader loop are the libvirt client's own (one
-//! crate-internal module serves both).
+//! A TCP client has one reader task routing replies by xid and one writer task writing the
+//! calls queued whole (each a complete record), so many calls can be in flight on one
+//! connection; a UDP client resends a call after each retransmission interval with the same
+//! xid and drops duplicate replies. A call registers its xid before it is sent and forgets it
+//! when its future ends in any way: dropping the future cancels the call. A dead connection
+//! fails every pending call at once. The table of pending calls, the outgoing queue, the
+//! writer task and the reader loop are the libvirt client's own (one crate-internal module
+//! serves both).
 //!
 //! # No copies of received data
 //!

@@ -153,14 +153,26 @@ impl<T: AsRef<[u8]>> Encoder<T> for RecordCodec {
 }
 
 impl RecordCodec {
+    /// Writes the header of a record of one fragment into the 4 bytes of room at the start of
+    /// `message`, the record's bytes following them; `false` (nothing written) when the record
+    /// is over [`max_fragment`](RecordCodec::max_fragment) or there is no room.
+    pub(crate) fn mark_in_place(&self, message: &mut [u8]) -> bool {
+        let len = message.len().saturating_sub(4);
+        match message.get_mut(..4) {
+            Some(mark) if len <= self.max_fragment => {
+                // max_fragment < 2^31: the length fits the header's 31 bits.
+                mark.copy_from_slice(&(len as u32 | LAST).to_be_bytes());
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The record whose bytes follow 4 bytes of room at the start of `message`, framed: in
     /// place when it fits one fragment (the common case: no copy), else copied out in
     /// fragments of at most [`max_fragment`](RecordCodec::max_fragment) bytes.
     pub(crate) fn frame_in_place(&self, mut message: Vec<u8>) -> Bytes {
-        let len = message.len().saturating_sub(4);
-        if len <= self.max_fragment && message.len() >= 4 {
-            // max_fragment < 2^31: the length fits the header's 31 bits.
-            message[..4].copy_from_slice(&(len as u32 | LAST).to_be_bytes());
+        if self.mark_in_place(&mut message) {
             return Bytes::from(message);
         }
         let mut out = BytesMut::new();

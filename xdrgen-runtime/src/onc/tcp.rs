@@ -1,33 +1,38 @@
 //! A client connection over a byte stream (TCP, or anything `AsyncRead + AsyncWrite`), on the
 //! plumbing the libvirt client uses too (`crate::mux`): one reader task owns the read half and
-//! routes each reply record to its call by xid, one writer task owns the write half and writes
-//! each call whole, so a call whose future is dropped never leaves half a record on the wire.
+//! routes each reply record to its call by xid; calls go out through the connection's
+//! [`Outbox`], whose writer task owns the write half and writes everything queued per wakeup.
 //! Many calls can be in flight at once.
+//!
+//! A call is queued as one whole record or not at all, so a call whose future is dropped never
+//! leaves half a record on the wire. A small call (one fragment, up to the queue's inline size)
+//! is encoded straight into the queue's buffer behind its record mark; a larger one, or one
+//! that finds the queue full, is encoded into a buffer of its own, framed (split into
+//! fragments when over the maximum fragment) and queued when there is room.
 //!
 //! A reply record in one fragment (the common case) is a slice of the reader's buffer, and so
 //! is everything decoded from it with `from_shared`: a large READ's data is not copied after
 //! the socket read. A record of several fragments is put together once.
 
 use std::convert::Infallible;
+use std::future::poll_fn;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 
-use super::call::{reply_xid, CallTable};
+use super::call::{reply_xid, CallMessage, CallTable, MARK};
 use super::record::RecordCodec;
 use super::Error;
-use crate::mux::{read_loop, write_queue, Calls, End, Outgoing, Route};
-
-/// Calls queued for the writer; a caller waits for room (the writer drains it as fast as the
-/// socket takes bytes).
-const QUEUE: usize = 64;
+use crate::mux::{
+    encode_after, read_loop, writer, Calls, End, Outbox, Outgoing, Queued, Route, INLINE_MAX,
+};
 
 /// The client side of one stream connection.
 pub(crate) struct StreamTransport {
     pub calls: Arc<CallTable>,
-    out: mpsc::Sender<Outgoing>,
+    /// The records queued for the writer.
+    out: Arc<Outbox>,
     /// Frames the calls written (its decoder's half is the reader's).
     codec: RecordCodec,
 }
@@ -41,31 +46,80 @@ impl StreamTransport {
         W: AsyncWrite + Send + Unpin + 'static,
     {
         let calls = Arc::new(Calls::new(seed, false));
-        let (out, rx) = mpsc::channel(QUEUE);
+        let out = Arc::new(Outbox::default());
         tokio::spawn(read_replies(read, codec.clone(), calls.clone()));
-        let writer_calls = calls.clone();
-        tokio::spawn(async move {
-            if let Err(e) = write_queue(rx, write, writer_calls.closing()).await {
-                writer_calls.close(e.into());
-            }
-        });
+        let closer = calls.clone();
+        tokio::spawn(writer(out.clone(), write, calls.closing(), move |failed| {
+            closer.close(failed.map_or_else(writer_stopped, Error::from));
+        }));
         StreamTransport { calls, out, codec }
     }
 
-    /// Queues one whole call message (after its [`MARK`](super::call::MARK) bytes of room)
-    /// for the writer, framed as one record.
-    pub async fn send(&self, message: Vec<u8>) -> Result<(), Error> {
-        let record = self.codec.frame_in_place(message);
-        let queued = self.out.send(Outgoing {
+    /// Queues `call` as one record for the writer, waiting while the queue is full: straight
+    /// into the queue when it is small and there is room, else from a buffer of its own.
+    pub async fn send(&self, call: &CallMessage<'_>) -> Result<(), Error> {
+        if self.queue_inline(call)? {
+            return Ok(());
+        }
+        let record = self.codec.frame_in_place(call.to_vec()?);
+        let mut slot = Some(Outgoing {
             head: record,
             data: None,
         });
-        queued.await.map_err(|_| {
-            self.calls
-                .closed()
-                .unwrap_or_else(|| Error::Closed("the connection's writer stopped".into()))
-        })
+        poll_fn(|cx| self.out.poll_push(cx, &mut slot))
+            .await
+            .map_err(|()| self.closed_error())
     }
+
+    /// Encodes `call` straight into the queue's buffer as a record of one fragment when it is
+    /// small and the queue has room; whether it did.
+    fn queue_inline(&self, call: &CallMessage<'_>) -> Result<bool, Error> {
+        let len = call.encoded_len();
+        if MARK + len > INLINE_MAX || len > self.codec.max_fragment() {
+            return Ok(false);
+        }
+        let queued = self
+            .out
+            .try_encode(|buf| self.encode_record(buf, call))
+            .map_err(Error::Arguments)?;
+        match queued {
+            Queued::Yes => Ok(true),
+            Queued::Full => Ok(false),
+            Queued::Closed => Err(self.closed_error()),
+        }
+    }
+
+    /// Appends `call` to `buf` as a record of one fragment. The mark is written last, from the
+    /// length actually encoded; on failure (or a panic of the arguments' `encode`) nothing of
+    /// the record is left in `buf`.
+    fn encode_record(
+        &self,
+        buf: &mut Vec<u8>,
+        call: &CallMessage<'_>,
+    ) -> Result<(), crate::xdr::Error> {
+        let start = buf.len();
+        buf.reserve(MARK + call.encoded_len());
+        buf.extend_from_slice(&[0; MARK]);
+        encode_after(buf, start, |enc| call.encode(enc))?;
+        if self.codec.mark_in_place(&mut buf[start..]) {
+            Ok(())
+        } else {
+            buf.truncate(start);
+            Err(crate::xdr::Error::custom(
+                "the arguments encoded to more than their encoded_len, over the largest fragment",
+            ))
+        }
+    }
+
+    /// The error of a closed connection: its cause.
+    fn closed_error(&self) -> Error {
+        self.calls.closed().unwrap_or_else(writer_stopped)
+    }
+}
+
+/// Why a connection closed when its writer ended with no error of its own.
+fn writer_stopped() -> Error {
+    Error::Closed("the connection's writer stopped".into())
 }
 
 impl Drop for StreamTransport {

@@ -1,11 +1,12 @@
-//! The connection's outgoing queue: every packet that callers, streams and the reader (PONGs,
-//! stream aborts) send, in order, for the writer task.
+//! A connection's outgoing queue: every packet (a libvirt packet, an ONC record) that callers
+//! and the connection itself (libvirt's PONGs and stream aborts) send, in order, for the writer
+//! task ([`writer`](super::writer)).
 //!
-//! A call's packet is encoded straight into the queue's buffer, under its lock, so that it is
+//! A small call is encoded straight into the queue's buffer, under its lock, so that it is
 //! queued whole or not at all (a caller whose future is dropped never leaves half a packet),
 //! with no allocation and no channel message per call. The writer takes the whole buffer per
-//! wakeup and writes it with one system call. Large packets (stream data) keep their own
-//! buffers and are written from them, in their place in the order.
+//! wakeup and writes it with one system call. Large packets (libvirt's stream data, big ONC
+//! records) keep their own buffers and are written from them, in their place in the order.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
@@ -13,11 +14,12 @@ use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 
-use super::conn::Outgoing;
+use super::Outgoing;
+use crate::xdr::Encoder;
 
 /// Bytes queued past which senders wait for the writer (`try_` senders are refused). A packet
-/// is accepted whenever the queue holds less, so one packet can take it over. A stream's
-/// `send` returns once its data is queued: up to this much goes out without waiting (and
+/// is accepted whenever the queue holds less, so one packet can take it over. A libvirt
+/// stream's `send` returns once its data is queued: up to this much goes out without waiting (and
 /// without a chance to see an error the server reports meanwhile, which the next operation
 /// returns).
 pub(crate) const LIMIT: usize = 4 << 20;
@@ -31,6 +33,7 @@ const KEEP: usize = 256 * 1024;
 /// What became of a packet offered to the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Queued {
+    /// Queued whole.
     Yes,
     /// Over [`LIMIT`]: the peer is not reading, or not as fast as packets come.
     Full,
@@ -62,7 +65,9 @@ pub(crate) struct Outbox {
 /// What the writer takes from the queue at once.
 #[derive(Default)]
 pub(crate) struct Batch {
+    /// Packets written from their own buffers, and earlier runs of small ones, in order.
     pub segments: VecDeque<Bytes>,
+    /// The small packets queued after the last segment, copied together.
     pub tail: Vec<u8>,
 }
 
@@ -119,6 +124,7 @@ impl Outbox {
     }
 
     /// Queues `packet` unless the queue is full or closed (the packet is then dropped).
+    #[cfg_attr(not(feature = "libvirt"), allow(dead_code))] // ONC callers wait for room
     pub fn try_push(&self, packet: Outgoing) -> Queued {
         let mut slot = Some(packet);
         let s = self.state();
@@ -153,6 +159,8 @@ impl Outbox {
         Poll::Ready(Ok(()))
     }
 
+    /// Moves the packet in `slot` to the queue: copied into its buffer when small, else kept
+    /// in its own.
     fn push(mut s: MutexGuard<'_, State>, slot: &mut Option<Outgoing>) {
         let Some(Outgoing { head, data }) = slot.take() else {
             return;
@@ -223,6 +231,47 @@ impl Outbox {
     }
 }
 
+/// Encodes with `encode` after the bytes of `out`, which holds the start of a packet (its
+/// framing) from `start` on. `out`'s bytes are lent to the encoder and put back even when
+/// `encode` panics: `out` may be the queue's buffer, holding other callers' packets. A packet
+/// not finished (`encode` failed or panicked) is cut off at `start`.
+pub(crate) fn encode_after<E>(
+    out: &mut Vec<u8>,
+    start: usize,
+    encode: impl FnOnce(&mut Encoder) -> Result<(), E>,
+) -> Result<(), E> {
+    let bytes = std::mem::take(out);
+    let mut lent = Lent {
+        out,
+        enc: Encoder::from_vec(bytes),
+        start,
+        done: false,
+    };
+    let encoded = encode(&mut lent.enc);
+    lent.done = encoded.is_ok();
+    drop(lent);
+    encoded
+}
+
+/// `out`'s bytes, lent to an encoder, and put back when dropped (a panic included).
+struct Lent<'a> {
+    out: &'a mut Vec<u8>,
+    enc: Encoder,
+    /// Where the packet being encoded starts.
+    start: usize,
+    /// Whether it was encoded whole.
+    done: bool,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        *self.out = std::mem::take(&mut self.enc).into_bytes();
+        if !self.done {
+            self.out.truncate(self.start);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +323,34 @@ mod tests {
         assert!(written(&batch) == expected);
         // The large data is not copied.
         assert_eq!(batch.segments.len(), 3);
+    }
+
+    #[test]
+    fn an_encoding_that_fails_or_panics_leaves_the_queued_bytes_whole() {
+        for panic in [false, true] {
+            let mut out = b"queued".to_vec();
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                out.extend_from_slice(b"mark");
+                encode_after(&mut out, 6, |enc| {
+                    enc.put_u32(9);
+                    if panic {
+                        panic!("a broken Encode impl");
+                    }
+                    Err("broken")
+                })
+            }));
+            assert_eq!(result.is_err(), panic);
+            assert_eq!(out, b"queued", "panic: {panic}");
+        }
+        let mut out = b"queued".to_vec();
+        assert_eq!(
+            encode_after(&mut out, 6, |enc| {
+                enc.put_u32(9);
+                Ok::<(), ()>(())
+            }),
+            Ok(())
+        );
+        assert_eq!(out, b"queued\0\0\0\x09");
     }
 
     #[tokio::test]
