@@ -125,12 +125,14 @@ pub(crate) fn append(doc: &mut Doc, more: Doc) {
     doc.annotations.extend(more.annotations);
 }
 
-/// The byte ranges of a comment's text lines, decorations (`/*`, `*/`, `//`, leading ` * `)
-/// removed, leading and trailing empty lines dropped.
+/// The byte ranges of a comment's text lines, decorations (`/*`, `*/`, the slashes of `//`,
+/// leading ` * `) removed, leading and trailing empty lines dropped.
 fn comment_lines(src: &str, c: Comment) -> Vec<(usize, usize)> {
     let whole = &src[c.start..c.end];
     let (body_start, body_end) = if whole.starts_with("//") {
-        (c.start + 2, c.end)
+        // `///` and `////` are line comments too: every leading slash is decoration.
+        let slashes = whole.bytes().take_while(|&b| b == b'/').count();
+        (c.start + slashes, c.end)
     } else if whole.len() >= 4 {
         (c.start + 2, c.end - 2)
     } else {
@@ -269,6 +271,22 @@ mod tests {
         assert_eq!(docs.trailing(1).lines, ["trail"]);
         // `a` has no leading doc: nothing before it.
         assert!(docs.leading(0).is_empty());
+    }
+
+    #[test]
+    fn line_comments_lose_all_their_slashes() {
+        let src = "// two\n/// three\n//// four\nb;";
+        // Each line but the last is one line comment (the test scanner reads `/* */` only).
+        let mut cs = Vec::new();
+        let mut start = 0;
+        for line in src.split_inclusive('\n').filter(|l| l.starts_with("//")) {
+            let end = start + line.trim_end().len();
+            cs.push(Comment { start, end });
+            start += line.len();
+        }
+        let text = blanked(src, &cs);
+        let docs = Docs::new(FileId(0), src, &text, &cs);
+        assert_eq!(docs.leading(src.len() - 2).lines, ["two", "three", "four"]);
     }
 
     #[test]
