@@ -146,26 +146,34 @@ impl Default for Options {
 pub fn generate(model: &Model, options: &Options) -> String {
     let rt_error = runtime_path(&options.runtime_path).1;
     let inlined = shape::inlined_decoders(model);
-    let mut out = String::new();
+    let mut top = String::new();
     if !rt_error.is_empty() {
-        format_into(&mut out, rt_error);
+        format_into(&mut top, rt_error);
     }
     // User constants belong to no file: at the top, beside the modules, they have one path
     // whatever the order of the files.
     if !model.user_constants.is_empty() {
         let user_constants = model.user_constants.iter().map(types::const_item);
-        format_into(&mut out, quote!(#(#user_constants)*));
+        format_into(&mut top, quote!(#(#user_constants)*));
     }
+    let mut out = space_items(&top);
     let jobs: Vec<Job<'_>> = model.modules.iter().flat_map(module_jobs).collect();
     let types: usize = model.modules.iter().map(|m| m.types.len()).sum();
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(types / TYPES_PER_THREAD);
     let shared = Shared { model, options };
+    // Each job's text is spaced on its thread: only where two texts meet is left to space.
     for text in run_jobs(&shared, &inlined, &jobs, threads) {
+        let first = text.lines().next();
+        if let (Some(prev), Some(first)) = (out.lines().next_back(), first) {
+            if blank_between(prev, first) {
+                out.push('\n');
+            }
+        }
         out.push_str(&text);
     }
-    space_items(&out)
+    out
 }
 
 /// Formats `tokens`, items of a file, and appends them to `out`.
@@ -299,26 +307,29 @@ fn program_items(options: &Options) -> ProgramItems {
 /// `type` right after a line that ends an item (`}` or `;`) at the same indentation, and after a
 /// module's inner docs and attributes. Generated function bodies contain no lines of that form.
 fn space_items(text: &str) -> String {
-    const STARTS: [&str; 6] = ["///", "#[", "pub ", "impl", "fn ", "type "];
     let mut out = String::with_capacity(text.len() + text.len() / 16);
     let mut prev: Option<&str> = None;
     for line in text.lines() {
-        if let Some(p) = prev {
-            let indent = |l: &str| l.len() - l.trim_start().len();
-            let (pt, lt) = (p.trim(), line.trim());
-            let ends_item = (pt == "}" || pt.ends_with(';')) && !pt.starts_with("//");
-            let starts_item = STARTS.iter().any(|s| lt.starts_with(s));
-            let inner = |l: &str| l.starts_with("//!") || l.starts_with("#![");
-            let after_inner_docs = inner(pt) && !inner(lt);
-            if (ends_item && starts_item && indent(p) == indent(line)) || after_inner_docs {
-                out.push('\n');
-            }
+        if prev.is_some_and(|p| blank_between(p, line)) {
+            out.push('\n');
         }
         out.push_str(line);
         out.push('\n');
         prev = Some(line);
     }
     out
+}
+
+/// Whether a blank line goes between the lines `prev` and `line` (see [`space_items`]).
+fn blank_between(prev: &str, line: &str) -> bool {
+    const STARTS: [&str; 6] = ["///", "#[", "pub ", "impl", "fn ", "type "];
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let (pt, lt) = (prev.trim(), line.trim());
+    let ends_item = (pt == "}" || pt.ends_with(';')) && !pt.starts_with("//");
+    let starts_item = STARTS.iter().any(|s| lt.starts_with(s));
+    let inner = |l: &str| l.starts_with("//!") || l.starts_with("#![");
+    let after_inner_docs = inner(pt) && !inner(lt);
+    (ends_item && starts_item && indent(prev) == indent(line)) || after_inner_docs
 }
 
 /// An identifier from a model name: `r#type` becomes a raw identifier; a name that is not an
@@ -497,7 +508,7 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    /// One job's text.
+    /// One job's text, its items spaced ([`space_items`]).
     fn job(&mut self, job: Job<'_>) -> String {
         let (Job::Head(module)
         | Job::Consts(module)
@@ -513,9 +524,9 @@ impl<'a> Emitter<'a> {
             strings: self.shared.options.string_mode_in(module, None),
             inlined: self.inlined,
         };
-        let mut out = String::new();
-        job_into(&mut out, &cx, job);
-        out
+        let mut text = String::new();
+        job_into(&mut text, &cx, job);
+        space_items(&text)
     }
 }
 
