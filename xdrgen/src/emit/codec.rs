@@ -149,23 +149,18 @@ pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
     let result = quote!(::core::result::Result);
     // An inlined decoder's body closure is forced inline as well: in a crate as large as
     // libvirt's bindings the compiler otherwise kept it a call per array element.
-    let (inline, inline_body) = if cx.inlined.contains(&def.xdr_name) {
+    let (decode_inline, decode_body_inline) = if cx.inlined.contains(&def.xdr_name) {
         (quote!(#[inline]), quote!(#[inline(always)]))
     } else {
         (TokenStream::new(), TokenStream::new())
     };
     // A small fixed-size struct (a packet header, a reply of a few scalars) encodes in a few
     // stores: inlined into its caller, it costs no call (issue 13's header encode).
-    let encode_inline = match &def.kind {
-        TypeKind::Struct(s) => s
-            .fields
-            .iter()
-            .try_fold(0usize, |sum, f| {
-                sum.checked_add(cx.sizes.fixed_size(&f.ty)?)
-            })
-            .is_some_and(|size| size <= SMALL_FIXED),
-        _ => false,
-    }
+    let encode_inline = (matches!(def.kind, TypeKind::Struct(_))
+        && cx
+            .sizes
+            .fixed_def_size(def)
+            .is_some_and(|size| size <= SMALL_FIXED))
     .then(|| quote!(#[inline]));
     // Errors leave a struct or union with its name on their path (fields add theirs inside);
     // an enum names itself in its one statement.
@@ -180,7 +175,7 @@ pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
             };
             (
                 encode,
-                quote!(input.within(#type_name, #inline_body |input| { #decode })),
+                quote!(input.within(#type_name, #decode_body_inline |input| { #decode })),
             )
         }
     };
@@ -197,7 +192,7 @@ pub fn codec_items(cx: &Ctx<'_>, def: &TypeDef) -> TokenStream {
         }
 
         impl #rt::Decode for #name {
-            #inline
+            #decode_inline
             fn decode(input: &mut #rt::Decoder<'_>) -> #result<Self, #rt::Error> {
                 #decode
             }

@@ -142,7 +142,8 @@ impl Default for Options {
 ///
 /// Types, constants and (per `options`) their `Encode`/`Decode` and `Random` impls, the programs'
 /// procedure tables, and their async clients and server traits with dispatchers (libvirt's
-/// protocol for libvirt-style programs, standard ONC RPC for `program` blocks). The output is one Rust file's items (no `@generated` header: the caller adds it).
+/// protocol for libvirt-style programs, standard ONC RPC for `program` blocks). The output is
+/// one Rust file's items (no `@generated` header: the caller adds it).
 pub fn generate(model: &Model, options: &Options) -> String {
     let rt_error = runtime_path(&options.runtime_path).1;
     let inlined = shape::inlined_decoders(model);
@@ -162,9 +163,13 @@ pub fn generate(model: &Model, options: &Options) -> String {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(types / TYPES_PER_THREAD);
-    let shared = Shared { model, options };
+    let shared = Shared {
+        model,
+        options,
+        inlined: &inlined,
+    };
     // Each job's text is spaced on its thread: only where two texts meet is left to space.
-    for text in run_jobs(&shared, &inlined, &jobs, threads) {
+    for text in run_jobs(&shared, &jobs, threads) {
         let first = text.lines().next();
         if let (Some(prev), Some(first)) = (out.lines().next_back(), first) {
             if blank_between(prev, first) {
@@ -444,21 +449,18 @@ fn module_jobs(module: &Module) -> impl Iterator<Item = Job<'_>> {
 struct Shared<'a> {
     model: &'a Model,
     options: &'a Options,
+    /// [`shape::inlined_decoders`], computed once.
+    inlined: &'a HashSet<String>,
 }
 
 /// The jobs' texts, in job order, emitted and formatted on `threads` threads (at least one):
 /// formatting is most of the generator's time. Each thread takes the next job not taken yet,
 /// programs first (a module's client and server are its largest job), so the threads finish
 /// together; the texts are the same as one thread's.
-fn run_jobs(
-    shared: &Shared<'_>,
-    inlined: &HashSet<String>,
-    jobs: &[Job<'_>],
-    threads: usize,
-) -> Vec<String> {
+fn run_jobs(shared: &Shared<'_>, jobs: &[Job<'_>], threads: usize) -> Vec<String> {
     let threads = threads.clamp(1, jobs.len().max(1));
     if threads == 1 {
-        let mut emitter = Emitter::new(shared, inlined);
+        let mut emitter = Emitter::new(shared);
         return jobs.iter().map(|job| emitter.job(*job)).collect();
     }
     let mut order: Vec<usize> = (0..jobs.len()).collect();
@@ -471,7 +473,7 @@ fn run_jobs(
                 scope.spawn(move || {
                     // Token streams are not `Send`: each thread has its own runtime path and
                     // size cache.
-                    let mut emitter = Emitter::new(shared, inlined);
+                    let mut emitter = Emitter::new(shared);
                     std::iter::from_fn(|| {
                         let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let i = *order.get(at)?;
@@ -493,16 +495,14 @@ fn run_jobs(
 /// One thread's emitter: what its jobs' contexts share.
 struct Emitter<'a> {
     shared: Shared<'a>,
-    inlined: &'a HashSet<String>,
     rt: TokenStream,
     sizes: shape::Sizes<'a>,
 }
 
 impl<'a> Emitter<'a> {
-    fn new(shared: &Shared<'a>, inlined: &'a HashSet<String>) -> Self {
+    fn new(shared: &Shared<'a>) -> Self {
         Emitter {
             shared: *shared,
-            inlined,
             rt: runtime_path(&shared.options.runtime_path).0,
             sizes: shape::Sizes::new(shared.model),
         }
@@ -522,7 +522,7 @@ impl<'a> Emitter<'a> {
             rt: self.rt.clone(),
             sizes: &self.sizes,
             strings: self.shared.options.string_mode_in(module, None),
-            inlined: self.inlined,
+            inlined: self.shared.inlined,
         };
         let mut text = String::new();
         job_into(&mut text, &cx, job);

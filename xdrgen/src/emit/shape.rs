@@ -64,26 +64,17 @@ impl<'a> Sizes<'a> {
         self.fixed_at(ty, 0)
     }
 
+    /// [`fixed_size`](Sizes::fixed_size) of a type definition's values.
+    pub fn fixed_def_size(&self, def: &TypeDef) -> Option<usize> {
+        self.fixed_def_at(def, 0)
+    }
+
     fn fixed_at(&self, ty: &Type, depth: u32) -> Option<usize> {
         if depth > MAX_DEPTH {
             return None;
         }
         match resolve(self.model, ty) {
-            Shape::Def(def) => {
-                if let Some(&size) = self.fixed.borrow().get(&def.xdr_name) {
-                    return size;
-                }
-                let size = match &def.kind {
-                    TypeKind::Enum(_) => Some(4),
-                    TypeKind::Struct(s) => s.fields.iter().try_fold(0usize, |sum, f| {
-                        sum.checked_add(self.fixed_at(&f.ty, depth + 1)?)
-                    }),
-                    // Arms usually differ; a union's size is computed per value.
-                    TypeKind::Union(_) | TypeKind::Alias(_) => None,
-                };
-                self.fixed.borrow_mut().insert(def.xdr_name.clone(), size);
-                size
-            }
+            Shape::Def(def) => self.fixed_def_at(def, depth),
             Shape::Plain(ty) => match ty {
                 Type::Hyper | Type::UnsignedHyper | Type::Double => Some(8),
                 Type::FixedOpaque(n) => Some(padded(n.value)),
@@ -99,6 +90,22 @@ impl<'a> Sizes<'a> {
                 _ => Some(4),
             },
         }
+    }
+
+    fn fixed_def_at(&self, def: &TypeDef, depth: u32) -> Option<usize> {
+        if let Some(&size) = self.fixed.borrow().get(&def.xdr_name) {
+            return size;
+        }
+        let size = match &def.kind {
+            TypeKind::Enum(_) => Some(4),
+            TypeKind::Struct(s) => s.fields.iter().try_fold(0usize, |sum, f| {
+                sum.checked_add(self.fixed_at(&f.ty, depth + 1)?)
+            }),
+            // Arms usually differ; a union's size is computed per value.
+            TypeKind::Union(_) | TypeKind::Alias(_) => None,
+        };
+        self.fixed.borrow_mut().insert(def.xdr_name.clone(), size);
+        size
     }
 
     /// The smallest encoded size of one value of the type (0 for extern types, which may
@@ -422,9 +429,9 @@ mod tests {
         );
         assert_eq!(
             sorted(inlined_decoders(&model)),
-            // `param` and what it holds (a union, not the enum); `named` through optional and
-            // array fields alike. Not: `deep` (holds an array), `node` (recursive), `alone` (no
-            // array holds it), and the containers themselves.
+            // `param` and what it holds (a union, not the enum); `named` (an array's element,
+            // whatever the optional field beside it). Not: `deep` (holds an array), `node`
+            // (recursive), `alone` (no array holds it), and the containers themselves.
             ["named", "param", "value"]
         );
     }

@@ -298,7 +298,7 @@ fn types_shared_by_many_fields_are_measured_once() {
     assert!(text.contains("8796093022208"), "{text}");
 }
 
-/// A large module is emitted on several threads; the text must be one thread's.
+/// The output is emitted on several threads; the text must be one thread's.
 #[test]
 fn module_split_over_threads_reads_as_on_one() {
     let mut x = String::from("const MAX = 8;\nenum color { RED = 0, GREEN = 1 };\n");
@@ -315,13 +315,14 @@ fn module_split_over_threads_reads_as_on_one() {
         server: true,
         ..fixture_options()
     };
+    let inlined = shape::inlined_decoders(&model);
     let shared = Shared {
         model: &model,
         options: &options,
+        inlined: &inlined,
     };
-    let inlined = shape::inlined_decoders(&model);
     let jobs: Vec<Job<'_>> = model.modules.iter().flat_map(module_jobs).collect();
-    let text = |threads| run_jobs(&shared, &inlined, &jobs, threads).concat();
+    let text = |threads| run_jobs(&shared, &jobs, threads).concat();
     let one = text(1);
     assert!(one.contains("pub struct S74"), "every type");
     assert!(one.contains("pub const MAX"), "the constants");
